@@ -1,0 +1,14 @@
+//! Sila's pure logic: everything that can be decided without talking to AWS.
+//!
+//! This crate never depends on the AWS SDK and never performs network I/O; it reads the config tree
+//! from disk and nothing else. Tools turn its results into plans and hand those to `sila-cloud`.
+
+pub mod check;
+pub mod config;
+pub mod diag;
+pub mod discoroot;
+pub mod ini;
+pub mod net;
+pub mod pipeline;
+pub mod policy;
+pub mod truth;
