@@ -1,0 +1,115 @@
+//! The flags every tool accepts, flattened into each tool's clap parser.
+
+use anyhow::Context as _;
+use clap::{Args, ValueEnum};
+use sila_cloud::AwsSettings;
+use sila_core::config::{AwsConfig, ConfigDir, ConfigFile};
+use std::path::PathBuf;
+
+/// `--output`: human tables or machine JSON.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// Aligned columns for people.
+    #[default]
+    Text,
+    /// One JSON document on stdout, for scripts and Jenkins.
+    Json,
+}
+
+/// How to reach AWS.
+#[derive(Debug, Clone, Default, Args)]
+pub struct AwsArgs {
+    /// Named AWS profile [env: AWS_PROFILE]
+    #[arg(long, global = true, value_name = "NAME", help_heading = "AWS")]
+    pub profile: Option<String>,
+
+    /// AWS region [env: AWS_REGION]
+    #[arg(long, global = true, value_name = "REGION", help_heading = "AWS")]
+    pub region: Option<String>,
+
+    /// Send every AWS call to this endpoint, e.g. a local emulator [env: AWS_ENDPOINT_URL,
+    /// AWS_ENDPOINT_URL_<SERVICE>]
+    #[arg(long, global = true, value_name = "URL", help_heading = "AWS")]
+    pub endpoint_url: Option<String>,
+
+    /// Attempts per AWS call, first try included; throttling and transient errors are retried with
+    /// exponential backoff [env: AWS_MAX_ATTEMPTS] [default: 3]
+    #[arg(long, global = true, value_name = "N", help_heading = "AWS",
+          value_parser = clap::value_parser!(u32).range(1..=20))]
+    pub max_attempts: Option<u32>,
+}
+
+impl AwsArgs {
+    /// The settings for `sila_cloud::connect`.
+    pub fn settings(&self) -> AwsSettings {
+        AwsSettings {
+            profile: self.profile.clone(),
+            region: self.region.clone(),
+            endpoint_url: self.endpoint_url.clone(),
+            max_attempts: self.max_attempts,
+        }
+    }
+}
+
+/// Flags shared by every Sila tool.
+#[derive(Debug, Clone, Default, Args)]
+pub struct GlobalArgs {
+    /// Configuration directory [default: $SILA_CONFIG_DIR, else $ASIAQ_CONFIG, else the current directory]
+    #[arg(long, global = true, value_name = "DIR", env = "SILA_CONFIG_DIR", hide_env = true)]
+    pub config_dir: Option<PathBuf>,
+
+    /// Environment (VPC name) to work on [default: [disco_aws] default_environment]
+    #[arg(long = "env", global = true, value_name = "ENV")]
+    pub env: Option<String>,
+
+    /// Output format of results on stdout
+    #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+
+    /// More log output on stderr (-v: debug, -vv: trace, including AWS requests)
+    #[arg(short = 'v', long = "verbose", alias = "debug", global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+/// The environment variable Asiaq uses for its config directory, honoured as a fallback.
+pub const ASIAQ_CONFIG_ENV: &str = "ASIAQ_CONFIG";
+
+impl GlobalArgs {
+    /// `--config-dir`, else `SILA_CONFIG_DIR` (via clap), else `ASIAQ_CONFIG`, else `.`.
+    pub fn config_dir(&self) -> ConfigDir {
+        let root = self
+            .config_dir
+            .clone()
+            .or_else(|| std::env::var_os(ASIAQ_CONFIG_ENV).filter(|v| !v.is_empty()).map(PathBuf::from))
+            .unwrap_or_else(|| PathBuf::from("."));
+        ConfigDir::new(root)
+    }
+
+    /// The parsed `aws.ini` (or `disco_aws.ini`); an error naming the directory when there is none.
+    pub fn aws_config(&self) -> anyhow::Result<AwsConfig> {
+        let dir = self.config_dir();
+        let ini = dir.load(ConfigFile::Aws).map_err(|d| anyhow::anyhow!("{d}"))?.with_context(|| {
+            format!(
+                "no aws.ini, config/aws.ini or disco_aws.ini in {} (set --config-dir or SILA_CONFIG_DIR)",
+                dir.root.display()
+            )
+        })?;
+        Ok(AwsConfig::new(ini))
+    }
+
+    /// `--env`, else `[disco_aws] default_environment`.
+    pub fn environment(&self, aws: &AwsConfig) -> anyhow::Result<String> {
+        if let Some(env) = &self.env {
+            return Ok(env.clone());
+        }
+        aws.default_environment().with_context(|| {
+            format!(
+                "no environment: pass --env or set default_environment in [disco_aws] of {}",
+                aws.ini.path.display()
+            )
+        })
+    }
+}

@@ -1,0 +1,18 @@
+//! What every Sila binary shares: the global flags (config dir, environment, output, logging, AWS),
+//! the printer (aligned tables or JSON on stdout, logs on stderr), and `run`, which turns a command's
+//! result into the documented exit codes:
+//!
+//! * 0: success (or nothing to change)
+//! * 1: failure because of the configuration, the input or AWS
+//! * 2: bad usage (unknown flag, missing argument, unknown tool)
+//! * 130: interrupted
+//!
+//! A broken pipe (`sila-vpc list | head`) is not an error.
+
+mod args;
+mod output;
+mod run;
+
+pub use args::{AwsArgs, GlobalArgs, OutputFormat};
+pub use output::{Printer, Table};
+pub use run::{run, Failure, UsageError};

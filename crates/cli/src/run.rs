@@ -1,0 +1,66 @@
+//! `run`: the one place that sets up logging and the async runtime and maps results to exit codes.
+
+use std::future::Future;
+use std::process::ExitCode;
+
+/// An error caused by how the command was called (exit 2), e.g. an unknown `--type`.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+/// The command ran and failed in a way it already reported on stdout (exit 1, nothing more to print).
+#[derive(Debug, thiserror::Error)]
+#[error("failed")]
+pub struct Failure;
+
+/// Installs logging on stderr at the level `-v` asks for (`SILA_LOG` overrides, in `tracing` filter
+/// syntax), runs `command` on a multi-threaded runtime, and renders its error as `error: ...`
+/// (the whole cause chain on one line) with the right exit code.
+pub fn run<F>(tool: &str, verbose: u8, command: F) -> ExitCode
+where
+    F: Future<Output = anyhow::Result<()>>,
+{
+    let default = match verbose {
+        0 => "warn,sila=info",
+        1 => "info,sila=debug",
+        _ => "debug,sila=trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SILA_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(verbose > 0)
+        .without_time()
+        .try_init();
+
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("{tool}: error: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let result = runtime.block_on(async {
+        tokio::select! {
+            result = command => Some(result),
+            _ = tokio::signal::ctrl_c() => None,
+        }
+    });
+    match result {
+        None => {
+            eprintln!("{tool}: interrupted");
+            ExitCode::from(130)
+        }
+        Some(Ok(())) => ExitCode::SUCCESS,
+        Some(Err(e)) if e.is::<Failure>() => ExitCode::from(1),
+        Some(Err(e)) => {
+            eprintln!("{tool}: error: {e:#}");
+            if e.is::<UsageError>() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::from(1)
+            }
+        }
+    }
+}

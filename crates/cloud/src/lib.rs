@@ -1,0 +1,13 @@
+//! The adapter between Sila and AWS: the only product crate that depends on the AWS SDK.
+//!
+//! It builds every client from one `SdkConfig` (pinned behaviour version, standard retries with
+//! throttling backoff, the standard credential and region chains, `--endpoint-url` for emulators),
+//! turns SDK errors into [`CloudError`] at the boundary, and offers filtered, paginated finders that
+//! return plain Sila types. No SDK type appears in its public API, so tools never recompile the SDK.
+
+mod connect;
+pub mod ec2;
+mod error;
+
+pub use connect::{connect, AwsSettings, Clients, BEHAVIOR_VERSION_NAME};
+pub use error::{CloudError, ErrorKind};
