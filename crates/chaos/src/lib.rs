@@ -1,0 +1,22 @@
+//! sila-chaos: Terminate a share of an environment's instances to prove it survives.
+//!
+//! Its commands are not built yet; the binary exists so the suite's layout, global flags and help are
+//! in place from the start.
+
+use clap::Parser;
+use sila_cli::GlobalArgs;
+
+/// Terminate a share of an environment's instances to prove it survives.
+///
+/// No commands yet in this version.
+#[derive(Debug, Parser)]
+#[command(name = "sila-chaos", version, arg_required_else_help = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+}
+
+/// Runs the parsed command line.
+pub async fn run(_cli: Cli) -> anyhow::Result<()> {
+    Err(sila_cli::UsageError("sila-chaos has no commands yet; see --help".to_string()).into())
+}

@@ -1,0 +1,8 @@
+use clap::Parser;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = sila_chaos::Cli::parse();
+    let verbose = cli.global.verbose;
+    sila_cli::run("sila-chaos", verbose, sila_chaos::run(cli))
+}

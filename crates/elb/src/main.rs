@@ -1,0 +1,8 @@
+use clap::Parser;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = sila_elb::Cli::parse();
+    let verbose = cli.global.verbose;
+    sila_cli::run("sila-elb", verbose, sila_elb::run(cli))
+}

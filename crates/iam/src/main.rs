@@ -1,0 +1,8 @@
+use clap::Parser;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = sila_iam::Cli::parse();
+    let verbose = cli.global.verbose;
+    sila_cli::run("sila-iam", verbose, sila_iam::run(cli))
+}

@@ -1,0 +1,45 @@
+//! `sila`: the umbrella. `sila check` validates a whole config dir offline; `sila <tool> ARGS` runs
+//! `sila-<tool> ARGS` (found next to this binary, else on PATH), so one name reaches the whole suite.
+
+mod check;
+mod dispatch;
+
+use clap::{Parser, Subcommand};
+use sila_cli::GlobalArgs;
+use std::ffi::OsString;
+
+/// Sila: run production infrastructure on AWS from an Asiaq-compatible config dir.
+///
+/// Tools: bake (machine images), vpc (environments), aws (pipelines and hosts), iam (IAM sync),
+/// elb (load balancers), rds (databases), chaos, snapshot (EBS snapshots).
+/// `sila <tool> --help` shows a tool's commands.
+///
+/// Exit status: 0 success, 1 failure (configuration, input or AWS), 2 bad usage.
+#[derive(Debug, Parser)]
+#[command(name = "sila", version, arg_required_else_help = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The umbrella's own commands, and the tools it forwards to.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Validate the config dir offline: ini files, pipelines, IAM policies, acfg.metadata, SG rules,
+    /// CIDRs, schedules and references. Prints `PATH:LINE: error|warning: message`; exit 1 on errors.
+    Check,
+    /// Run a Sila tool: `sila vpc list` is `sila-vpc list`.
+    #[command(external_subcommand)]
+    Tool(Vec<OsString>),
+}
+
+/// Runs the parsed command line.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match &cli.command {
+        Command::Check => check::run(&cli.global),
+        Command::Tool(args) => dispatch::run(args),
+    }
+}

@@ -1,0 +1,22 @@
+//! sila-snapshot: Capture, list and clean up the EBS snapshots of stateful hostclasses.
+//!
+//! Its commands are not built yet; the binary exists so the suite's layout, global flags and help are
+//! in place from the start.
+
+use clap::Parser;
+use sila_cli::GlobalArgs;
+
+/// Capture, list and clean up the EBS snapshots of stateful hostclasses.
+///
+/// No commands yet in this version.
+#[derive(Debug, Parser)]
+#[command(name = "sila-snapshot", version, arg_required_else_help = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+}
+
+/// Runs the parsed command line.
+pub async fn run(_cli: Cli) -> anyhow::Result<()> {
+    Err(sila_cli::UsageError("sila-snapshot has no commands yet; see --help".to_string()).into())
+}
