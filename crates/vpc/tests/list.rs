@@ -121,3 +121,29 @@ fn usage_errors_exit_2() {
     assert_eq!(out.code, Some(2), "{out:?}");
     sila_testkit::assert_cli_contract(std::path::Path::new(BIN));
 }
+
+#[test]
+fn server_errors_are_retried_as_transient() {
+    let s = session();
+    let id = create_vpc(&s, "10.101.0.0/16", &[("Name", "ci"), ("type", "ci")]);
+    s.set_faults(
+        1,
+        &[FaultRule { action: Some("DescribeVpcs".into()), status: Some(503), times: Some(1), ..FaultRule::default() }],
+    );
+    let out = Outcome::of(s.command(BIN).arg("list"));
+    assert_eq!(out.code, Some(0), "{out:?}");
+    assert!(out.stdout.contains(&id));
+    let calls: Vec<_> = s.requests().log.into_iter().filter(|r| r.action == "DescribeVpcs").collect();
+    assert_eq!(calls.len(), 2, "{calls:?}");
+    assert_eq!(calls[0].fault.as_deref(), Some("ServiceUnavailable"));
+}
+
+#[test]
+fn injected_latency_slows_every_call() {
+    let s = session();
+    s.set_faults(1, &[FaultRule::latency(400)]);
+    let started = std::time::Instant::now();
+    let out = Outcome::of(s.command(BIN).arg("list"));
+    assert_eq!(out.code, Some(0), "{out:?}");
+    assert!(started.elapsed() >= std::time::Duration::from_millis(400), "{:?}", started.elapsed());
+}
