@@ -7,6 +7,7 @@ pub mod check;
 pub mod config;
 pub mod diag;
 pub mod discoroot;
+pub mod environment;
 pub mod ini;
 pub mod net;
 pub mod pipeline;

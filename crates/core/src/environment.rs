@@ -1,0 +1,509 @@
+//! The desired shape of one environment (a VPC and its metanetworks), computed from `vpc.ini` and a
+//! few facts about the region. Pure: `sila-vpc` reads the facts from AWS, calls [`desired`], and
+//! plans the difference to what exists.
+//!
+//! Names and tags follow Asiaq (reference §1.7–1.8) so environments Asiaq built are recognized.
+
+use crate::config::{Resolved, VpcConfig};
+use crate::diag::{Diagnostic, Diagnostics};
+use crate::net::{
+    expand_sg_rules, ip_by_offset, metanetwork_cidrs, parse_cidr, parse_ip_spec, parse_nat_routes, parse_route_list,
+    split_for_zones, vpc_cidr, CustomerPorts, IpSpec, MetaCidrSpec, Metanetwork, NatGateways, SgRule,
+};
+use ipnetwork::Ipv4Network;
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Availability zones used when neither `az_count` nor `availability_zones` is set (as Asiaq).
+pub const DEFAULT_AZ_COUNT: usize = 3;
+
+/// What the region tells us before planning.
+#[derive(Debug, Clone, Default)]
+pub struct RegionFacts {
+    /// Availability zone names in the region's order.
+    pub zones: Vec<String>,
+    /// CIDRs of every VPC in the region (dynamic allocation avoids them).
+    pub vpc_cidrs: Vec<Ipv4Network>,
+}
+
+/// One subnet of a metanetwork (and its own route table, named and tagged alike).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SubnetSpec {
+    /// Availability zone.
+    pub zone: String,
+    /// Its CIDR.
+    #[serde(serialize_with = "crate::environment::as_string")]
+    pub cidr: Ipv4Network,
+    /// `<env>_<meta>_<zone>`.
+    pub name: String,
+}
+
+/// One metanetwork: a security group, a subnet and route table per zone, rules and routes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MetanetworkSpec {
+    /// Which one.
+    pub meta: Metanetwork,
+    /// Its CIDR.
+    #[serde(serialize_with = "crate::environment::as_string")]
+    pub cidr: Ipv4Network,
+    /// `<env>_<meta>`: the security group's name.
+    pub sg_name: String,
+    /// A subnet per zone, in zone order.
+    pub subnets: Vec<SubnetSpec>,
+    /// The security group's ingress rules.
+    pub sg_rules: BTreeSet<SgRule>,
+    /// Destinations routed to the internet gateway.
+    #[serde(serialize_with = "crate::environment::all_as_strings")]
+    pub igw_routes: Vec<Ipv4Network>,
+    /// Destinations routed to the VPN gateway (when one tagged with the environment name exists).
+    #[serde(serialize_with = "crate::environment::all_as_strings")]
+    pub vgw_routes: Vec<Ipv4Network>,
+    /// NAT gateways this metanetwork hosts (one per subnet).
+    pub nat_gateways: NatGateways,
+    /// The metanetwork whose NAT gateways carry this one's default route (`nat_gateway_routes`).
+    pub nat_route_via: Option<Metanetwork>,
+}
+
+/// DHCP options of the environment.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct DhcpSpec {
+    /// `domain-name`.
+    pub domain_name: Option<String>,
+    /// `domain-name-servers`: `internal_dns`, `external_dns`.
+    pub dns_servers: Vec<String>,
+    /// `ntp-servers`: `ntp_server` literals, or the metanetwork offset address.
+    pub ntp_servers: Vec<String>,
+}
+
+impl DhcpSpec {
+    /// True when no option is set (the environment keeps AWS's default set).
+    pub fn is_empty(&self) -> bool {
+        self.domain_name.is_none() && self.dns_servers.is_empty() && self.ntp_servers.is_empty()
+    }
+
+    /// The options as AWS key → values pairs, sorted by key.
+    pub fn configurations(&self) -> BTreeMap<String, Vec<String>> {
+        let mut map = BTreeMap::new();
+        if let Some(d) = &self.domain_name {
+            map.insert("domain-name".to_string(), vec![d.clone()]);
+        }
+        if !self.dns_servers.is_empty() {
+            map.insert("domain-name-servers".to_string(), self.dns_servers.clone());
+        }
+        if !self.ntp_servers.is_empty() {
+            map.insert("ntp-servers".to_string(), self.ntp_servers.clone());
+        }
+        map
+    }
+}
+
+/// Everything an environment should be.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EnvironmentSpec {
+    /// The environment (VPC `Name` tag).
+    pub name: String,
+    /// Its type (VPC `type` tag).
+    pub vpc_type: String,
+    /// The VPC CIDR.
+    #[serde(serialize_with = "crate::environment::as_string")]
+    pub cidr: Ipv4Network,
+    /// Availability zones used.
+    pub zones: Vec<String>,
+    /// VPC tags (`Name`, `type`, `application`, extra `--tag`s; `create_date` is added at creation).
+    pub tags: BTreeMap<String, String>,
+    /// The configured metanetworks.
+    pub metanetworks: BTreeMap<Metanetwork, MetanetworkSpec>,
+    /// DHCP options.
+    pub dhcp: DhcpSpec,
+}
+
+impl EnvironmentSpec {
+    /// Tags of a subnet, route table or NAT gateway of `meta` in `zone`: the VPC's plus `Name`,
+    /// `meta_network` and `subnet` (reference §1.8).
+    pub fn subnet_tags(&self, meta: Metanetwork, zone: &str) -> BTreeMap<String, String> {
+        let mut tags = self.tags.clone();
+        tags.insert("Name".into(), format!("{}_{}_{}", self.name, meta, zone));
+        tags.insert("meta_network".into(), meta.name().into());
+        tags.insert("subnet".into(), zone.into());
+        tags
+    }
+
+    /// Tags of the security group of `meta`.
+    pub fn sg_tags(&self, meta: Metanetwork) -> BTreeMap<String, String> {
+        BTreeMap::from([("Name".into(), format!("{}_{meta}", self.name)), ("meta_network".into(), meta.name().into())])
+    }
+}
+
+/// Environment names become resource names joined with `_`, so they may not contain one.
+pub fn validate_name(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("the environment name is empty".into());
+    }
+    if name.contains('_') {
+        return Err(format!("environment name {name:?} contains '_', which Sila uses to join resource names"));
+    }
+    if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.') {
+        return Err(format!("environment name {name:?} may only use letters, digits, '-' and '.'"));
+    }
+    Ok(())
+}
+
+/// Computes the environment `name` of type `vpc_type`. Every problem is reported with the line of
+/// the option it comes from.
+pub fn desired(
+    vpc: &VpcConfig,
+    name: &str,
+    vpc_type: &str,
+    extra_tags: &BTreeMap<String, String>,
+    facts: &RegionFacts,
+) -> Result<EnvironmentSpec, Diagnostics> {
+    let path = vpc.ini.path.clone();
+    let mut errors = Vec::new();
+    let opt = |key: &str| vpc.option(name, vpc_type, key).filter(|r| !r.value.is_empty());
+
+    // Metanetwork specs.
+    let mut specs = BTreeMap::new();
+    for meta in Metanetwork::ALL {
+        if let Some(r) = opt(&format!("{meta}_cidr")) {
+            match MetaCidrSpec::parse(&r.value) {
+                Ok(s) => {
+                    specs.insert(meta, s);
+                }
+                Err(e) => fail(&mut errors, &path, Some(&r), format!("{meta}_cidr: {e}")),
+            }
+        }
+    }
+    if specs.is_empty() && errors.is_empty() {
+        fail(
+            &mut errors,
+            &path,
+            None,
+            format!("environment type {vpc_type:?} has no metanetwork (no [envtype:{vpc_type}] with a *_cidr)"),
+        );
+    }
+
+    // Zones.
+    let zones = match (opt("availability_zones"), opt("az_count")) {
+        (Some(r), _) => {
+            let list: Vec<String> = r.value.split_whitespace().map(str::to_string).collect();
+            if let Some(bad) = list.iter().find(|z| !facts.zones.contains(z)) {
+                fail(
+                    &mut errors,
+                    &path,
+                    Some(&r),
+                    format!("availability zone {bad} is not in this region ({})", facts.zones.join(" ")),
+                );
+            }
+            list
+        }
+        (None, count) => {
+            let n = match count.as_ref().map(|r| r.value.parse::<usize>()) {
+                None => DEFAULT_AZ_COUNT,
+                Some(Ok(n)) if n >= 1 => n,
+                Some(_) => {
+                    fail(&mut errors, &path, count.as_ref(), "az_count must be a positive number".into());
+                    DEFAULT_AZ_COUNT
+                }
+            };
+            if facts.zones.len() < n {
+                fail(
+                    &mut errors,
+                    &path,
+                    count.as_ref(),
+                    format!("{n} availability zones wanted, the region has {}", facts.zones.len()),
+                );
+            }
+            facts.zones.iter().take(n).cloned().collect()
+        }
+    };
+
+    // VPC CIDR.
+    let cidr_of = |key: &str| opt(key).map(|r| (parse_cidr(&r.value), r));
+    let mut parsed = |key: &str| match cidr_of(key) {
+        None => None,
+        Some((Ok(c), _)) => Some(c),
+        Some((Err(e), r)) => {
+            errors.push(Diagnostic::error(&path, Some(r.line), format!("{key}: {e}")));
+            None
+        }
+    };
+    let static_vpc = parsed("vpc_cidr");
+    let ip_space = parsed("ip_space");
+    let size = opt("vpc_cidr_size").and_then(|r| r.value.parse::<u8>().ok());
+    let vpc_cidr = match vpc_cidr(static_vpc, ip_space, size, &facts.vpc_cidrs) {
+        Ok(c) => Some(c),
+        Err(e) => {
+            errors.push(Diagnostic::error(
+                &path,
+                opt("vpc_cidr").or_else(|| opt("ip_space")).map(|r| r.line),
+                e.to_string(),
+            ));
+            None
+        }
+    };
+    let Some(vpc_cidr) = vpc_cidr.filter(|_| errors.is_empty()) else {
+        return Err(Diagnostics(errors));
+    };
+    let meta_cidrs = metanetwork_cidrs(vpc_cidr, &specs).map_err(|e| {
+        let line = Metanetwork::ALL.iter().find_map(|m| opt(&format!("{m}_cidr"))).map(|r| r.line);
+        Diagnostics(vec![Diagnostic::error(&path, line, e.to_string())])
+    })?;
+    let configured: BTreeSet<Metanetwork> = meta_cidrs.keys().copied().collect();
+
+    let customer_ports = opt("customer_ports");
+    let customer = CustomerPorts::parse(
+        customer_ports.as_ref().map_or("", |r| r.value.as_str()),
+        opt("customer_cidr").map_or(String::new(), |r| r.value).as_str(),
+    )
+    .unwrap_or_else(|e| {
+        errors.push(Diagnostic::error(&path, customer_ports.as_ref().map(|r| r.line), format!("customer_ports: {e}")));
+        CustomerPorts::default()
+    });
+    let nat_routes: BTreeMap<Metanetwork, Metanetwork> = match opt("nat_gateway_routes") {
+        None => BTreeMap::new(),
+        Some(r) => {
+            match parse_nat_routes(&r.value) {
+                Ok(pairs) => {
+                    for (src, dst) in &pairs {
+                        if !configured.contains(src) || !configured.contains(dst) {
+                            errors.push(Diagnostic::error(&path, Some(r.line), format!("nat_gateway_routes: {src}/{dst} names a metanetwork this environment does not have")));
+                        }
+                    }
+                    pairs.into_iter().collect()
+                }
+                Err(e) => {
+                    errors.push(Diagnostic::error(&path, Some(r.line), format!("nat_gateway_routes: {e}")));
+                    BTreeMap::new()
+                }
+            }
+        }
+    };
+
+    let mut metanetworks = BTreeMap::new();
+    for (&meta, &cidr) in &meta_cidrs {
+        let subnets = match split_for_zones(cidr, zones.len().max(1)) {
+            Ok(s) => s,
+            Err(e) => {
+                errors.push(Diagnostic::error(
+                    &path,
+                    opt(&format!("{meta}_cidr")).map(|r| r.line),
+                    format!("{meta}: {e}"),
+                ));
+                continue;
+            }
+        };
+        let rules_opt = opt(&format!("{meta}_sg_rules"));
+        let sg_rules =
+            expand_sg_rules(meta, rules_opt.as_ref().map_or("", |r| r.value.as_str()), &configured, &customer)
+                .unwrap_or_else(|e| {
+                    let line = rules_opt.as_ref().or(customer_ports.as_ref()).map(|r| r.line);
+                    errors.push(Diagnostic::error(&path, line, format!("{meta}_sg_rules: {e}")));
+                    BTreeSet::new()
+                });
+        let mut routes = |suffix: &str| match opt(&format!("{meta}{suffix}")) {
+            None => Vec::new(),
+            Some(r) => parse_route_list(&r.value).unwrap_or_else(|e| {
+                errors.push(Diagnostic::error(&path, Some(r.line), format!("{meta}{suffix}: {e}")));
+                Vec::new()
+            }),
+        };
+        let igw_routes = routes("_igw_routes");
+        let vgw_routes = routes("_vgw_routes");
+        let nat_gateways = match opt(&format!("{meta}_nat_gateways")) {
+            None => NatGateways::None,
+            Some(r) => NatGateways::parse(&r.value)
+                .and_then(|n| crate::net::check_static_count(&n, subnets.len()).map(|()| n))
+                .unwrap_or_else(|e| {
+                    errors.push(Diagnostic::error(&path, Some(r.line), format!("{meta}_nat_gateways: {e}")));
+                    NatGateways::None
+                }),
+        };
+        let subnets = zones
+            .iter()
+            .zip(subnets)
+            .map(|(zone, cidr)| SubnetSpec { zone: zone.clone(), cidr, name: format!("{name}_{meta}_{zone}") })
+            .collect();
+        metanetworks.insert(
+            meta,
+            MetanetworkSpec {
+                meta,
+                cidr,
+                sg_name: format!("{name}_{meta}"),
+                subnets,
+                sg_rules,
+                igw_routes,
+                vgw_routes,
+                nat_gateways,
+                nat_route_via: nat_routes.get(&meta).copied(),
+            },
+        );
+    }
+    for (src, dst) in &nat_routes {
+        if metanetworks.get(dst).is_some_and(|m: &MetanetworkSpec| m.nat_gateways == NatGateways::None) {
+            let line = opt("nat_gateway_routes").map(|r| r.line);
+            errors.push(Diagnostic::error(
+                &path,
+                line,
+                format!("nat_gateway_routes: {src}/{dst} needs NAT gateways in {dst}"),
+            ));
+        }
+    }
+
+    let dhcp = dhcp(vpc, name, vpc_type, &metanetworks, &mut errors);
+    if !errors.is_empty() {
+        return Err(Diagnostics(errors));
+    }
+    let mut tags = BTreeMap::from([
+        ("Name".to_string(), name.to_string()),
+        ("type".to_string(), vpc_type.to_string()),
+        ("application".to_string(), opt("application").map(|r| r.value).unwrap_or_default()),
+    ]);
+    tags.extend(extra_tags.iter().map(|(k, v)| (k.clone(), v.clone())));
+    Ok(EnvironmentSpec {
+        name: name.into(),
+        vpc_type: vpc_type.into(),
+        cidr: vpc_cidr,
+        zones,
+        tags,
+        metanetworks,
+        dhcp,
+    })
+}
+
+fn fail(errors: &mut Vec<Diagnostic>, path: &std::path::Path, at: Option<&Resolved>, message: String) {
+    errors.push(Diagnostic::error(path, at.map(|r| r.line), message));
+}
+
+fn dhcp(
+    vpc: &VpcConfig,
+    name: &str,
+    vpc_type: &str,
+    metanetworks: &BTreeMap<Metanetwork, MetanetworkSpec>,
+    errors: &mut Vec<Diagnostic>,
+) -> DhcpSpec {
+    let opt = |key: &str| vpc.option(name, vpc_type, key).filter(|r| !r.value.is_empty());
+    let dns_servers = ["internal_dns", "external_dns"].iter().filter_map(|k| opt(k).map(|r| r.value)).collect();
+    let ntp_servers = match (opt("ntp_server"), opt("ntp_server_metanetwork"), opt("ntp_server_offset")) {
+        (Some(r), _, _) => r.value.split_whitespace().map(str::to_string).collect(),
+        (None, Some(m), Some(o)) => {
+            let address = Metanetwork::from_name(&m.value)
+                .and_then(|meta| metanetworks.get(&meta))
+                .ok_or_else(|| format!("ntp_server_metanetwork {} is not configured", m.value))
+                .and_then(|spec| match parse_ip_spec(&o.value) {
+                    Ok(IpSpec::Offset(offset)) => {
+                        let nets: Vec<Ipv4Network> = spec.subnets.iter().map(|s| s.cidr).collect();
+                        ip_by_offset(&nets, offset).map_err(|e| e.to_string())
+                    }
+                    _ => Err(format!("ntp_server_offset {:?} is not an offset like +5", o.value)),
+                });
+            match address {
+                Ok(a) => vec![a.to_string()],
+                Err(e) => {
+                    errors.push(Diagnostic::error(&vpc.ini.path, Some(o.line), e));
+                    Vec::new()
+                }
+            }
+        }
+        _ => Vec::new(),
+    };
+    DhcpSpec { domain_name: opt("domain_name").map(|r| r.value), dns_servers, ntp_servers }
+}
+
+pub(crate) fn as_string<S: serde::Serializer>(cidr: &Ipv4Network, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(cidr)
+}
+
+pub(crate) fn all_as_strings<S: serde::Serializer>(cidrs: &[Ipv4Network], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(cidrs.iter().map(ToString::to_string))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ini::Ini;
+    use std::path::Path;
+
+    fn vpc(text: &str) -> VpcConfig {
+        VpcConfig::new(Ini::parse(Path::new("vpc.ini"), text).unwrap())
+    }
+
+    fn facts() -> RegionFacts {
+        RegionFacts {
+            zones: ["us-west-2a", "us-west-2b", "us-west-2c", "us-west-2d"].map(String::from).to_vec(),
+            vpc_cidrs: vec!["172.31.0.0/16".parse().unwrap()],
+        }
+    }
+
+    fn repo_vpc() -> VpcConfig {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/vpc.ini");
+        VpcConfig::new(Ini::load(&path).unwrap())
+    }
+
+    #[test]
+    fn the_sample_sandbox() {
+        let spec = desired(&repo_vpc(), "mine", "sandbox", &BTreeMap::new(), &facts()).unwrap();
+        assert_eq!(spec.cidr.to_string(), "10.200.0.0/20");
+        assert_eq!(spec.zones, ["us-west-2a", "us-west-2b", "us-west-2c"]);
+        let intranet = &spec.metanetworks[&Metanetwork::Intranet];
+        assert_eq!(intranet.cidr.to_string(), "10.200.0.0/22");
+        let subnets: Vec<String> =
+            intranet.subnets.iter().map(|s| format!("{} {} {}", s.name, s.zone, s.cidr)).collect();
+        assert_eq!(
+            subnets,
+            [
+                "mine_intranet_us-west-2a us-west-2a 10.200.0.0/24",
+                "mine_intranet_us-west-2b us-west-2b 10.200.1.0/24",
+                "mine_intranet_us-west-2c us-west-2c 10.200.2.0/24"
+            ]
+        );
+        assert_eq!(spec.metanetworks[&Metanetwork::Maintenance].cidr.to_string(), "10.200.12.0/22");
+        assert_eq!(intranet.nat_route_via, Some(Metanetwork::Tunnel));
+        assert_eq!(spec.metanetworks[&Metanetwork::Tunnel].nat_gateways, NatGateways::Auto);
+        // ntp: tunnel 10.200.4.0/22 → first subnet 10.200.4.0/24, +5.
+        assert_eq!(spec.dhcp.ntp_servers, ["10.200.4.5"]);
+        assert_eq!(spec.dhcp.dns_servers, ["AmazonProvidedDNS", "AmazonProvidedDNS"]);
+        assert_eq!(spec.tags["application"], "sila-demo");
+        assert_eq!(spec.subnet_tags(Metanetwork::Dmz, "us-west-2b")["Name"], "mine_dmz_us-west-2b");
+        // dmz: tcp 22 from maintenance, customer ports 80 443 from 0.0.0.0/0 and from dmz.
+        assert_eq!(spec.metanetworks[&Metanetwork::Dmz].sg_rules.len(), 5);
+    }
+
+    #[test]
+    fn dynamic_cidr_skips_existing_vpcs() {
+        let mut f = facts();
+        f.vpc_cidrs.push("10.200.0.0/20".parse().unwrap());
+        let spec = desired(&repo_vpc(), "second", "sandbox", &BTreeMap::new(), &f).unwrap();
+        assert_eq!(spec.cidr.to_string(), "10.200.16.0/20");
+    }
+
+    #[test]
+    fn env_section_overrides_and_extra_tags() {
+        let v = vpc("[envtype:t]\nvpc_cidr=10.0.0.0/16\nintranet_cidr=auto\naz_count=2\n[env:special]\naz_count=1\n");
+        let tags = BTreeMap::from([("owner".to_string(), "me".to_string())]);
+        let spec = desired(&v, "special", "t", &tags, &facts()).unwrap();
+        assert_eq!(spec.zones, ["us-west-2a"]);
+        assert_eq!(spec.tags["owner"], "me");
+        assert_eq!(desired(&v, "other", "t", &tags, &facts()).unwrap().zones.len(), 2);
+    }
+
+    #[test]
+    fn errors_name_their_lines() {
+        let v = vpc(
+            "[envtype:t]\nvpc_cidr=10.0.0.0/16\nintranet_cidr=auto\nintranet_sg_rules=tcp nowhere 22\naz_count=9\n",
+        );
+        let err = desired(&v, "e", "t", &BTreeMap::new(), &facts()).unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("vpc.ini:5: error: 9 availability zones wanted, the region has 4"), "{text}");
+        let unknown = desired(&v, "e", "nosuchtype", &BTreeMap::new(), &facts()).unwrap_err();
+        assert!(unknown.to_string().contains("has no metanetwork"), "{unknown}");
+    }
+
+    #[test]
+    fn names() {
+        assert!(validate_name("ci").is_ok());
+        assert!(validate_name("my-sandbox.1").is_ok());
+        assert!(validate_name("my_sandbox").unwrap_err().contains("'_'"));
+        assert!(validate_name("").is_err());
+        assert!(validate_name("a b").is_err());
+    }
+}
