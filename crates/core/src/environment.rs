@@ -24,6 +24,9 @@ pub struct RegionFacts {
     pub zones: Vec<String>,
     /// CIDRs of every VPC in the region (dynamic allocation avoids them).
     pub vpc_cidrs: Vec<Ipv4Network>,
+    /// The CIDR of the environment's VPC when it exists already: it is what it is, whatever the
+    /// config says now (a VPC's CIDR cannot change).
+    pub existing_cidr: Option<Ipv4Network>,
 }
 
 /// One subnet of a metanetwork (and its own route table, named and tagged alike).
@@ -230,7 +233,11 @@ pub fn desired(
     let static_vpc = parsed("vpc_cidr");
     let ip_space = parsed("ip_space");
     let size = opt("vpc_cidr_size").and_then(|r| r.value.parse::<u8>().ok());
-    let vpc_cidr = match vpc_cidr(static_vpc, ip_space, size, &facts.vpc_cidrs) {
+    let computed = match facts.existing_cidr {
+        Some(cidr) => Ok(cidr),
+        None => vpc_cidr(static_vpc, ip_space, size, &facts.vpc_cidrs),
+    };
+    let vpc_cidr = match computed {
         Ok(c) => Some(c),
         Err(e) => {
             errors.push(Diagnostic::error(
@@ -382,7 +389,13 @@ fn dhcp(
     errors: &mut Vec<Diagnostic>,
 ) -> DhcpSpec {
     let opt = |key: &str| vpc.option(name, vpc_type, key).filter(|r| !r.value.is_empty());
-    let dns_servers = ["internal_dns", "external_dns"].iter().filter_map(|k| opt(k).map(|r| r.value)).collect();
+    let mut dns_servers: Vec<String> = Vec::new();
+    for server in ["internal_dns", "external_dns"].iter().filter_map(|k| opt(k).map(|r| r.value)) {
+        // AmazonProvidedDNS twice (Asiaq's sample) is one server.
+        if !dns_servers.contains(&server) {
+            dns_servers.push(server);
+        }
+    }
     let ntp_servers = match (opt("ntp_server"), opt("ntp_server_metanetwork"), opt("ntp_server_offset")) {
         (Some(r), _, _) => r.value.split_whitespace().map(str::to_string).collect(),
         (None, Some(m), Some(o)) => {
@@ -431,6 +444,7 @@ mod tests {
         RegionFacts {
             zones: ["us-west-2a", "us-west-2b", "us-west-2c", "us-west-2d"].map(String::from).to_vec(),
             vpc_cidrs: vec!["172.31.0.0/16".parse().unwrap()],
+            existing_cidr: None,
         }
     }
 
@@ -461,7 +475,7 @@ mod tests {
         assert_eq!(spec.metanetworks[&Metanetwork::Tunnel].nat_gateways, NatGateways::Auto);
         // ntp: tunnel 10.200.4.0/22 → first subnet 10.200.4.0/24, +5.
         assert_eq!(spec.dhcp.ntp_servers, ["10.200.4.5"]);
-        assert_eq!(spec.dhcp.dns_servers, ["AmazonProvidedDNS", "AmazonProvidedDNS"]);
+        assert_eq!(spec.dhcp.dns_servers, ["AmazonProvidedDNS"]);
         assert_eq!(spec.tags["application"], "sila-demo");
         assert_eq!(spec.subnet_tags(Metanetwork::Dmz, "us-west-2b")["Name"], "mine_dmz_us-west-2b");
         // dmz: tcp 22 from maintenance, customer ports 80 443 from 0.0.0.0/0 and from dmz.
@@ -474,6 +488,10 @@ mod tests {
         f.vpc_cidrs.push("10.200.0.0/20".parse().unwrap());
         let spec = desired(&repo_vpc(), "second", "sandbox", &BTreeMap::new(), &f).unwrap();
         assert_eq!(spec.cidr.to_string(), "10.200.16.0/20");
+        // An existing VPC keeps its CIDR, and its auto metanetworks come out as at creation.
+        f.existing_cidr = Some("10.200.0.0/20".parse().unwrap());
+        let again = desired(&repo_vpc(), "mine", "sandbox", &BTreeMap::new(), &f).unwrap();
+        assert_eq!(again, desired(&repo_vpc(), "mine", "sandbox", &BTreeMap::new(), &facts()).unwrap());
     }
 
     #[test]

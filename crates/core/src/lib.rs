@@ -13,3 +13,4 @@ pub mod net;
 pub mod pipeline;
 pub mod policy;
 pub mod truth;
+pub mod vpc_plan;
