@@ -16,8 +16,12 @@ pub enum OutputFormat {
     Json,
 }
 
+/// Attempts per AWS call unless told otherwise. More than the SDK's 3: an environment is built with
+/// dozens of concurrent calls, and Asiaq retried throttling for minutes.
+pub const DEFAULT_MAX_ATTEMPTS: u32 = 10;
+
 /// How to reach AWS.
-#[derive(Debug, Clone, Default, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct AwsArgs {
     /// Named AWS profile [env: AWS_PROFILE]
     #[arg(long, global = true, value_name = "NAME", help_heading = "AWS")]
@@ -33,10 +37,10 @@ pub struct AwsArgs {
     pub endpoint_url: Option<String>,
 
     /// Attempts per AWS call, first try included; throttling and transient errors are retried with
-    /// exponential backoff [env: AWS_MAX_ATTEMPTS] [default: 3]
-    #[arg(long, global = true, value_name = "N", help_heading = "AWS",
-          value_parser = clap::value_parser!(u32).range(1..=20))]
-    pub max_attempts: Option<u32>,
+    /// exponential backoff (capped at 20 s), within the SDK's retry quota
+    #[arg(long, global = true, value_name = "N", help_heading = "AWS", env = "AWS_MAX_ATTEMPTS",
+          default_value_t = DEFAULT_MAX_ATTEMPTS, value_parser = clap::value_parser!(u32).range(1..=20))]
+    pub max_attempts: u32,
 }
 
 impl AwsArgs {
@@ -46,13 +50,13 @@ impl AwsArgs {
             profile: self.profile.clone(),
             region: self.region.clone(),
             endpoint_url: self.endpoint_url.clone(),
-            max_attempts: self.max_attempts,
+            max_attempts: Some(self.max_attempts),
         }
     }
 }
 
 /// Flags shared by every Sila tool.
-#[derive(Debug, Clone, Default, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct GlobalArgs {
     /// Configuration directory [default: $SILA_CONFIG_DIR, else $ASIAQ_CONFIG, else the current directory]
     #[arg(long, global = true, value_name = "DIR", env = "SILA_CONFIG_DIR", hide_env = true)]

@@ -65,6 +65,17 @@ impl CloudError {
         Self { op: "connect", kind: ErrorKind::Config, code: None, message: message.into(), request_id: None }
     }
 
+    /// A wait on `resource` that ended without the state wanted (deadline passed, or a failure state).
+    pub fn waiting<E: std::error::Error>(op: &'static str, resource: &str, err: &E) -> Self {
+        Self {
+            op,
+            kind: ErrorKind::Other,
+            code: None,
+            message: format!("gave up waiting for {resource}: {}", DisplayErrorContext(err)),
+            request_id: None,
+        }
+    }
+
     /// Classifies an SDK error of operation `op`.
     pub fn from_sdk<E, R>(op: &'static str, err: SdkError<E, R>) -> Self
     where

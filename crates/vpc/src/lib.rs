@@ -1,8 +1,12 @@
 //! sila-vpc: VPC environments (four metanetworks, a subnet per availability zone, gateways, NAT,
-//! peerings) built from `vpc.ini`. This version lists environments; create, update, destroy and
-//! peerings come next.
+//! peerings) built from `vpc.ini`, plan first.
 
+mod apply;
+mod converge;
+mod destroy;
+mod environment;
 mod list;
+mod show;
 
 use clap::{Parser, Subcommand};
 use sila_cli::GlobalArgs;
@@ -26,13 +30,27 @@ pub struct Cli {
 /// The sub-commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Create an environment: print the plan, then build it level by level.
+    Create(converge::CreateArgs),
+    /// Complete an environment to match the config: create what is missing (an interrupted create,
+    /// a new subnet, group, rule or route). This version adds; it does not remove or replace.
+    Update(converge::UpdateArgs),
+    /// Delete everything the environment's VPC holds, then the VPC (VPN gateways are only detached,
+    /// static elastic IPs stay allocated). Asks for confirmation unless --yes.
+    Destroy(destroy::DestroyArgs),
     /// List the VPCs of the region, with their environment name and type.
     List(list::ListArgs),
+    /// Show every resource of an environment, grouped by metanetwork.
+    Show(show::ShowArgs),
 }
 
 /// Runs the parsed command line.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match &cli.command {
+        Command::Create(args) => converge::create(&cli.global, args).await,
+        Command::Update(args) => converge::update(&cli.global, args).await,
+        Command::Destroy(args) => destroy::run(&cli.global, args).await,
         Command::List(args) => list::run(&cli.global, args).await,
+        Command::Show(args) => show::run(&cli.global, args).await,
     }
 }

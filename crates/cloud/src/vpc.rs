@@ -1,0 +1,846 @@
+//! Environments in EC2: reading what exists (every describe filtered by VPC id or tags), running
+//! one step of a plan, and taking an environment apart.
+
+use crate::error::CloudError;
+use crate::Clients;
+use aws_sdk_ec2::types::{
+    AttributeBooleanValue, DomainType, Filter, IpPermission, IpRange, NewDhcpConfiguration, ResourceType, Tag,
+    TagSpecification, UserIdGroupPair, VpcEndpointType,
+};
+use serde::Serialize;
+use sila_core::net::{current_rule_ports, normalize_protocol, Metanetwork, SgRule, SgSource};
+use sila_core::vpc_plan::{Key, LiveEnvironment, RouteTarget, Step};
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+/// How long to wait for a NAT gateway to become available or to go away.
+pub const NAT_WAIT: Duration = Duration::from_secs(600);
+
+fn filter(name: &str, values: &[&str]) -> Filter {
+    Filter::builder().name(name).set_values(Some(values.iter().map(ToString::to_string).collect())).build()
+}
+
+fn tag_spec(kind: ResourceType, tags: &BTreeMap<String, String>) -> TagSpecification {
+    let mut spec = TagSpecification::builder().resource_type(kind);
+    for (k, v) in tags {
+        spec = spec.tags(Tag::builder().key(k).value(v).build());
+    }
+    spec.build()
+}
+
+fn tag<'a>(tags: &'a [Tag], key: &str) -> Option<&'a str> {
+    tags.iter().find(|t| t.key() == Some(key)).and_then(Tag::value)
+}
+
+/// The `(metanetwork, zone)` a subnet, route table or NAT gateway belongs to, from its tags.
+fn placement(tags: &[Tag]) -> Option<(Metanetwork, String)> {
+    Some((Metanetwork::from_name(tag(tags, "meta_network")?)?, tag(tags, "subnet")?.to_string()))
+}
+
+fn missing(what: &str) -> CloudError {
+    CloudError {
+        op: "plan",
+        kind: crate::ErrorKind::Other,
+        code: None,
+        message: format!("{what} is not known yet (a step it depends on did not run)"),
+        request_id: None,
+    }
+}
+
+impl Clients {
+    /// Availability zones of the region that are `available`, sorted by name.
+    pub async fn availability_zones(&self) -> Result<Vec<String>, CloudError> {
+        let out = self
+            .ec2
+            .describe_availability_zones()
+            .filters(filter("state", &["available"]))
+            .send()
+            .await
+            .map_err(|e| CloudError::from_sdk("DescribeAvailabilityZones", e))?;
+        let mut zones: Vec<String> =
+            out.availability_zones().iter().filter_map(|z| z.zone_name().map(str::to_string)).collect();
+        zones.sort();
+        Ok(zones)
+    }
+
+    /// What exists of environment `name` in VPC `vpc_id` (or, without a VPC, the pieces that can exist
+    /// before it: the internet gateway and the DHCP options tagged with the name).
+    pub async fn read_environment(&self, name: &str, vpc_id: Option<&str>) -> Result<LiveEnvironment, CloudError> {
+        let mut live = LiveEnvironment::default();
+        let ec2 = &self.ec2;
+        let named = [name];
+
+        // The internet gateway: attached to the VPC, or created for it and not yet attached.
+        if let Some(vpc) = vpc_id {
+            let out = ec2
+                .describe_internet_gateways()
+                .filters(filter("attachment.vpc-id", &[vpc]))
+                .send()
+                .await
+                .map_err(|e| CloudError::from_sdk("DescribeInternetGateways", e))?;
+            if let Some(id) = out.internet_gateways().first().and_then(|g| g.internet_gateway_id()) {
+                live.ids.insert(Key::InternetGateway, id.to_string());
+                live.ids.insert(Key::InternetGatewayAttachment, id.to_string());
+            }
+        }
+        if !live.ids.contains_key(&Key::InternetGateway) {
+            let out = ec2
+                .describe_internet_gateways()
+                .filters(filter("tag:Name", &named))
+                .send()
+                .await
+                .map_err(|e| CloudError::from_sdk("DescribeInternetGateways", e))?;
+            let detached = out.internet_gateways().iter().find(|g| g.attachments().is_empty());
+            if let Some(id) = detached.and_then(|g| g.internet_gateway_id()) {
+                live.ids.insert(Key::InternetGateway, id.to_string());
+            }
+        }
+        let dhcp = ec2
+            .describe_dhcp_options()
+            .filters(filter("tag:Name", &named))
+            .send()
+            .await
+            .map_err(|e| CloudError::from_sdk("DescribeDhcpOptions", e))?;
+        if let Some(id) = dhcp.dhcp_options().first().and_then(|d| d.dhcp_options_id()) {
+            live.ids.insert(Key::DhcpOptions, id.to_string());
+        }
+        let Some(vpc) = vpc_id else { return Ok(live) };
+        live.ids.insert(Key::Vpc, vpc.to_string());
+        let by_vpc = [vpc];
+
+        let vpcs =
+            ec2.describe_vpcs().vpc_ids(vpc).send().await.map_err(|e| CloudError::from_sdk("DescribeVpcs", e))?;
+        live.vpc_dhcp_options = vpcs.vpcs().first().and_then(|v| v.dhcp_options_id()).map(str::to_string);
+        // The set the VPC uses is the environment's too, tagged or not (sets made elsewhere, or by an
+        // API that dropped the tags), unless it is AWS's default.
+        if let Some(current) = live.vpc_dhcp_options.as_ref().filter(|id| id.as_str() != "default") {
+            live.ids.entry(Key::DhcpOptions).or_insert_with(|| current.clone());
+        }
+
+        // Subnets and their route tables.
+        let mut subnet_ids = BTreeMap::new();
+        let mut pages = ec2.describe_subnets().filters(filter("vpc-id", &by_vpc)).into_paginator().items().send();
+        while let Some(s) = pages.try_next().await.map_err(|e| CloudError::from_sdk("DescribeSubnets", e))? {
+            if let (Some(place), Some(id)) = (placement(s.tags()), s.subnet_id()) {
+                subnet_ids.insert(id.to_string(), place.clone());
+                live.ids.insert(Key::Subnet { meta: place.0, zone: place.1 }, id.to_string());
+            }
+        }
+        let mut pages = ec2.describe_route_tables().filters(filter("vpc-id", &by_vpc)).into_paginator().items().send();
+        while let Some(t) = pages.try_next().await.map_err(|e| CloudError::from_sdk("DescribeRouteTables", e))? {
+            let Some((place, id)) = placement(t.tags()).zip(t.route_table_id()) else { continue };
+            if t.associations().iter().any(|a| a.main() == Some(true)) {
+                continue;
+            }
+            live.ids.insert(Key::RouteTable { meta: place.0, zone: place.1.clone() }, id.to_string());
+            if t.associations().iter().any(|a| a.subnet_id().and_then(|s| subnet_ids.get(s)) == Some(&place)) {
+                live.associated.insert(place.clone());
+            }
+            let routes = t
+                .routes()
+                .iter()
+                .filter(|r| r.gateway_id() != Some("local"))
+                .filter_map(|r| {
+                    let target = r.gateway_id().or(r.nat_gateway_id()).or(r.vpc_peering_connection_id())?;
+                    Some((r.destination_cidr_block()?.to_string(), target.to_string()))
+                })
+                .collect();
+            live.routes.insert(place, routes);
+        }
+
+        // Security groups: the environment's own, with their rules in Sila's terms.
+        let mut groups = Vec::new();
+        let mut pages = ec2
+            .describe_security_groups()
+            .filters(filter("vpc-id", &by_vpc))
+            .filters(filter("tag-key", &["meta_network"]))
+            .into_paginator()
+            .items()
+            .send();
+        while let Some(g) = pages.try_next().await.map_err(|e| CloudError::from_sdk("DescribeSecurityGroups", e))? {
+            groups.push(g);
+        }
+        let meta_of: BTreeMap<String, Metanetwork> = groups
+            .iter()
+            .filter_map(|g| Some((g.group_id()?.to_string(), Metanetwork::from_name(tag(g.tags(), "meta_network")?)?)))
+            .collect();
+        for g in &groups {
+            let Some(&meta) = g.group_id().and_then(|id| meta_of.get(id)) else { continue };
+            live.ids.insert(Key::SecurityGroup { meta }, g.group_id().unwrap_or_default().to_string());
+            let rules = live.rules.entry(meta).or_default();
+            for p in g.ip_permissions() {
+                let Some(protocol) = p.ip_protocol().and_then(normalize_protocol) else { continue };
+                let (from_port, to_port) = current_rule_ports(&protocol, p.from_port(), p.to_port());
+                let rule = |source| SgRule { target: meta, protocol: protocol.clone(), from_port, to_port, source };
+                for r in p.ip_ranges() {
+                    if let Some(cidr) = r.cidr_ip().and_then(|c| c.parse().ok()) {
+                        rules.insert(rule(SgSource::Cidr(cidr)));
+                    }
+                }
+                for pair in p.user_id_group_pairs() {
+                    if let Some(&source) = pair.group_id().and_then(|id| meta_of.get(id)) {
+                        rules.insert(rule(SgSource::Metanetwork(source)));
+                    }
+                }
+            }
+        }
+
+        // NAT gateways that are (becoming) usable.
+        let mut pages = ec2
+            .describe_nat_gateways()
+            .filter(filter("vpc-id", &by_vpc))
+            .filter(filter("state", &["pending", "available"]))
+            .into_paginator()
+            .items()
+            .send();
+        while let Some(n) = pages.try_next().await.map_err(|e| CloudError::from_sdk("DescribeNatGateways", e))? {
+            if let Some(place) = n.subnet_id().and_then(|s| subnet_ids.get(s)) {
+                let key = Key::NatGateway { meta: place.0, zone: place.1.clone() };
+                live.ids.insert(key, n.nat_gateway_id().unwrap_or_default().to_string());
+            }
+        }
+        let endpoints = ec2
+            .describe_vpc_endpoints()
+            .filters(filter("vpc-id", &by_vpc))
+            .filters(filter("service-name", &[&self.s3_service()]))
+            .send()
+            .await
+            .map_err(|e| CloudError::from_sdk("DescribeVpcEndpoints", e))?;
+        live.s3_endpoint = endpoints.vpc_endpoints().iter().any(|e| {
+            !matches!(e.state().map(|s| s.as_str().to_ascii_lowercase()), Some(s) if s == "deleted" || s == "deleting")
+        });
+        Ok(live)
+    }
+
+    fn s3_service(&self) -> String {
+        format!("com.amazonaws.{}.s3", self.region())
+    }
+
+    /// Runs one step. `ids` holds what exists (from the read and from earlier steps); the result is
+    /// the key and id of what the step created, if it created something.
+    pub async fn run_step(
+        &self,
+        step: &Step,
+        ids: &BTreeMap<Key, String>,
+    ) -> Result<Option<(Key, String)>, CloudError> {
+        let ec2 = &self.ec2;
+        let id = |key: &Key| ids.get(key).cloned().ok_or_else(|| missing(&format!("{key:?}")));
+        match step {
+            Step::CreateVpc { cidr, tags } => {
+                let out = ec2
+                    .create_vpc()
+                    .cidr_block(cidr)
+                    .tag_specifications(tag_spec(ResourceType::Vpc, tags))
+                    .send()
+                    .await
+                    .map_err(|e| CloudError::from_sdk("CreateVpc", e))?;
+                let vpc = out.vpc().and_then(|v| v.vpc_id()).unwrap_or_default().to_string();
+                Ok(Some((Key::Vpc, vpc)))
+            }
+            Step::EnableDns => {
+                let vpc = id(&Key::Vpc)?;
+                let on = || AttributeBooleanValue::builder().value(true).build();
+                // One attribute per call: the API refuses both in one request.
+                ec2.modify_vpc_attribute()
+                    .vpc_id(&vpc)
+                    .enable_dns_support(on())
+                    .send()
+                    .await
+                    .map_err(|e| CloudError::from_sdk("ModifyVpcAttribute", e))?;
+                ec2.modify_vpc_attribute()
+                    .vpc_id(&vpc)
+                    .enable_dns_hostnames(on())
+                    .send()
+                    .await
+                    .map_err(|e| CloudError::from_sdk("ModifyVpcAttribute", e))?;
+                Ok(None)
+            }
+            Step::CreateInternetGateway { tags } => {
+                let out = ec2
+                    .create_internet_gateway()
+                    .tag_specifications(tag_spec(ResourceType::InternetGateway, tags))
+                    .send()
+                    .await
+                    .map_err(|e| CloudError::from_sdk("CreateInternetGateway", e))?;
+                let igw = out.internet_gateway().and_then(|g| g.internet_gateway_id()).unwrap_or_default();
+                Ok(Some((Key::InternetGateway, igw.to_string())))
+            }
+            Step::AttachInternetGateway => {
+                let igw = id(&Key::InternetGateway)?;
+                ec2.attach_internet_gateway()
+                    .internet_gateway_id(&igw)
+                    .vpc_id(id(&Key::Vpc)?)
+                    .send()
+                    .await
+                    .map_err(|e| CloudError::from_sdk("AttachInternetGateway", e))?;
+                Ok(Some((Key::InternetGatewayAttachment, igw)))
+            }
+            Step::CreateDhcpOptions { configurations, tags } => {
+                let mut request =
+                    ec2.create_dhcp_options().tag_specifications(tag_spec(ResourceType::DhcpOptions, tags));
+                for (key, values) in configurations {
+                    request = request.dhcp_configurations(
+                        NewDhcpConfiguration::builder().key(key).set_values(Some(values.clone())).build(),
+                    );
+                }
+                let out = request.send().await.map_err(|e| CloudError::from_sdk("CreateDhcpOptions", e))?;
+                let dhcp = out.dhcp_options().and_then(|d| d.dhcp_options_id()).unwrap_or_default();
+                Ok(Some((Key::DhcpOptions, dhcp.to_string())))
+            }
+            Step::AssociateDhcpOptions => {
+                ec2.associate_dhcp_options()
+                    .dhcp_options_id(id(&Key::DhcpOptions)?)
+                    .vpc_id(id(&Key::Vpc)?)
+                    .send()
+                    .await
+                    .map_err(|e| CloudError::from_sdk("AssociateDhcpOptions", e))?;
+                Ok(None)
+            }
+            Step::CreateSecurityGroup { meta, name, description, tags } => {
+                let out = ec2
+                    .create_security_group()
+                    .group_name(name)
+                    .description(description)
+                    .vpc_id(id(&Key::Vpc)?)
+                    .tag_specifications(tag_spec(ResourceType::SecurityGroup, tags))
+                    .send()
+                    .await
+                    .map_err(|e| CloudError::from_sdk("CreateSecurityGroup", e))?;
+                Ok(Some((Key::SecurityGroup { meta: *meta }, out.group_id().unwrap_or_default().to_string())))
+            }
+            Step::AuthorizeIngress { meta, rules } => {
+                let mut permissions = Vec::new();
+                for r in rules {
+                    let mut p = IpPermission::builder().ip_protocol(&r.protocol);
+                    if r.protocol != "-1" {
+                        p = p.from_port(r.from_port).to_port(r.to_port);
+                    }
+                    p = match &r.source {
+                        SgSource::Cidr(c) => p.ip_ranges(IpRange::builder().cidr_ip(c.to_string()).build()),
+                        SgSource::Metanetwork(m) => p.user_id_group_pairs(
+                            UserIdGroupPair::builder().group_id(id(&Key::SecurityGroup { meta: *m })?).build(),
+                        ),
+                    };
+                    permissions.push(p.build());
+                }
+                ec2.authorize_security_group_ingress()
+                    .group_id(id(&Key::SecurityGroup { meta: *meta })?)
+                    .set_ip_permissions(Some(permissions))
+                    .send()
+                    .await
+                    .map_err(|e| CloudError::from_sdk("AuthorizeSecurityGroupIngress", e))?;
+                Ok(None)
+            }
+            Step::CreateSubnet { meta, zone, cidr, tags } => {
+                let out = ec2
+                    .create_subnet()
+                    .vpc_id(id(&Key::Vpc)?)
+                    .cidr_block(cidr)
+                    .availability_zone(zone)
+                    .tag_specifications(tag_spec(ResourceType::Subnet, tags))
+                    .send()
+                    .await
+                    .map_err(|e| CloudError::from_sdk("CreateSubnet", e))?;
+                let subnet = out.subnet().and_then(|s| s.subnet_id()).unwrap_or_default().to_string();
+                Ok(Some((Key::Subnet { meta: *meta, zone: zone.clone() }, subnet)))
+            }
+            Step::CreateRouteTable { meta, zone, tags } => {
+                let out = ec2
+                    .create_route_table()
+                    .vpc_id(id(&Key::Vpc)?)
+                    .tag_specifications(tag_spec(ResourceType::RouteTable, tags))
+                    .send()
+                    .await
+                    .map_err(|e| CloudError::from_sdk("CreateRouteTable", e))?;
+                let table = out.route_table().and_then(|t| t.route_table_id()).unwrap_or_default().to_string();
+                Ok(Some((Key::RouteTable { meta: *meta, zone: zone.clone() }, table)))
+            }
+            Step::AssociateRouteTable { meta, zone } => {
+                ec2.associate_route_table()
+                    .route_table_id(id(&Key::RouteTable { meta: *meta, zone: zone.clone() })?)
+                    .subnet_id(id(&Key::Subnet { meta: *meta, zone: zone.clone() })?)
+                    .send()
+                    .await
+                    .map_err(|e| CloudError::from_sdk("AssociateRouteTable", e))?;
+                Ok(None)
+            }
+            Step::CreateNatGateway { meta, zone, static_ip, tags } => {
+                let allocation = self.nat_address(static_ip.as_deref(), tags).await?;
+                let subnet = id(&Key::Subnet { meta: *meta, zone: zone.clone() })?;
+                let out = ec2
+                    .create_nat_gateway()
+                    .subnet_id(subnet)
+                    .allocation_id(allocation)
+                    .tag_specifications(tag_spec(ResourceType::Natgateway, tags))
+                    .send()
+                    .await
+                    .map_err(|e| CloudError::from_sdk("CreateNatGateway", e))?;
+                let nat = out.nat_gateway().and_then(|n| n.nat_gateway_id()).unwrap_or_default().to_string();
+                tracing::info!("waiting for NAT gateway {nat} to become available (up to {}s)", NAT_WAIT.as_secs());
+                use aws_sdk_ec2::client::Waiters as _;
+                ec2.wait_until_nat_gateway_available()
+                    .nat_gateway_ids(&nat)
+                    .wait(NAT_WAIT)
+                    .await
+                    .map_err(|e| CloudError::waiting("NatGatewayAvailable", &nat, &e))?;
+                Ok(Some((Key::NatGateway { meta: *meta, zone: zone.clone() }, nat)))
+            }
+            Step::CreateRoute { meta, zone, destination, target } => {
+                let mut request = ec2
+                    .create_route()
+                    .route_table_id(id(&Key::RouteTable { meta: *meta, zone: zone.clone() })?)
+                    .destination_cidr_block(destination);
+                request = match target {
+                    RouteTarget::InternetGateway => request.gateway_id(id(&Key::InternetGateway)?),
+                    RouteTarget::NatGateway(via) => {
+                        request.nat_gateway_id(id(&Key::NatGateway { meta: *via, zone: zone.clone() })?)
+                    }
+                };
+                request.send().await.map_err(|e| CloudError::from_sdk("CreateRoute", e))?;
+                Ok(None)
+            }
+            Step::CreateS3Endpoint => {
+                let tables: Vec<String> =
+                    ids.iter().filter(|(k, _)| matches!(k, Key::RouteTable { .. })).map(|(_, v)| v.clone()).collect();
+                ec2.create_vpc_endpoint()
+                    .vpc_id(id(&Key::Vpc)?)
+                    .vpc_endpoint_type(VpcEndpointType::Gateway)
+                    .service_name(self.s3_service())
+                    .set_route_table_ids(Some(tables))
+                    .send()
+                    .await
+                    .map_err(|e| CloudError::from_sdk("CreateVpcEndpoint", e))?;
+                Ok(None)
+            }
+        }
+    }
+
+    /// The allocation id for a NAT gateway: the configured static EIP, an unassociated dynamic one
+    /// left tagged for this NAT by an interrupted run, or a new dynamic one tagged `dynamic=true`.
+    async fn nat_address(
+        &self,
+        static_ip: Option<&str>,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<String, CloudError> {
+        let ec2 = &self.ec2;
+        let find = |filters: Vec<Filter>| async move {
+            ec2.describe_addresses()
+                .set_filters(Some(filters))
+                .send()
+                .await
+                .map_err(|e| CloudError::from_sdk("DescribeAddresses", e))
+        };
+        if let Some(ip) = static_ip {
+            let out = find(vec![filter("public-ip", &[ip])]).await?;
+            return out.addresses().first().and_then(|a| a.allocation_id()).map(str::to_string).ok_or_else(|| {
+                CloudError {
+                    op: "DescribeAddresses",
+                    kind: crate::ErrorKind::NotFound,
+                    code: None,
+                    message: format!("no elastic IP {ip} in this account and region"),
+                    request_id: None,
+                }
+            });
+        }
+        let name = tags.get("Name").map(String::as_str).unwrap_or_default();
+        let out = find(vec![filter("tag:Name", &[name]), filter("tag:dynamic", &["true"])]).await?;
+        if let Some(free) =
+            out.addresses().iter().find(|a| a.association_id().is_none()).and_then(|a| a.allocation_id())
+        {
+            return Ok(free.to_string());
+        }
+        let mut eip_tags = tags.clone();
+        eip_tags.insert("dynamic".into(), "true".into());
+        let out = ec2
+            .allocate_address()
+            .domain(DomainType::Vpc)
+            .tag_specifications(tag_spec(ResourceType::ElasticIp, &eip_tags))
+            .send()
+            .await
+            .map_err(|e| CloudError::from_sdk("AllocateAddress", e))?;
+        Ok(out.allocation_id().unwrap_or_default().to_string())
+    }
+}
+
+/// Everything inside a VPC that destroy has to remove, found by VPC id (not by Sila's tags, so an
+/// environment built by Asiaq or by hand goes too).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct VpcContents {
+    /// The VPC.
+    pub vpc_id: String,
+    /// Its `Name` tag.
+    pub name: String,
+    /// Instances that are not terminated.
+    pub instances: Vec<String>,
+    /// NAT gateways (not deleted) and their elastic IP allocations.
+    pub nat_gateways: Vec<(String, Vec<String>)>,
+    /// Elastic IP allocations tagged `dynamic=true` that NAT gateways of this VPC use.
+    pub dynamic_addresses: Vec<String>,
+    /// VPC endpoints.
+    pub endpoints: Vec<String>,
+    /// Internet gateways attached to it.
+    pub internet_gateways: Vec<String>,
+    /// VPN gateways attached to it (detached, never deleted).
+    pub vpn_gateways: Vec<String>,
+    /// Network interfaces.
+    pub network_interfaces: Vec<String>,
+    /// Security groups other than `default`.
+    pub security_groups: Vec<String>,
+    /// Subnets.
+    pub subnets: Vec<String>,
+    /// Route tables other than the main one, with their subnet associations.
+    pub route_tables: Vec<(String, Vec<String>)>,
+    /// The DHCP options set tagged with the environment name.
+    pub dhcp_options: Option<String>,
+}
+
+impl VpcContents {
+    /// `(what, count)` pairs for a summary.
+    pub fn summary(&self) -> Vec<(&'static str, usize)> {
+        vec![
+            ("NAT gateways", self.nat_gateways.len()),
+            ("dynamic elastic IPs (released)", self.dynamic_addresses.len()),
+            ("VPC endpoints", self.endpoints.len()),
+            ("internet gateways", self.internet_gateways.len()),
+            ("VPN gateways (detached, kept)", self.vpn_gateways.len()),
+            ("network interfaces", self.network_interfaces.len()),
+            ("security groups", self.security_groups.len()),
+            ("subnets", self.subnets.len()),
+            ("route tables", self.route_tables.len()),
+            ("DHCP options sets", usize::from(self.dhcp_options.is_some())),
+            ("VPCs", 1),
+        ]
+    }
+}
+
+impl Clients {
+    /// Everything in VPC `vpc_id`.
+    pub async fn vpc_contents(&self, vpc_id: &str, name: &str) -> Result<VpcContents, CloudError> {
+        let ec2 = &self.ec2;
+        let by_vpc = [vpc_id];
+        let mut c = VpcContents { vpc_id: vpc_id.into(), name: name.into(), ..VpcContents::default() };
+        let mut pages = ec2
+            .describe_instances()
+            .filters(filter("vpc-id", &by_vpc))
+            .filters(filter("instance-state-name", &["pending", "running", "stopping", "stopped", "shutting-down"]))
+            .into_paginator()
+            .items()
+            .send();
+        while let Some(r) = pages.try_next().await.map_err(|e| CloudError::from_sdk("DescribeInstances", e))? {
+            c.instances.extend(r.instances().iter().filter_map(|i| i.instance_id().map(str::to_string)));
+        }
+        let mut pages = ec2
+            .describe_nat_gateways()
+            .filter(filter("vpc-id", &by_vpc))
+            .filter(filter("state", &["pending", "available", "failed"]))
+            .into_paginator()
+            .items()
+            .send();
+        let mut allocations = Vec::new();
+        while let Some(n) = pages.try_next().await.map_err(|e| CloudError::from_sdk("DescribeNatGateways", e))? {
+            let ids: Vec<String> =
+                n.nat_gateway_addresses().iter().filter_map(|a| a.allocation_id().map(str::to_string)).collect();
+            allocations.extend(ids.iter().cloned());
+            c.nat_gateways.push((n.nat_gateway_id().unwrap_or_default().to_string(), ids));
+        }
+        if !allocations.is_empty() {
+            let refs: Vec<&str> = allocations.iter().map(String::as_str).collect();
+            let out = ec2
+                .describe_addresses()
+                .filters(filter("allocation-id", &refs))
+                .filters(filter("tag:dynamic", &["true"]))
+                .send()
+                .await
+                .map_err(|e| CloudError::from_sdk("DescribeAddresses", e))?;
+            c.dynamic_addresses =
+                out.addresses().iter().filter_map(|a| a.allocation_id().map(str::to_string)).collect();
+        }
+        let out = ec2
+            .describe_vpc_endpoints()
+            .filters(filter("vpc-id", &by_vpc))
+            .send()
+            .await
+            .map_err(|e| CloudError::from_sdk("DescribeVpcEndpoints", e))?;
+        c.endpoints = out
+            .vpc_endpoints()
+            .iter()
+            .filter(|e| {
+                !e.state().is_some_and(|s| matches!(s.as_str().to_ascii_lowercase().as_str(), "deleted" | "deleting"))
+            })
+            .filter_map(|e| e.vpc_endpoint_id().map(str::to_string))
+            .collect();
+        let out = ec2
+            .describe_internet_gateways()
+            .filters(filter("attachment.vpc-id", &by_vpc))
+            .send()
+            .await
+            .map_err(|e| CloudError::from_sdk("DescribeInternetGateways", e))?;
+        c.internet_gateways =
+            out.internet_gateways().iter().filter_map(|g| g.internet_gateway_id().map(str::to_string)).collect();
+        let out = ec2
+            .describe_vpn_gateways()
+            .filters(filter("attachment.vpc-id", &by_vpc))
+            .filters(filter("attachment.state", &["attaching", "attached"]))
+            .send()
+            .await
+            .map_err(|e| CloudError::from_sdk("DescribeVpnGateways", e))?;
+        c.vpn_gateways = out.vpn_gateways().iter().filter_map(|g| g.vpn_gateway_id().map(str::to_string)).collect();
+        let mut pages =
+            ec2.describe_security_groups().filters(filter("vpc-id", &by_vpc)).into_paginator().items().send();
+        while let Some(g) = pages.try_next().await.map_err(|e| CloudError::from_sdk("DescribeSecurityGroups", e))? {
+            if g.group_name() != Some("default") {
+                c.security_groups.extend(g.group_id().map(str::to_string));
+            }
+        }
+        let mut pages = ec2.describe_subnets().filters(filter("vpc-id", &by_vpc)).into_paginator().items().send();
+        while let Some(s) = pages.try_next().await.map_err(|e| CloudError::from_sdk("DescribeSubnets", e))? {
+            c.subnets.extend(s.subnet_id().map(str::to_string));
+        }
+        let mut pages = ec2.describe_route_tables().filters(filter("vpc-id", &by_vpc)).into_paginator().items().send();
+        while let Some(t) = pages.try_next().await.map_err(|e| CloudError::from_sdk("DescribeRouteTables", e))? {
+            if t.associations().iter().any(|a| a.main() == Some(true)) {
+                continue;
+            }
+            let associations =
+                t.associations().iter().filter_map(|a| a.route_table_association_id().map(str::to_string)).collect();
+            c.route_tables.push((t.route_table_id().unwrap_or_default().to_string(), associations));
+        }
+        let vpcs =
+            ec2.describe_vpcs().vpc_ids(vpc_id).send().await.map_err(|e| CloudError::from_sdk("DescribeVpcs", e))?;
+        let current = vpcs.vpcs().first().and_then(|v| v.dhcp_options_id()).unwrap_or_default().to_string();
+        let out = ec2
+            .describe_dhcp_options()
+            .filters(filter("tag:Name", &[name]))
+            .send()
+            .await
+            .map_err(|e| CloudError::from_sdk("DescribeDhcpOptions", e))?;
+        // The set tagged with the environment name, preferring the one the VPC uses.
+        let tagged: Vec<&str> = out.dhcp_options().iter().filter_map(|d| d.dhcp_options_id()).collect();
+        c.dhcp_options = tagged.iter().find(|id| **id == current).or(tagged.first()).map(|id| id.to_string());
+        c.network_interfaces = self.vpc_interfaces(vpc_id).await?;
+        Ok(c)
+    }
+
+    /// Detached network interfaces of the VPC that nobody else manages (what a deleted NAT gateway can
+    /// leave behind; attached ones go with their instance or service).
+    async fn vpc_interfaces(&self, vpc_id: &str) -> Result<Vec<String>, CloudError> {
+        let mut ids = Vec::new();
+        let mut pages = self
+            .ec2
+            .describe_network_interfaces()
+            .filters(filter("vpc-id", &[vpc_id]))
+            .filters(filter("status", &["available"]))
+            .into_paginator()
+            .items()
+            .send();
+        while let Some(n) = pages.try_next().await.map_err(|e| CloudError::from_sdk("DescribeNetworkInterfaces", e))? {
+            if n.requester_managed() != Some(true) {
+                ids.extend(n.network_interface_id().map(str::to_string));
+            }
+        }
+        Ok(ids)
+    }
+
+    /// Takes the VPC apart in dependency order; gone-already counts as done. Instances must be gone
+    /// first (the caller refuses otherwise).
+    pub async fn destroy_vpc(&self, c: &VpcContents) -> Result<(), CloudError> {
+        let ec2 = &self.ec2;
+        let gone = |r: Result<(), CloudError>| match r {
+            Err(e) if e.kind == crate::ErrorKind::NotFound => Ok(()),
+            other => other,
+        };
+        use aws_sdk_ec2::client::Waiters as _;
+        for (nat, _) in &c.nat_gateways {
+            gone(
+                ec2.delete_nat_gateway()
+                    .nat_gateway_id(nat)
+                    .send()
+                    .await
+                    .map(drop)
+                    .map_err(|e| CloudError::from_sdk("DeleteNatGateway", e)),
+            )?;
+        }
+        for (nat, _) in &c.nat_gateways {
+            tracing::info!("waiting for NAT gateway {nat} to be deleted (up to {}s)", NAT_WAIT.as_secs());
+            ec2.wait_until_nat_gateway_deleted()
+                .nat_gateway_ids(nat)
+                .wait(NAT_WAIT)
+                .await
+                .map_err(|e| CloudError::waiting("NatGatewayDeleted", nat, &e))?;
+        }
+        for allocation in &c.dynamic_addresses {
+            gone(
+                ec2.release_address()
+                    .allocation_id(allocation)
+                    .send()
+                    .await
+                    .map(drop)
+                    .map_err(|e| CloudError::from_sdk("ReleaseAddress", e)),
+            )?;
+        }
+        if !c.endpoints.is_empty() {
+            gone(
+                ec2.delete_vpc_endpoints()
+                    .set_vpc_endpoint_ids(Some(c.endpoints.clone()))
+                    .send()
+                    .await
+                    .map(drop)
+                    .map_err(|e| CloudError::from_sdk("DeleteVpcEndpoints", e)),
+            )?;
+        }
+        for igw in &c.internet_gateways {
+            gone(
+                ec2.detach_internet_gateway()
+                    .internet_gateway_id(igw)
+                    .vpc_id(&c.vpc_id)
+                    .send()
+                    .await
+                    .map(drop)
+                    .map_err(|e| CloudError::from_sdk("DetachInternetGateway", e)),
+            )?;
+            gone(
+                ec2.delete_internet_gateway()
+                    .internet_gateway_id(igw)
+                    .send()
+                    .await
+                    .map(drop)
+                    .map_err(|e| CloudError::from_sdk("DeleteInternetGateway", e)),
+            )?;
+        }
+        for vgw in &c.vpn_gateways {
+            gone(
+                ec2.detach_vpn_gateway()
+                    .vpn_gateway_id(vgw)
+                    .vpc_id(&c.vpc_id)
+                    .send()
+                    .await
+                    .map(drop)
+                    .map_err(|e| CloudError::from_sdk("DetachVpnGateway", e)),
+            )?;
+        }
+        // Interfaces left by the NAT gateways just deleted show up only now.
+        for eni in self.vpc_interfaces(&c.vpc_id).await? {
+            gone(
+                ec2.delete_network_interface()
+                    .network_interface_id(eni)
+                    .send()
+                    .await
+                    .map(drop)
+                    .map_err(|e| CloudError::from_sdk("DeleteNetworkInterface", e)),
+            )?;
+        }
+        // Groups may reference each other: empty them all before deleting any.
+        for sg in &c.security_groups {
+            self.revoke_all(sg).await?;
+        }
+        for sg in &c.security_groups {
+            gone(
+                ec2.delete_security_group()
+                    .group_id(sg)
+                    .send()
+                    .await
+                    .map(drop)
+                    .map_err(|e| CloudError::from_sdk("DeleteSecurityGroup", e)),
+            )?;
+        }
+        // Explicitly: deleting a subnet does not always drop its association (the emulator keeps it).
+        for association in c.route_tables.iter().flat_map(|(_, associations)| associations) {
+            gone(
+                ec2.disassociate_route_table()
+                    .association_id(association)
+                    .send()
+                    .await
+                    .map(drop)
+                    .map_err(|e| CloudError::from_sdk("DisassociateRouteTable", e)),
+            )?;
+        }
+        for subnet in &c.subnets {
+            gone(
+                ec2.delete_subnet()
+                    .subnet_id(subnet)
+                    .send()
+                    .await
+                    .map(drop)
+                    .map_err(|e| CloudError::from_sdk("DeleteSubnet", e)),
+            )?;
+        }
+        for (table, _) in &c.route_tables {
+            gone(
+                ec2.delete_route_table()
+                    .route_table_id(table)
+                    .send()
+                    .await
+                    .map(drop)
+                    .map_err(|e| CloudError::from_sdk("DeleteRouteTable", e)),
+            )?;
+        }
+        if let Some(dhcp) = &c.dhcp_options {
+            // Hand the VPC back the default set so ours can go before the VPC does.
+            gone(
+                ec2.associate_dhcp_options()
+                    .dhcp_options_id("default")
+                    .vpc_id(&c.vpc_id)
+                    .send()
+                    .await
+                    .map(drop)
+                    .map_err(|e| CloudError::from_sdk("AssociateDhcpOptions", e)),
+            )?;
+            gone(
+                ec2.delete_dhcp_options()
+                    .dhcp_options_id(dhcp)
+                    .send()
+                    .await
+                    .map(drop)
+                    .map_err(|e| CloudError::from_sdk("DeleteDhcpOptions", e)),
+            )?;
+        }
+        gone(
+            ec2.delete_vpc().vpc_id(&c.vpc_id).send().await.map(drop).map_err(|e| CloudError::from_sdk("DeleteVpc", e)),
+        )?;
+        Ok(())
+    }
+
+    async fn revoke_all(&self, group_id: &str) -> Result<(), CloudError> {
+        let out = self
+            .ec2
+            .describe_security_groups()
+            .group_ids(group_id)
+            .send()
+            .await
+            .map_err(|e| CloudError::from_sdk("DescribeSecurityGroups", e))?;
+        let Some(g) = out.security_groups().first() else { return Ok(()) };
+        if !g.ip_permissions().is_empty() {
+            self.ec2
+                .revoke_security_group_ingress()
+                .group_id(group_id)
+                .set_ip_permissions(Some(g.ip_permissions().to_vec()))
+                .send()
+                .await
+                .map_err(|e| CloudError::from_sdk("RevokeSecurityGroupIngress", e))?;
+        }
+        if !g.ip_permissions_egress().is_empty() {
+            self.ec2
+                .revoke_security_group_egress()
+                .group_id(group_id)
+                .set_ip_permissions(Some(g.ip_permissions_egress().to_vec()))
+                .send()
+                .await
+                .map_err(|e| CloudError::from_sdk("RevokeSecurityGroupEgress", e))?;
+        }
+        Ok(())
+    }
+}
+
+/// The rule sets of `live` that `spec` does not have, per group (what an update would revoke).
+pub fn extra_rules(
+    live: &BTreeMap<Metanetwork, BTreeSet<SgRule>>,
+    spec: &sila_core::environment::EnvironmentSpec,
+) -> BTreeMap<Metanetwork, Vec<SgRule>> {
+    live.iter()
+        .filter_map(|(meta, rules)| {
+            let wanted = spec.metanetworks.get(meta).map(|m| &m.sg_rules);
+            let extra: Vec<SgRule> = rules.iter().filter(|r| wanted.is_none_or(|w| !w.contains(r))).cloned().collect();
+            (!extra.is_empty()).then_some((*meta, extra))
+        })
+        .collect()
+}

@@ -1,0 +1,75 @@
+//! `sila-vpc destroy`: everything the environment's VPC holds, then the VPC.
+
+use crate::environment::{self, Target};
+use clap::Args;
+use sila_cli::{Failure, GlobalArgs, Printer, Table, UsageError};
+use std::io::{BufRead as _, IsTerminal as _, Write as _};
+use std::time::Instant;
+
+/// Arguments of `destroy`.
+#[derive(Debug, Args)]
+pub struct DestroyArgs {
+    #[command(flatten)]
+    pub target: Target,
+    /// Print what would be deleted and change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Do not ask for confirmation (required when stdin is not a terminal)
+    #[arg(long)]
+    pub yes: bool,
+}
+
+/// Destroys the environment after showing what goes and asking (unless `--yes`).
+pub async fn run(global: &GlobalArgs, args: &DestroyArgs) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let clients = sila_cloud::connect(&global.aws.settings()).await?;
+    let vpc = environment::find(&clients, &args.target).await?;
+    let name = vpc.name.clone().unwrap_or_default();
+    let contents = clients.vpc_contents(&vpc.vpc_id, &name).await?;
+    let printer = Printer::new(global.output);
+    if !contents.instances.is_empty() {
+        return Err(anyhow::anyhow!(
+            "environment {name} ({}) still has {} instance(s): {}; spin them down first, then destroy",
+            vpc.vpc_id,
+            contents.instances.len(),
+            contents.instances.join(" ")
+        ));
+    }
+    if printer.json() && (args.dry_run || !args.yes) {
+        printer.print_json(&contents)?;
+    } else if !printer.json() {
+        let mut table = Table::new(["WILL DELETE", "COUNT"]);
+        for (what, count) in contents.summary().into_iter().filter(|(_, n)| *n > 0) {
+            table.row([what.to_string(), count.to_string()]);
+        }
+        printer.line(&format!("environment {name} ({}, {})", vpc.vpc_id, vpc.cidr))?;
+        printer.line(&table.render())?;
+    }
+    if args.dry_run {
+        return Ok(());
+    }
+    if !args.yes {
+        if !std::io::stdin().is_terminal() {
+            return Err(UsageError("refusing to destroy without --yes when stdin is not a terminal".into()).into());
+        }
+        eprint!("Destroy environment {name} ({})? Type its name to confirm: ", vpc.vpc_id);
+        std::io::stderr().flush()?;
+        let mut answer = String::new();
+        std::io::stdin().lock().read_line(&mut answer)?;
+        if answer.trim() != name {
+            eprintln!("not confirmed; nothing was changed");
+            return Err(Failure.into());
+        }
+    }
+    clients.destroy_vpc(&contents).await?;
+    if printer.json() {
+        printer.print_json(&contents)?;
+    } else {
+        printer.line(&format!(
+            "destroyed environment {name} ({}) in {:.1}s",
+            vpc.vpc_id,
+            started.elapsed().as_secs_f64()
+        ))?;
+    }
+    Ok(())
+}

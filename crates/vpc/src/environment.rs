@@ -1,0 +1,105 @@
+//! What every environment command needs: vpc.ini, the environment's VPC, the desired shape.
+
+use anyhow::Context as _;
+use sila_cli::{GlobalArgs, UsageError};
+use sila_cloud::ec2::{Ec2Filter, VpcSummary};
+use sila_cloud::Clients;
+use sila_core::config::{ConfigFile, VpcConfig};
+use sila_core::environment::{desired, EnvironmentSpec, RegionFacts};
+use std::collections::BTreeMap;
+
+/// `--name N` or `--vpc-id ID`: which environment.
+#[derive(Debug, Clone, clap::Args)]
+#[group(required = true, multiple = false)]
+pub struct Target {
+    /// The environment's name (the VPC's `Name` tag)
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+    /// The environment's VPC id
+    #[arg(long, value_name = "VPC_ID")]
+    pub vpc_id: Option<String>,
+}
+
+/// `vpc.ini` (or `disco_vpc.ini`) of the config dir.
+pub fn vpc_config(global: &GlobalArgs) -> anyhow::Result<VpcConfig> {
+    let dir = global.config_dir();
+    let ini = dir.load(ConfigFile::Vpc).map_err(|d| anyhow::anyhow!("{d}"))?.with_context(|| {
+        format!(
+            "no vpc.ini, config/vpc.ini or disco_vpc.ini in {} (set --config-dir or SILA_CONFIG_DIR)",
+            dir.root.display()
+        )
+    })?;
+    Ok(VpcConfig::new(ini))
+}
+
+/// Refuses a `--type` that vpc.ini does not describe.
+pub fn known_type(vpc: &VpcConfig, vpc_type: &str) -> anyhow::Result<()> {
+    if vpc.has_envtype(vpc_type) {
+        return Ok(());
+    }
+    let types: Vec<&str> = vpc.envtypes().collect();
+    Err(UsageError(format!(
+        "unknown --type {vpc_type}: {} has no [envtype:{vpc_type}] (types: {})",
+        vpc.ini.path.display(),
+        types.join(", ")
+    ))
+    .into())
+}
+
+/// `--tag key:value` (split on the first `:`).
+pub fn parse_tag(value: &str) -> Result<(String, String), String> {
+    match value.split_once(':') {
+        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.trim().to_string())),
+        _ => Err(format!("{value:?} is not key:value")),
+    }
+}
+
+/// The VPCs named `name` (normally one).
+pub async fn find_by_name(clients: &Clients, name: &str) -> anyhow::Result<Vec<VpcSummary>> {
+    Ok(clients.describe_vpcs(&[Ec2Filter::eq("tag:Name", name)]).await?)
+}
+
+/// The environment's VPC, which must exist and be exactly one, and be an environment (a VPC with a
+/// `type` tag): Sila never touches a VPC it cannot tell is one of its environments.
+pub async fn find(clients: &Clients, target: &Target) -> anyhow::Result<VpcSummary> {
+    let found = match (&target.name, &target.vpc_id) {
+        (Some(name), _) => find_by_name(clients, name).await?,
+        (None, Some(id)) => clients.describe_vpcs(&[Ec2Filter::eq("vpc-id", id.as_str())]).await?,
+        (None, None) => Vec::new(),
+    };
+    let what = target.name.as_deref().or(target.vpc_id.as_deref()).unwrap_or_default();
+    match found.as_slice() {
+        [] => Err(UsageError(format!("no environment {what} in {}", clients.region())).into()),
+        [vpc] if vpc.vpc_type.is_none() || vpc.name.is_none() => {
+            Err(anyhow::anyhow!("{} is not an environment (no Name and type tags); Sila leaves it alone", vpc.vpc_id))
+        }
+        [vpc] => Ok(vpc.clone()),
+        many => {
+            let ids: Vec<&str> = many.iter().map(|v| v.vpc_id.as_str()).collect();
+            Err(anyhow::anyhow!("{} VPCs are named {what} ({}); pass --vpc-id", many.len(), ids.join(", ")))
+        }
+    }
+}
+
+/// The desired shape of environment `name` of `vpc_type`, with the region's facts read from AWS.
+pub async fn desired_shape(
+    clients: &Clients,
+    vpc: &VpcConfig,
+    name: &str,
+    vpc_type: &str,
+    tags: &BTreeMap<String, String>,
+    existing: Option<&VpcSummary>,
+) -> anyhow::Result<EnvironmentSpec> {
+    let zones = clients.availability_zones().await?;
+    let (vpc_cidrs, existing_cidr) = match existing {
+        Some(v) => (Vec::new(), Some(v.cidr.parse().with_context(|| format!("{} has CIDR {:?}", v.vpc_id, v.cidr))?)),
+        None => {
+            // Dynamic CIDRs must avoid every VPC of the region, whoever owns it.
+            let state = Ec2Filter { name: "state".into(), values: vec!["available".into(), "pending".into()] };
+            let all = clients.describe_vpcs(&[state]).await?;
+            (all.iter().filter_map(|v| v.cidr.parse().ok()).collect(), None)
+        }
+    };
+    let facts = RegionFacts { zones, vpc_cidrs, existing_cidr };
+    desired(vpc, name, vpc_type, tags, &facts).map_err(|d| anyhow::anyhow!("{d}"))
+}

@@ -1,0 +1,387 @@
+//! `sila-vpc create / update / show / destroy` of the repo's sample environment against the local
+//! emulator, checked with independent describe calls (never through sila-cloud).
+
+use aws_sdk_ec2::types::Filter;
+use sila_testkit::{block_on, project_root, session, FaultRule, Outcome, Session};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+const BIN: &str = env!("CARGO_BIN_EXE_sila-vpc");
+const ZONES: [&str; 3] = ["us-west-2a", "us-west-2b", "us-west-2c"];
+
+fn vpc(s: &Session, config: &Path, args: &[&str]) -> Outcome {
+    Outcome::of(s.command(BIN).arg("--config-dir").arg(config).args(args))
+}
+
+fn f(name: &str, value: &str) -> Filter {
+    Filter::builder().name(name).values(value).build()
+}
+
+/// An independent picture of what the emulator holds for one VPC.
+#[derive(Debug)]
+struct Picture {
+    vpc_id: String,
+    vpc_cidr: String,
+    vpc_tags: BTreeMap<String, String>,
+    /// subnet Name tag → (cidr, zone)
+    subnets: BTreeMap<String, (String, String)>,
+    /// group name → number of (permission × source) ingress rules
+    rules: BTreeMap<String, usize>,
+    /// route table Name tag → (associated subnet's Name tag, destination → target)
+    tables: BTreeMap<String, (String, BTreeMap<String, String>)>,
+    /// NAT gateway id → subnet Name tag
+    nats: BTreeMap<String, String>,
+    igws: usize,
+    endpoints: usize,
+    dhcp: BTreeMap<String, Vec<String>>,
+}
+
+fn picture(s: &Session, name: &str) -> Option<Picture> {
+    let ec2 = s.ec2();
+    block_on(async {
+        let vpcs = ec2.describe_vpcs().filters(f("tag:Name", name)).send().await.unwrap();
+        let [v] = vpcs.vpcs() else { return None };
+        let vpc_id = v.vpc_id().unwrap().to_string();
+        let tags = |t: &[aws_sdk_ec2::types::Tag]| -> BTreeMap<String, String> {
+            t.iter().map(|t| (t.key().unwrap().to_string(), t.value().unwrap_or_default().to_string())).collect()
+        };
+        let by_vpc = || f("vpc-id", &vpc_id);
+        let subnets = ec2.describe_subnets().filters(by_vpc()).send().await.unwrap();
+        let subnet_names: BTreeMap<String, String> = subnets
+            .subnets()
+            .iter()
+            .map(|s| (s.subnet_id().unwrap().to_string(), tags(s.tags()).get("Name").cloned().unwrap_or_default()))
+            .collect();
+        let groups = ec2.describe_security_groups().filters(by_vpc()).send().await.unwrap();
+        let tables = ec2.describe_route_tables().filters(by_vpc()).send().await.unwrap();
+        let nats = ec2.describe_nat_gateways().filter(by_vpc()).filter(f("state", "available")).send().await.unwrap();
+        let igws = ec2.describe_internet_gateways().filters(f("attachment.vpc-id", &vpc_id)).send().await.unwrap();
+        let endpoints = ec2.describe_vpc_endpoints().filters(by_vpc()).send().await.unwrap();
+        let dhcp = ec2.describe_dhcp_options().dhcp_options_ids(v.dhcp_options_id().unwrap()).send().await.unwrap();
+        Some(Picture {
+            vpc_cidr: v.cidr_block().unwrap().to_string(),
+            vpc_tags: tags(v.tags()),
+            subnets: subnets
+                .subnets()
+                .iter()
+                .map(|s| {
+                    let name = tags(s.tags())["Name"].clone();
+                    (name, (s.cidr_block().unwrap().to_string(), s.availability_zone().unwrap().to_string()))
+                })
+                .collect(),
+            rules: groups
+                .security_groups()
+                .iter()
+                .filter(|g| g.group_name() != Some("default"))
+                .map(|g| {
+                    let n =
+                        g.ip_permissions().iter().map(|p| p.ip_ranges().len() + p.user_id_group_pairs().len()).sum();
+                    (g.group_name().unwrap().to_string(), n)
+                })
+                .collect(),
+            tables: tables
+                .route_tables()
+                .iter()
+                .filter(|t| !t.associations().iter().any(|a| a.main() == Some(true)))
+                .map(|t| {
+                    let subnet = t.associations().iter().find_map(|a| a.subnet_id()).map(|id| subnet_names[id].clone());
+                    let routes = t
+                        .routes()
+                        .iter()
+                        .filter(|r| r.gateway_id() != Some("local"))
+                        // Prefix-list routes (the S3 endpoint's) have no destination CIDR.
+                        .filter_map(|r| {
+                            let target = r.gateway_id().or(r.nat_gateway_id()).unwrap_or("?");
+                            Some((r.destination_cidr_block()?.to_string(), target.to_string()))
+                        })
+                        .collect();
+                    (tags(t.tags())["Name"].clone(), (subnet.unwrap_or_default(), routes))
+                })
+                .collect(),
+            nats: nats
+                .nat_gateways()
+                .iter()
+                .map(|n| (n.nat_gateway_id().unwrap().to_string(), subnet_names[n.subnet_id().unwrap()].clone()))
+                .collect(),
+            igws: igws.internet_gateways().len(),
+            endpoints: endpoints.vpc_endpoints().len(),
+            dhcp: dhcp.dhcp_options()[0]
+                .dhcp_configurations()
+                .iter()
+                .map(|c| {
+                    let values = c.values().iter().filter_map(|v| v.value().map(str::to_string)).collect();
+                    (c.key().unwrap().to_string(), values)
+                })
+                .collect(),
+            vpc_id,
+        })
+    })
+}
+
+/// The repo's sample `sandbox` type, as built by `create --name demo`.
+fn assert_sample_sandbox(p: &Picture) {
+    assert_eq!(p.vpc_cidr, "10.200.0.0/20");
+    assert_eq!(p.vpc_tags["Name"], "demo");
+    assert_eq!(p.vpc_tags["type"], "sandbox");
+    assert_eq!(p.vpc_tags["application"], "sila-demo");
+    assert!(p.vpc_tags.contains_key("create_date"));
+    // Each metanetwork gets a quarter of the /20 and a /24 per zone (2^n over-division, 3 of 4 used).
+    let mut expected = BTreeMap::new();
+    for (meta, base) in [("intranet", 0), ("tunnel", 4), ("dmz", 8), ("maintenance", 12)] {
+        for (i, zone) in ZONES.iter().enumerate() {
+            expected.insert(format!("demo_{meta}_{zone}"), (format!("10.200.{}.0/24", base + i), zone.to_string()));
+        }
+    }
+    assert_eq!(p.subnets, expected);
+    let rules: BTreeMap<String, usize> =
+        [("demo_intranet", 7), ("demo_tunnel", 13), ("demo_dmz", 5), ("demo_maintenance", 3)]
+            .map(|(k, v)| (k.to_string(), v))
+            .into_iter()
+            .collect();
+    assert_eq!(p.rules, rules);
+    assert_eq!(p.tables.len(), 12);
+    let nat_by_subnet: BTreeMap<&str, &str> =
+        p.nats.iter().map(|(id, subnet)| (subnet.as_str(), id.as_str())).collect();
+    assert_eq!(nat_by_subnet.len(), 3, "one NAT gateway per tunnel subnet: {:?}", p.nats);
+    for (table, (subnet, routes)) in &p.tables {
+        assert_eq!(table, subnet, "each subnet has its own route table");
+        let default = routes.get("0.0.0.0/0").map(String::as_str);
+        if let Some(zone) = table.strip_prefix("demo_intranet_") {
+            let nat = nat_by_subnet[format!("demo_tunnel_{zone}").as_str()];
+            assert_eq!(default, Some(nat), "intranet {zone} goes out through the tunnel NAT of its zone");
+        } else {
+            assert!(default.is_some_and(|t| t.starts_with("igw-")), "{table}: {routes:?}");
+        }
+        assert_eq!(routes.len(), 1, "{table}: {routes:?}");
+    }
+    assert_eq!(p.igws, 1);
+    assert_eq!(p.endpoints, 1);
+    assert_eq!(p.dhcp["domain-name"], ["sandbox.sila.internal"]);
+    assert_eq!(p.dhcp["ntp-servers"], ["10.200.4.5"]);
+}
+
+#[test]
+fn dry_run_prints_the_plan_and_changes_nothing() {
+    let s = session();
+    let out = vpc(&s, &project_root(), &["create", "--name", "demo", "--type", "sandbox", "--dry-run"]);
+    assert_eq!(out.code, Some(0), "{out:?}");
+    assert!(out.stdout.contains("plan: 66 step(s) in 4 level(s)"), "{}", out.stdout);
+    assert!(out.stdout.contains("+ create subnet demo_dmz_us-west-2b 10.200.9.0/24"), "{}", out.stdout);
+    assert!(s.requests().mutating().is_empty(), "{:?}", s.requests().mutating());
+    assert!(picture(&s, "demo").is_none());
+
+    let out =
+        vpc(&s, &project_root(), &["create", "--name", "demo", "--type", "sandbox", "--dry-run", "--output", "json"]);
+    let json: serde_json::Value = serde_json::from_str(&out.stdout).expect("JSON");
+    assert_eq!(json["dry_run"], true);
+    assert_eq!(json["plan"]["steps"].as_array().unwrap().len(), 66);
+    assert_eq!(json["environment"]["cidr"], "10.200.0.0/20");
+    assert!(s.requests().mutating().is_empty());
+}
+
+#[test]
+fn create_builds_the_sample_environment_and_update_then_changes_nothing() {
+    let s = session();
+    let out = vpc(&s, &project_root(), &["create", "--name", "demo", "--type", "sandbox", "--tag", "owner:ops"]);
+    assert_eq!(out.code, Some(0), "{out:?}");
+    let p = picture(&s, "demo").expect("the VPC exists");
+    assert!(out.stdout.contains(&format!("created environment demo ({})", p.vpc_id)), "{}", out.stdout);
+    assert_sample_sandbox(&p);
+    assert_eq!(p.vpc_tags["owner"], "ops");
+    // Tags at creation, rules batched per group: no CreateTags, one authorize call per group.
+    let requests = s.requests();
+    assert_eq!(requests.count("CreateTags"), 0);
+    assert_eq!(requests.count("AuthorizeSecurityGroupIngress"), 4);
+    // Every describe names a filter or an id.
+    for r in requests.log.iter().filter(|r| r.action.starts_with("Describe") && r.action != "DescribeAvailabilityZones")
+    {
+        assert!(r.params.iter().any(|p| p.starts_with("Filter") || p.ends_with("Id.1")), "unfiltered {r:?}");
+    }
+
+    s.forget_requests();
+    let out = vpc(&s, &project_root(), &["update", "--name", "demo"]);
+    assert_eq!(out.code, Some(0), "{out:?}");
+    assert!(out.stdout.contains("nothing to change"), "{}", out.stdout);
+    assert!(s.requests().mutating().is_empty(), "{:?}", s.requests().mutating());
+
+    // The name is taken now.
+    s.forget_requests();
+    let out = vpc(&s, &project_root(), &["create", "--name", "demo", "--type", "sandbox"]);
+    assert_eq!(out.code, Some(2), "{out:?}");
+    assert!(out.stderr.contains("environment demo exists already"), "{}", out.stderr);
+    assert!(s.requests().mutating().is_empty());
+
+    let out = vpc(&s, &project_root(), &["show", "--name", "demo", "--output", "json"]);
+    assert_eq!(out.code, Some(0), "{out:?}");
+    let shown: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(shown["vpc_id"], p.vpc_id.as_str());
+    assert_eq!(shown["metanetworks"]["tunnel"]["zones"].as_array().unwrap().len(), 3);
+    assert_eq!(shown["metanetworks"]["dmz"]["ingress_rules"], 5);
+}
+
+#[test]
+fn destroy_leaves_nothing_behind() {
+    let s = session();
+    assert_eq!(vpc(&s, &project_root(), &["create", "--name", "demo", "--type", "sandbox"]).code, Some(0));
+    let vpc_id = picture(&s, "demo").unwrap().vpc_id;
+
+    s.forget_requests();
+    let out = vpc(&s, &project_root(), &["destroy", "--name", "demo", "--dry-run"]);
+    assert_eq!(out.code, Some(0), "{out:?}");
+    assert!(out.stdout.contains("subnets") && out.stdout.contains("12"), "{}", out.stdout);
+    let out = vpc(&s, &project_root(), &["destroy", "--name", "demo"]);
+    assert_eq!(out.code, Some(2), "no --yes and no terminal: {out:?}");
+    assert!(s.requests().mutating().is_empty(), "{:?}", s.requests().mutating());
+
+    let out = vpc(&s, &project_root(), &["destroy", "--name", "demo", "--yes"]);
+    assert_eq!(out.code, Some(0), "{out:?}");
+    assert!(out.stdout.contains(&format!("destroyed environment demo ({vpc_id})")), "{}", out.stdout);
+
+    let ec2 = s.ec2();
+    block_on(async {
+        let by_vpc = || f("vpc-id", &vpc_id);
+        assert!(ec2.describe_vpcs().filters(f("tag:Name", "demo")).send().await.unwrap().vpcs().is_empty());
+        assert!(ec2.describe_subnets().filters(by_vpc()).send().await.unwrap().subnets().is_empty());
+        assert!(ec2.describe_route_tables().filters(by_vpc()).send().await.unwrap().route_tables().is_empty());
+        assert!(ec2.describe_security_groups().filters(by_vpc()).send().await.unwrap().security_groups().is_empty());
+        assert!(ec2
+            .describe_network_interfaces()
+            .filters(by_vpc())
+            .send()
+            .await
+            .unwrap()
+            .network_interfaces()
+            .is_empty());
+        let endpoints = ec2.describe_vpc_endpoints().filters(by_vpc()).send().await.unwrap();
+        let deleted =
+            |e: &aws_sdk_ec2::types::VpcEndpoint| e.state().is_some_and(|s| s.as_str().eq_ignore_ascii_case("deleted"));
+        assert!(endpoints.vpc_endpoints().iter().all(deleted), "{endpoints:?}");
+        let nats = ec2.describe_nat_gateways().filter(by_vpc()).send().await.unwrap();
+        assert!(nats.nat_gateways().iter().all(|n| n.state().map(|s| s.as_str()) == Some("deleted")), "{nats:?}");
+        assert!(ec2
+            .describe_internet_gateways()
+            .filters(f("tag:Name", "demo"))
+            .send()
+            .await
+            .unwrap()
+            .internet_gateways()
+            .is_empty());
+        assert!(ec2
+            .describe_addresses()
+            .filters(f("tag:dynamic", "true"))
+            .send()
+            .await
+            .unwrap()
+            .addresses()
+            .is_empty());
+        let dhcp = ec2.describe_dhcp_options().send().await.unwrap();
+        let ours = |d: &aws_sdk_ec2::types::DhcpOptions| {
+            d.dhcp_configurations()
+                .iter()
+                .any(|c| c.values().iter().any(|v| v.value() == Some("sandbox.sila.internal")))
+        };
+        assert!(!dhcp.dhcp_options().iter().any(ours), "{dhcp:?}");
+    });
+}
+
+#[test]
+fn destroy_never_touches_a_vpc_that_is_not_an_environment() {
+    let s = session();
+    let default_vpc = block_on(s.ec2().describe_vpcs().filters(f("is-default", "true")).send()).unwrap();
+    let id = default_vpc.vpcs()[0].vpc_id().unwrap().to_string();
+    s.forget_requests();
+    let out = vpc(&s, &project_root(), &["destroy", "--vpc-id", &id, "--yes"]);
+    assert_eq!(out.code, Some(1), "{out:?}");
+    assert!(out.stderr.contains("is not an environment"), "{}", out.stderr);
+    assert!(s.requests().mutating().is_empty());
+    let out = vpc(&s, &project_root(), &["destroy", "--name", "nosuch", "--yes"]);
+    assert_eq!(out.code, Some(2), "{out:?}");
+    assert!(out.stderr.contains("no environment nosuch"), "{}", out.stderr);
+}
+
+#[test]
+fn bad_input_is_refused_before_any_change() {
+    let s = session();
+    let cases: [(&[&str], i32, &str); 3] = [
+        (&["create", "--name", "demo", "--type", "nosuchtype"], 2, "unknown --type nosuchtype"),
+        (&["create", "--name", "my_env", "--type", "sandbox"], 2, "contains '_'"),
+        (&["create", "--name", "demo", "--type", "sandbox", "--tag", "novalue"], 2, "is not key:value"),
+    ];
+    for (args, code, message) in cases {
+        let out = vpc(&s, &project_root(), args);
+        assert_eq!(out.code, Some(code), "{args:?}: {out:?}");
+        assert!(out.stderr.contains(message), "{args:?}: {}", out.stderr);
+    }
+    // A bad rule and overlapping CIDRs in a config of our own: the error names file and line.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("disco_vpc.ini"),
+        "[envtype:t]\nvpc_cidr=10.9.0.0/16\nintranet_cidr=10.9.0.0/20\ntunnel_cidr=10.9.8.0/21\n",
+    )
+    .unwrap();
+    let out = vpc(&s, dir.path(), &["create", "--name", "e", "--type", "t"]);
+    assert_eq!(out.code, Some(1), "{out:?}");
+    assert!(out.stderr.contains("disco_vpc.ini:3: error:") && out.stderr.contains("overlaps"), "{}", out.stderr);
+    std::fs::write(
+        dir.path().join("disco_vpc.ini"),
+        "[envtype:t]\nvpc_cidr=10.9.0.0/16\nintranet_cidr=auto\nintranet_sg_rules=tcp all 22, tcp everywhere 80\n",
+    )
+    .unwrap();
+    let out = vpc(&s, dir.path(), &["create", "--name", "e", "--type", "t"]);
+    assert_eq!(out.code, Some(1), "{out:?}");
+    assert!(out.stderr.contains("disco_vpc.ini:4: error: intranet_sg_rules:"), "{}", out.stderr);
+    assert!(s.requests().mutating().is_empty(), "{:?}", s.requests().mutating());
+}
+
+#[test]
+fn an_interrupted_create_is_completed_by_update_without_duplicates() {
+    let s = session();
+    // The first NAT route fails for good: the create stops after its level.
+    s.set_faults(
+        1,
+        &[FaultRule {
+            action: Some("CreateRoute".into()),
+            error: Some("UnauthorizedOperation".into()),
+            status: Some(403),
+            after: Some(9),
+            times: Some(1),
+            ..FaultRule::default()
+        }],
+    );
+    let out = vpc(&s, &project_root(), &["create", "--name", "demo", "--type", "sandbox"]);
+    assert_eq!(out.code, Some(1), "{out:?}");
+    assert!(out.stderr.contains("1 step(s) failed"), "{}", out.stderr);
+    assert!(out.stderr.contains("UnauthorizedOperation"), "{}", out.stderr);
+    assert!(out.stderr.contains("sila-vpc update --name demo"), "{}", out.stderr);
+
+    s.set_faults(1, &[]);
+    let out = vpc(&s, &project_root(), &["update", "--name", "demo"]);
+    assert_eq!(out.code, Some(0), "{out:?}");
+    assert!(out.stdout.contains("plan: 1 step(s)"), "only the missing route: {}", out.stdout);
+    assert_sample_sandbox(&picture(&s, "demo").unwrap());
+    assert_eq!(s.requests().count("CreateSubnet"), 12, "no subnet created twice");
+}
+
+#[test]
+fn create_completes_under_twenty_percent_throttling_without_duplicates() {
+    let s = session();
+    s.set_faults(
+        7,
+        &[FaultRule {
+            mutating: Some(true),
+            error: Some("RequestLimitExceeded".into()),
+            status: Some(503),
+            probability: Some(0.2),
+            ..FaultRule::default()
+        }],
+    );
+    let out = vpc(&s, &project_root(), &["create", "--name", "demo", "--type", "sandbox"]);
+    assert_eq!(out.code, Some(0), "{out:?}");
+    let throttled = s.requests().log.iter().filter(|r| r.fault.is_some()).count();
+    assert!(throttled > 0, "the faults fired");
+    s.set_faults(1, &[]);
+    let p = picture(&s, "demo").unwrap();
+    assert_sample_sandbox(&p);
+    let groups: BTreeSet<&String> = p.rules.keys().collect();
+    assert_eq!(groups.len(), 4);
+}
