@@ -30,6 +30,8 @@ where
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        // Colour only for people: not in pipes or Jenkins logs, and never with NO_COLOR set.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()) && std::env::var_os("NO_COLOR").is_none())
         .with_target(verbose > 0)
         .without_time()
         .try_init();
