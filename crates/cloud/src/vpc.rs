@@ -10,7 +10,7 @@ use aws_sdk_ec2::types::{
 use serde::Serialize;
 use sila_core::net::{current_rule_ports, normalize_protocol, Metanetwork, SgRule, SgSource};
 use sila_core::vpc_plan::{Key, LiveEnvironment, RouteTarget, Step};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// How long to wait for a NAT gateway to become available or to go away.
@@ -104,7 +104,12 @@ impl Clients {
         if let Some(id) = dhcp.dhcp_options().first().and_then(|d| d.dhcp_options_id()) {
             live.ids.insert(Key::DhcpOptions, id.to_string());
         }
-        let Some(vpc) = vpc_id else { return Ok(live) };
+        let Some(vpc) = vpc_id else {
+            if let Some(id) = live.ids.get(&Key::DhcpOptions).cloned() {
+                live.dhcp_configurations = self.dhcp_configurations(&id, name).await?;
+            }
+            return Ok(live);
+        };
         live.ids.insert(Key::Vpc, vpc.to_string());
         let by_vpc = [vpc];
 
@@ -123,6 +128,7 @@ impl Clients {
         while let Some(s) = pages.try_next().await.map_err(|e| CloudError::from_sdk("DescribeSubnets", e))? {
             if let (Some(place), Some(id)) = (placement(s.tags()), s.subnet_id()) {
                 subnet_ids.insert(id.to_string(), place.clone());
+                live.subnet_cidrs.insert(place.clone(), s.cidr_block().unwrap_or_default().to_string());
                 live.ids.insert(Key::Subnet { meta: place.0, zone: place.1 }, id.to_string());
             }
         }
@@ -206,10 +212,40 @@ impl Clients {
             .send()
             .await
             .map_err(|e| CloudError::from_sdk("DescribeVpcEndpoints", e))?;
+        live.dhcp_configurations = match live.ids.get(&Key::DhcpOptions) {
+            Some(id) => self.dhcp_configurations(id, name).await?,
+            None => None,
+        };
         live.s3_endpoint = endpoints.vpc_endpoints().iter().any(|e| {
             !matches!(e.state().map(|s| s.as_str().to_ascii_lowercase()), Some(s) if s == "deleted" || s == "deleting")
         });
         Ok(live)
+    }
+
+    /// The options of DHCP set `id`, and whether it is tagged `Name=<name>` (ours to delete).
+    async fn dhcp_configurations(
+        &self,
+        id: &str,
+        name: &str,
+    ) -> Result<Option<(BTreeMap<String, Vec<String>>, bool)>, CloudError> {
+        let out = self
+            .ec2
+            .describe_dhcp_options()
+            .dhcp_options_ids(id)
+            .send()
+            .await
+            .map_err(|e| CloudError::from_sdk("DescribeDhcpOptions", e))?;
+        Ok(out.dhcp_options().first().map(|d| {
+            let options = d
+                .dhcp_configurations()
+                .iter()
+                .filter_map(|c| {
+                    let values = c.values().iter().filter_map(|v| v.value().map(str::to_string)).collect();
+                    Some((c.key()?.to_string(), values))
+                })
+                .collect();
+            (options, tag(d.tags(), "Name") == Some(name))
+        }))
     }
 
     fn s3_service(&self) -> String {
@@ -294,6 +330,53 @@ impl Clients {
                     .send()
                     .await
                     .map_err(|e| CloudError::from_sdk("AssociateDhcpOptions", e))?;
+                Ok(Some((Key::DhcpAssociation, id(&Key::DhcpOptions)?)))
+            }
+            Step::DeleteDhcpOptions { id: old } => {
+                ec2.delete_dhcp_options()
+                    .dhcp_options_id(old)
+                    .send()
+                    .await
+                    .map_err(|e| CloudError::from_sdk("DeleteDhcpOptions", e))?;
+                Ok(None)
+            }
+            Step::RevokeIngress { meta, rules } => {
+                let group = id(&Key::SecurityGroup { meta: *meta })?;
+                let permissions = rules.iter().map(|r| self.permission(r, ids)).collect::<Result<Vec<_>, _>>()?;
+                ec2.revoke_security_group_ingress()
+                    .group_id(group)
+                    .set_ip_permissions(Some(permissions))
+                    .send()
+                    .await
+                    .map_err(|e| CloudError::from_sdk("RevokeSecurityGroupIngress", e))?;
+                Ok(Some((Key::RulesRevoked { meta: *meta }, String::new())))
+            }
+            Step::ReplaceRoute { meta, zone, destination, target } => {
+                let mut request = ec2
+                    .replace_route()
+                    .route_table_id(id(&Key::RouteTable { meta: *meta, zone: zone.clone() })?)
+                    .destination_cidr_block(destination);
+                request = match target {
+                    RouteTarget::InternetGateway => request.gateway_id(id(&Key::InternetGateway)?),
+                    RouteTarget::NatGateway(via) => {
+                        request.nat_gateway_id(id(&Key::NatGateway { meta: *via, zone: zone.clone() })?)
+                    }
+                };
+                request.send().await.map_err(|e| CloudError::from_sdk("ReplaceRoute", e))?;
+                Ok(None)
+            }
+            Step::DeleteRoute { meta, zone, destination } => {
+                ec2.delete_route()
+                    .route_table_id(id(&Key::RouteTable { meta: *meta, zone: zone.clone() })?)
+                    .destination_cidr_block(destination)
+                    .send()
+                    .await
+                    .map_err(|e| CloudError::from_sdk("DeleteRoute", e))?;
+                Ok(None)
+            }
+            Step::RemoveMetanetwork { meta } => {
+                let contents = self.metanetwork_contents(*meta, ids).await?;
+                self.take_apart(&contents).await?;
                 Ok(None)
             }
             Step::CreateSecurityGroup { meta, name, description, tags } => {
@@ -309,20 +392,7 @@ impl Clients {
                 Ok(Some((Key::SecurityGroup { meta: *meta }, out.group_id().unwrap_or_default().to_string())))
             }
             Step::AuthorizeIngress { meta, rules } => {
-                let mut permissions = Vec::new();
-                for r in rules {
-                    let mut p = IpPermission::builder().ip_protocol(&r.protocol);
-                    if r.protocol != "-1" {
-                        p = p.from_port(r.from_port).to_port(r.to_port);
-                    }
-                    p = match &r.source {
-                        SgSource::Cidr(c) => p.ip_ranges(IpRange::builder().cidr_ip(c.to_string()).build()),
-                        SgSource::Metanetwork(m) => p.user_id_group_pairs(
-                            UserIdGroupPair::builder().group_id(id(&Key::SecurityGroup { meta: *m })?).build(),
-                        ),
-                    };
-                    permissions.push(p.build());
-                }
+                let permissions = rules.iter().map(|r| self.permission(r, ids)).collect::<Result<Vec<_>, _>>()?;
                 ec2.authorize_security_group_ingress()
                     .group_id(id(&Key::SecurityGroup { meta: *meta })?)
                     .set_ip_permissions(Some(permissions))
@@ -413,6 +483,105 @@ impl Clients {
                 Ok(None)
             }
         }
+    }
+
+    /// One rule as an EC2 permission (a metanetwork source becomes that group's id).
+    fn permission(&self, r: &SgRule, ids: &BTreeMap<Key, String>) -> Result<IpPermission, CloudError> {
+        let mut p = IpPermission::builder().ip_protocol(&r.protocol);
+        if r.protocol != "-1" {
+            p = p.from_port(r.from_port).to_port(r.to_port);
+        }
+        p = match &r.source {
+            SgSource::Cidr(c) => p.ip_ranges(IpRange::builder().cidr_ip(c.to_string()).build()),
+            SgSource::Metanetwork(m) => {
+                let group =
+                    ids.get(&Key::SecurityGroup { meta: *m }).ok_or_else(|| missing(&format!("the {m} group")))?;
+                p.user_id_group_pairs(UserIdGroupPair::builder().group_id(group).build())
+            }
+        };
+        Ok(p.build())
+    }
+
+    /// What belongs to metanetwork `meta`: its NAT gateways (and their dynamic EIPs), route tables,
+    /// subnets and security group, by the ids the read found.
+    async fn metanetwork_contents(
+        &self,
+        meta: Metanetwork,
+        ids: &BTreeMap<Key, String>,
+    ) -> Result<VpcContents, CloudError> {
+        let mut c = VpcContents { vpc_id: ids.get(&Key::Vpc).cloned().unwrap_or_default(), ..VpcContents::default() };
+        let mut nats = Vec::new();
+        for (key, id) in ids {
+            match key {
+                Key::SecurityGroup { meta: m } if *m == meta => c.security_groups.push(id.clone()),
+                Key::Subnet { meta: m, .. } if *m == meta => c.subnets.push(id.clone()),
+                Key::RouteTable { meta: m, .. } if *m == meta => c.route_tables.push((id.clone(), Vec::new())),
+                Key::NatGateway { meta: m, .. } if *m == meta => nats.push(id.clone()),
+                _ => {}
+            }
+        }
+        if !c.route_tables.is_empty() {
+            let table_ids: Vec<String> = c.route_tables.iter().map(|(t, _)| t.clone()).collect();
+            let out = self
+                .ec2
+                .describe_route_tables()
+                .set_route_table_ids(Some(table_ids))
+                .send()
+                .await
+                .map_err(|e| CloudError::from_sdk("DescribeRouteTables", e))?;
+            c.route_tables = out
+                .route_tables()
+                .iter()
+                .map(|t| {
+                    let associations = t
+                        .associations()
+                        .iter()
+                        .filter_map(|a| a.route_table_association_id().map(str::to_string))
+                        .collect();
+                    (t.route_table_id().unwrap_or_default().to_string(), associations)
+                })
+                .collect();
+        }
+        if !nats.is_empty() {
+            let out = self
+                .ec2
+                .describe_nat_gateways()
+                .set_nat_gateway_ids(Some(nats))
+                .send()
+                .await
+                .map_err(|e| CloudError::from_sdk("DescribeNatGateways", e))?;
+            c.nat_gateways = out
+                .nat_gateways()
+                .iter()
+                .map(|n| {
+                    let allocations = n
+                        .nat_gateway_addresses()
+                        .iter()
+                        .filter_map(|a| a.allocation_id().map(str::to_string))
+                        .collect();
+                    (n.nat_gateway_id().unwrap_or_default().to_string(), allocations)
+                })
+                .collect();
+            c.dynamic_addresses = self.dynamic_addresses(&c.nat_gateways).await?;
+        }
+        Ok(c)
+    }
+
+    /// Of the EIPs the NAT gateways use, those tagged `dynamic=true` (released with them).
+    async fn dynamic_addresses(&self, nats: &[(String, Vec<String>)]) -> Result<Vec<String>, CloudError> {
+        let allocations: Vec<&str> = nats.iter().flat_map(|(_, a)| a.iter().map(String::as_str)).collect();
+        if allocations.is_empty() {
+            return Ok(Vec::new());
+        }
+        let out = self
+            .ec2
+            .describe_addresses()
+            .filters(filter("allocation-id", &allocations))
+            .filters(filter("tag:dynamic", &["true"]))
+            .send()
+            .await
+            .map_err(|e| CloudError::from_sdk("DescribeAddresses", e))?;
+        Ok(out.addresses().iter().filter_map(|a| a.allocation_id().map(str::to_string)).collect())
     }
 
     /// The allocation id for a NAT gateway: the configured static EIP, an unassociated dynamic one
@@ -536,25 +705,11 @@ impl Clients {
             .into_paginator()
             .items()
             .send();
-        let mut allocations = Vec::new();
         while let Some(n) = pages.try_next().await.map_err(|e| CloudError::from_sdk("DescribeNatGateways", e))? {
-            let ids: Vec<String> =
-                n.nat_gateway_addresses().iter().filter_map(|a| a.allocation_id().map(str::to_string)).collect();
-            allocations.extend(ids.iter().cloned());
+            let ids = n.nat_gateway_addresses().iter().filter_map(|a| a.allocation_id().map(str::to_string)).collect();
             c.nat_gateways.push((n.nat_gateway_id().unwrap_or_default().to_string(), ids));
         }
-        if !allocations.is_empty() {
-            let refs: Vec<&str> = allocations.iter().map(String::as_str).collect();
-            let out = ec2
-                .describe_addresses()
-                .filters(filter("allocation-id", &refs))
-                .filters(filter("tag:dynamic", &["true"]))
-                .send()
-                .await
-                .map_err(|e| CloudError::from_sdk("DescribeAddresses", e))?;
-            c.dynamic_addresses =
-                out.addresses().iter().filter_map(|a| a.allocation_id().map(str::to_string)).collect();
-        }
+        c.dynamic_addresses = self.dynamic_addresses(&c.nat_gateways).await?;
         let out = ec2
             .describe_vpc_endpoints()
             .filters(filter("vpc-id", &by_vpc))
@@ -617,18 +772,23 @@ impl Clients {
         // The set tagged with the environment name, preferring the one the VPC uses.
         let tagged: Vec<&str> = out.dhcp_options().iter().filter_map(|d| d.dhcp_options_id()).collect();
         c.dhcp_options = tagged.iter().find(|id| **id == current).or(tagged.first()).map(|id| id.to_string());
-        c.network_interfaces = self.vpc_interfaces(vpc_id).await?;
+        c.network_interfaces = self.vpc_interfaces(vpc_id, &c.subnets).await?;
         Ok(c)
     }
 
     /// Detached network interfaces of the VPC that nobody else manages (what a deleted NAT gateway can
     /// leave behind; attached ones go with their instance or service).
-    async fn vpc_interfaces(&self, vpc_id: &str) -> Result<Vec<String>, CloudError> {
+    async fn vpc_interfaces(&self, vpc_id: &str, subnets: &[String]) -> Result<Vec<String>, CloudError> {
         let mut ids = Vec::new();
+        let subnets: Vec<&str> = subnets.iter().map(String::as_str).collect();
+        if subnets.is_empty() {
+            return Ok(ids);
+        }
         let mut pages = self
             .ec2
             .describe_network_interfaces()
             .filters(filter("vpc-id", &[vpc_id]))
+            .filters(filter("subnet-id", &subnets))
             .filters(filter("status", &["available"]))
             .into_paginator()
             .items()
@@ -641,9 +801,18 @@ impl Clients {
         Ok(ids)
     }
 
-    /// Takes the VPC apart in dependency order; gone-already counts as done. Instances must be gone
-    /// first (the caller refuses otherwise).
+    /// Takes the VPC apart in dependency order, then deletes it; gone-already counts as done.
+    /// Instances must be gone first (the caller refuses otherwise).
     pub async fn destroy_vpc(&self, c: &VpcContents) -> Result<(), CloudError> {
+        self.take_apart(c).await?;
+        match self.ec2.delete_vpc().vpc_id(&c.vpc_id).send().await.map_err(|e| CloudError::from_sdk("DeleteVpc", e)) {
+            Err(e) if e.kind != crate::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        }
+    }
+
+    /// Deletes everything listed in `c` (not the VPC), in dependency order.
+    async fn take_apart(&self, c: &VpcContents) -> Result<(), CloudError> {
         let ec2 = &self.ec2;
         let gone = |r: Result<(), CloudError>| match r {
             Err(e) if e.kind == crate::ErrorKind::NotFound => Ok(()),
@@ -719,7 +888,7 @@ impl Clients {
             )?;
         }
         // Interfaces left by the NAT gateways just deleted show up only now.
-        for eni in self.vpc_interfaces(&c.vpc_id).await? {
+        for eni in self.vpc_interfaces(&c.vpc_id, &c.subnets).await? {
             gone(
                 ec2.delete_network_interface()
                     .network_interface_id(eni)
@@ -794,9 +963,6 @@ impl Clients {
                     .map_err(|e| CloudError::from_sdk("DeleteDhcpOptions", e)),
             )?;
         }
-        gone(
-            ec2.delete_vpc().vpc_id(&c.vpc_id).send().await.map(drop).map_err(|e| CloudError::from_sdk("DeleteVpc", e)),
-        )?;
         Ok(())
     }
 
@@ -829,18 +995,4 @@ impl Clients {
         }
         Ok(())
     }
-}
-
-/// The rule sets of `live` that `spec` does not have, per group (what an update would revoke).
-pub fn extra_rules(
-    live: &BTreeMap<Metanetwork, BTreeSet<SgRule>>,
-    spec: &sila_core::environment::EnvironmentSpec,
-) -> BTreeMap<Metanetwork, Vec<SgRule>> {
-    live.iter()
-        .filter_map(|(meta, rules)| {
-            let wanted = spec.metanetworks.get(meta).map(|m| &m.sg_rules);
-            let extra: Vec<SgRule> = rules.iter().filter(|r| wanted.is_none_or(|w| !w.contains(r))).cloned().collect();
-            (!extra.is_empty()).then_some((*meta, extra))
-        })
-        .collect()
 }

@@ -23,6 +23,8 @@ pub enum Key {
     InternetGatewayAttachment,
     /// The environment's DHCP options set.
     DhcpOptions,
+    /// The DHCP options set, associated with the VPC.
+    DhcpAssociation,
     /// The security group of a metanetwork.
     SecurityGroup {
         /// Metanetwork.
@@ -41,6 +43,11 @@ pub enum Key {
         meta: Metanetwork,
         /// Availability zone.
         zone: String,
+    },
+    /// The rules a group no longer has, revoked.
+    RulesRevoked {
+        /// Metanetwork.
+        meta: Metanetwork,
     },
     /// A NAT gateway (with its elastic IP).
     NatGateway {
@@ -90,6 +97,11 @@ pub enum Step {
     },
     /// AssociateDhcpOptions with the VPC.
     AssociateDhcpOptions,
+    /// DeleteDhcpOptions of a set the environment no longer uses.
+    DeleteDhcpOptions {
+        /// The set.
+        id: String,
+    },
     /// CreateSecurityGroup.
     CreateSecurityGroup {
         /// Metanetwork.
@@ -103,6 +115,13 @@ pub enum Step {
     },
     /// AuthorizeSecurityGroupIngress with every missing rule of a group in one call.
     AuthorizeIngress {
+        /// Metanetwork of the group.
+        meta: Metanetwork,
+        /// The rules.
+        rules: Vec<SgRule>,
+    },
+    /// RevokeSecurityGroupIngress of every rule of a group that the config no longer has.
+    RevokeIngress {
         /// Metanetwork of the group.
         meta: Metanetwork,
         /// The rules.
@@ -157,8 +176,42 @@ pub enum Step {
         /// Target.
         target: RouteTarget,
     },
+    /// ReplaceRoute: same destination, another target.
+    ReplaceRoute {
+        /// Metanetwork of the route table.
+        meta: Metanetwork,
+        /// Zone of the route table.
+        zone: String,
+        /// Destination CIDR.
+        destination: String,
+        /// New target.
+        target: RouteTarget,
+    },
+    /// DeleteRoute of a gateway route the config no longer has.
+    DeleteRoute {
+        /// Metanetwork of the route table.
+        meta: Metanetwork,
+        /// Zone of the route table.
+        zone: String,
+        /// Destination CIDR.
+        destination: String,
+    },
     /// CreateVpcEndpoint for S3 (gateway type), attached to every route table.
     CreateS3Endpoint,
+    /// Delete a metanetwork the config dropped: its NAT gateways, route tables, subnets and
+    /// security group. Destructive.
+    RemoveMetanetwork {
+        /// Metanetwork.
+        meta: Metanetwork,
+    },
+}
+
+impl Step {
+    /// True for changes that delete or replace a subnet, route table, security group, gateway or the
+    /// VPC: refused unless the operator allows destructive changes.
+    pub fn is_destructive(&self) -> bool {
+        matches!(self, Self::RemoveMetanetwork { .. })
+    }
 }
 
 impl fmt::Display for Step {
@@ -175,6 +228,15 @@ impl fmt::Display for Step {
                 write!(f, "create DHCP options {}", parts.join(" "))
             }
             Self::AssociateDhcpOptions => write!(f, "associate DHCP options"),
+            Self::DeleteDhcpOptions { id } => write!(f, "delete the previous DHCP options {id}"),
+            Self::RevokeIngress { meta, rules } => write!(f, "revoke {} ingress rule(s) on {meta}", rules.len()),
+            Self::ReplaceRoute { meta, zone, destination, target } => {
+                write!(f, "route {destination} via {} instead in {meta} {zone}", target_text(target))
+            }
+            Self::DeleteRoute { meta, zone, destination } => write!(f, "delete route {destination} in {meta} {zone}"),
+            Self::RemoveMetanetwork { meta } => {
+                write!(f, "DELETE metanetwork {meta}: its NAT gateways, route tables, subnets and security group")
+            }
             Self::CreateSecurityGroup { name, .. } => write!(f, "create security group {name}"),
             Self::AuthorizeIngress { meta, rules } => write!(f, "authorize {} ingress rule(s) on {meta}", rules.len()),
             Self::CreateSubnet { tags, cidr, .. } => {
@@ -189,14 +251,17 @@ impl fmt::Display for Step {
                 None => write!(f, "create NAT gateway {meta} {zone} with a new EIP"),
             },
             Self::CreateRoute { meta, zone, destination, target } => {
-                let via = match target {
-                    RouteTarget::InternetGateway => "internet gateway".to_string(),
-                    RouteTarget::NatGateway(m) => format!("NAT gateway of {m}"),
-                };
-                write!(f, "route {destination} via {via} in {meta} {zone}")
+                write!(f, "route {destination} via {} in {meta} {zone}", target_text(target))
             }
             Self::CreateS3Endpoint => write!(f, "create S3 gateway endpoint on every route table"),
         }
+    }
+}
+
+fn target_text(target: &RouteTarget) -> String {
+    match target {
+        RouteTarget::InternetGateway => "internet gateway".to_string(),
+        RouteTarget::NatGateway(m) => format!("NAT gateway of {m}"),
     }
 }
 
@@ -214,6 +279,8 @@ pub struct PlannedStep {
     pub provides: Option<Key>,
     /// What must exist first.
     pub needs: Vec<Key>,
+    /// Deletes or replaces a subnet, route table, security group, gateway or the VPC.
+    pub destructive: bool,
 }
 
 /// An ordered set of steps for one environment.
@@ -227,6 +294,11 @@ impl Plan {
     /// True when nothing needs to change.
     pub fn is_empty(&self) -> bool {
         self.steps.is_empty()
+    }
+
+    /// The destructive steps.
+    pub fn destructive(&self) -> Vec<&PlannedStep> {
+        self.steps.iter().filter(|s| s.destructive).collect()
     }
 
     /// The number of levels (the critical path, in calls that must follow each other).
@@ -250,7 +322,8 @@ impl Plan {
             .map(|s| s.level + 1)
             .max()
             .unwrap_or(0);
-        self.steps.push(PlannedStep { id: self.steps.len(), level, step, provides, needs });
+        let destructive = step.is_destructive();
+        self.steps.push(PlannedStep { id: self.steps.len(), level, step, provides, needs, destructive });
     }
 }
 
@@ -269,6 +342,11 @@ pub struct LiveEnvironment {
     pub associated: BTreeSet<(Metanetwork, String)>,
     /// The DHCP options set the VPC uses now.
     pub vpc_dhcp_options: Option<String>,
+    /// The options of the environment's DHCP set, and whether it carries the environment's `Name`
+    /// tag (only such a set is deleted when it is replaced).
+    pub dhcp_configurations: Option<(BTreeMap<String, Vec<String>>, bool)>,
+    /// The CIDR of each subnet.
+    pub subnet_cidrs: BTreeMap<(Metanetwork, String), String>,
     /// True when an S3 gateway endpoint exists.
     pub s3_endpoint: bool,
 }
@@ -279,10 +357,31 @@ impl LiveEnvironment {
     }
 }
 
-/// The steps that make `live` into `spec`, creating only what is missing (so a create that was
-/// interrupted is completed by running the same plan again). `create_date` is the value of the tag of
-/// that name for new resources.
-pub fn plan_create(spec: &EnvironmentSpec, live: &LiveEnvironment, create_date: &str) -> Plan {
+/// Why an environment cannot be brought in line by `update`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", .0.join("; "))]
+pub struct PlanError(pub Vec<String>);
+
+/// The steps that make `live` into `spec`: create what is missing, revoke rules and delete routes
+/// the config no longer has, replace changed routes and DHCP options, and remove metanetworks the
+/// config dropped (destructive). An interrupted create is completed by the same plan. `create_date`
+/// is the value of that tag on new resources. Subnets whose CIDR differs from the config are an
+/// error: moving a subnet means replacing it and everything in it.
+pub fn plan_environment(spec: &EnvironmentSpec, live: &LiveEnvironment, create_date: &str) -> Result<Plan, PlanError> {
+    let drift: Vec<String> = spec
+        .metanetworks
+        .values()
+        .flat_map(|m| m.subnets.iter().map(move |s| (m.meta, s)))
+        .filter_map(|(meta, s)| {
+            let have = live.subnet_cidrs.get(&(meta, s.zone.clone()))?;
+            (*have != s.cidr.to_string()).then(|| {
+                format!("subnet {} is {have} but the config wants {}; update cannot move a subnet", s.name, s.cidr)
+            })
+        })
+        .collect();
+    if !drift.is_empty() {
+        return Err(PlanError(drift));
+    }
     let mut plan = Plan::default();
     let dated = |mut tags: BTreeMap<String, String>| {
         tags.insert("create_date".into(), create_date.into());
@@ -307,16 +406,20 @@ pub fn plan_create(spec: &EnvironmentSpec, live: &LiveEnvironment, create_date: 
             vec![Key::InternetGateway, Key::Vpc],
         );
     }
-    if !spec.dhcp.is_empty() {
-        if !live.has(&Key::DhcpOptions) {
-            let tags = BTreeMap::from([("Name".to_string(), spec.name.clone())]);
-            let step = Step::CreateDhcpOptions { configurations: spec.dhcp.configurations(), tags };
-            plan.push(step, Some(Key::DhcpOptions), vec![]);
-        }
-        if live.vpc_dhcp_options.is_none() || live.vpc_dhcp_options != live.ids.get(&Key::DhcpOptions).cloned() {
-            plan.push(Step::AssociateDhcpOptions, None, vec![Key::DhcpOptions, Key::Vpc]);
-        }
-    }
+    dhcp(spec, live, &mut plan);
+
+    // Metanetworks the config dropped go first in their level; their groups only after the other
+    // groups stop referring to them (see the revokes below).
+    let dropped: BTreeSet<Metanetwork> = live
+        .ids
+        .keys()
+        .filter_map(|k| match k {
+            Key::SecurityGroup { meta } | Key::Subnet { meta, .. } | Key::RouteTable { meta, .. } => Some(*meta),
+            _ => None,
+        })
+        .filter(|m| !spec.metanetworks.contains_key(m))
+        .collect();
+
     for (meta, m) in &spec.metanetworks {
         let sg = Key::SecurityGroup { meta: *meta };
         if !live.has(&sg) {
@@ -369,46 +472,31 @@ pub fn plan_create(spec: &EnvironmentSpec, live: &LiveEnvironment, create_date: 
     for (meta, m) in &spec.metanetworks {
         let have = live.rules.get(meta);
         let missing: Vec<SgRule> = m.sg_rules.iter().filter(|r| have.is_none_or(|h| !h.contains(r))).cloned().collect();
-        if missing.is_empty() {
-            continue;
-        }
-        let mut needs = vec![Key::SecurityGroup { meta: *meta }];
-        for r in &missing {
-            if let crate::net::SgSource::Metanetwork(source) = r.source {
-                let key = Key::SecurityGroup { meta: source };
-                if !needs.contains(&key) {
-                    needs.push(key);
+        if !missing.is_empty() {
+            let mut needs = vec![Key::SecurityGroup { meta: *meta }];
+            for r in &missing {
+                if let crate::net::SgSource::Metanetwork(source) = r.source {
+                    let key = Key::SecurityGroup { meta: source };
+                    if !needs.contains(&key) {
+                        needs.push(key);
+                    }
                 }
             }
+            plan.push(Step::AuthorizeIngress { meta: *meta, rules: missing }, None, needs);
         }
-        plan.push(Step::AuthorizeIngress { meta: *meta, rules: missing }, None, needs);
+        let extra: Vec<SgRule> = have.into_iter().flatten().filter(|r| !m.sg_rules.contains(r)).cloned().collect();
+        if !extra.is_empty() {
+            plan.push(
+                Step::RevokeIngress { meta: *meta, rules: extra },
+                Some(Key::RulesRevoked { meta: *meta }),
+                vec![Key::SecurityGroup { meta: *meta }],
+            );
+        }
     }
-    // Routes.
-    for (meta, m) in &spec.metanetworks {
-        for subnet in &m.subnets {
-            let zone = &subnet.zone;
-            let table = Key::RouteTable { meta: *meta, zone: zone.clone() };
-            let existing = live.routes.get(&(*meta, zone.clone()));
-            let mut wanted: Vec<(String, RouteTarget, Key)> = m
-                .igw_routes
-                .iter()
-                .map(|c| (c.to_string(), RouteTarget::InternetGateway, Key::InternetGatewayAttachment))
-                .collect();
-            if let Some(via) = m.nat_route_via {
-                wanted.push((
-                    "0.0.0.0/0".into(),
-                    RouteTarget::NatGateway(via),
-                    Key::NatGateway { meta: via, zone: zone.clone() },
-                ));
-            }
-            for (destination, target, target_key) in wanted {
-                if existing.is_some_and(|r| r.contains_key(&destination)) {
-                    continue;
-                }
-                let step = Step::CreateRoute { meta: *meta, zone: zone.clone(), destination, target };
-                plan.push(step, None, vec![table.clone(), target_key]);
-            }
-        }
+    routes(spec, live, &mut plan);
+    for meta in dropped {
+        let needs = spec.metanetworks.keys().map(|m| Key::RulesRevoked { meta: *m }).collect();
+        plan.push(Step::RemoveMetanetwork { meta }, None, needs);
     }
     if !live.s3_endpoint {
         let mut needs = vec![Key::Vpc];
@@ -419,7 +507,100 @@ pub fn plan_create(spec: &EnvironmentSpec, live: &LiveEnvironment, create_date: 
         );
         plan.push(Step::CreateS3Endpoint, None, needs);
     }
-    plan
+    Ok(plan)
+}
+
+/// DHCP options: create and associate when missing or different; delete a replaced set that is ours.
+fn dhcp(spec: &EnvironmentSpec, live: &LiveEnvironment, plan: &mut Plan) {
+    if spec.dhcp.is_empty() {
+        return;
+    }
+    let wanted = spec.dhcp.configurations();
+    let current = live.dhcp_configurations.as_ref();
+    let same = live.has(&Key::DhcpOptions) && current.is_none_or(|(c, _)| *c == wanted);
+    if !same {
+        let tags = BTreeMap::from([("Name".to_string(), spec.name.clone())]);
+        plan.push(Step::CreateDhcpOptions { configurations: wanted, tags }, Some(Key::DhcpOptions), vec![]);
+        plan.push(Step::AssociateDhcpOptions, Some(Key::DhcpAssociation), vec![Key::DhcpOptions, Key::Vpc]);
+        if let (Some(old), Some((_, true))) = (live.ids.get(&Key::DhcpOptions), current) {
+            plan.push(Step::DeleteDhcpOptions { id: old.clone() }, None, vec![Key::DhcpAssociation]);
+        }
+    } else if live.vpc_dhcp_options.is_none() || live.vpc_dhcp_options != live.ids.get(&Key::DhcpOptions).cloned() {
+        plan.push(Step::AssociateDhcpOptions, Some(Key::DhcpAssociation), vec![Key::DhcpOptions, Key::Vpc]);
+    }
+}
+
+/// A route destination in the form AWS reports it (host bits cleared), so `10.1.0.22/16` in the
+/// config matches `10.1.0.0/16` in the route table.
+fn network(destination: &str) -> String {
+    destination
+        .parse::<ipnetwork::Ipv4Network>()
+        .ok()
+        .and_then(|n| ipnetwork::Ipv4Network::new(n.network(), n.prefix()).ok())
+        .map_or_else(|| destination.to_string(), |n| n.to_string())
+}
+
+/// IGW and NAT routes: create what is missing, replace what points elsewhere, delete gateway routes
+/// the config no longer has. Routes through peerings, endpoints and instances are left alone.
+fn routes(spec: &EnvironmentSpec, live: &LiveEnvironment, plan: &mut Plan) {
+    for (meta, m) in &spec.metanetworks {
+        for subnet in &m.subnets {
+            let zone = &subnet.zone;
+            let table = Key::RouteTable { meta: *meta, zone: zone.clone() };
+            let existing: BTreeMap<String, &String> =
+                live.routes.get(&(*meta, zone.clone())).into_iter().flatten().map(|(d, t)| (network(d), t)).collect();
+            let mut wanted: Vec<(String, RouteTarget, Key)> = m
+                .igw_routes
+                .iter()
+                .map(|c| (network(&c.to_string()), RouteTarget::InternetGateway, Key::InternetGateway))
+                .collect();
+            if let Some(via) = m.nat_route_via {
+                wanted.push((
+                    "0.0.0.0/0".into(),
+                    RouteTarget::NatGateway(via),
+                    Key::NatGateway { meta: via, zone: zone.clone() },
+                ));
+            }
+            for (destination, target, target_key) in &wanted {
+                let needs = vec![
+                    table.clone(),
+                    if *target == RouteTarget::InternetGateway {
+                        Key::InternetGatewayAttachment
+                    } else {
+                        target_key.clone()
+                    },
+                ];
+                match existing.get(destination) {
+                    None => {
+                        let step = Step::CreateRoute {
+                            meta: *meta,
+                            zone: zone.clone(),
+                            destination: destination.clone(),
+                            target: target.clone(),
+                        };
+                        plan.push(step, None, needs);
+                    }
+                    Some(current) if live.ids.get(target_key) != Some(*current) => {
+                        let step = Step::ReplaceRoute {
+                            meta: *meta,
+                            zone: zone.clone(),
+                            destination: destination.clone(),
+                            target: target.clone(),
+                        };
+                        plan.push(step, None, needs);
+                    }
+                    Some(_) => {}
+                }
+            }
+            for (destination, target) in &existing {
+                let managed = ["igw-", "nat-", "vgw-"].iter().any(|p| target.starts_with(p));
+                if managed && !wanted.iter().any(|(d, _, _)| d == destination) {
+                    let step = Step::DeleteRoute { meta: *meta, zone: zone.clone(), destination: destination.clone() };
+                    plan.push(step, None, vec![table.clone()]);
+                }
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -439,7 +620,7 @@ mod tests {
 
     #[test]
     fn a_new_environment_is_planned_in_few_levels() {
-        let plan = plan_create(&sample(), &LiveEnvironment::default(), "2026-11-22T00:00:00Z");
+        let plan = plan_environment(&sample(), &LiveEnvironment::default(), "2026-11-22T00:00:00Z").unwrap();
         let count = |f: fn(&Step) -> bool| plan.steps.iter().filter(|s| f(&s.step)).count();
         assert_eq!(count(|s| matches!(s, Step::CreateSubnet { .. })), 12);
         assert_eq!(count(|s| matches!(s, Step::CreateRouteTable { .. })), 12);
@@ -474,7 +655,7 @@ mod tests {
     #[test]
     fn a_complete_environment_needs_nothing_and_a_partial_one_only_the_rest() {
         let spec = sample();
-        let full = plan_create(&spec, &LiveEnvironment::default(), "d");
+        let full = plan_environment(&spec, &LiveEnvironment::default(), "d").unwrap();
         let mut live = LiveEnvironment::default();
         for s in &full.steps {
             if let Some(k) = &s.provides {
@@ -487,22 +668,87 @@ mod tests {
             live.rules.insert(*meta, m.sg_rules.clone());
             for s in &m.subnets {
                 live.associated.insert((*meta, s.zone.clone()));
+                let igw = live.ids[&Key::InternetGateway].clone();
                 let mut routes: BTreeMap<String, String> =
-                    m.igw_routes.iter().map(|c| (c.to_string(), "igw".to_string())).collect();
-                if m.nat_route_via.is_some() {
-                    routes.insert("0.0.0.0/0".into(), "nat".into());
+                    m.igw_routes.iter().map(|c| (c.to_string(), igw.clone())).collect();
+                if let Some(via) = m.nat_route_via {
+                    routes.insert(
+                        "0.0.0.0/0".into(),
+                        live.ids[&Key::NatGateway { meta: via, zone: s.zone.clone() }].clone(),
+                    );
                 }
+                live.subnet_cidrs.insert((*meta, s.zone.clone()), s.cidr.to_string());
                 live.routes.insert((*meta, s.zone.clone()), routes);
             }
         }
-        assert!(plan_create(&spec, &live, "d").is_empty());
+        assert!(plan_environment(&spec, &live, "d").unwrap().is_empty());
 
         // Interrupted after the subnets of one zone were made: only the rest is planned.
         live.ids.remove(&Key::Subnet { meta: Metanetwork::Dmz, zone: "b".into() });
         live.associated.remove(&(Metanetwork::Dmz, "b".into()));
-        let rest = plan_create(&spec, &live, "d");
+        let rest = plan_environment(&spec, &live, "d").unwrap();
         let steps: Vec<String> = rest.steps.iter().map(|s| s.step.to_string()).collect();
         assert_eq!(steps, ["create subnet demo_dmz_b 10.200.9.0/24", "associate route table dmz b"]);
         assert_eq!(rest.depth(), 2);
+        live.ids.insert(Key::Subnet { meta: Metanetwork::Dmz, zone: "b".into() }, "subnet-b".into());
+        live.associated.insert((Metanetwork::Dmz, "b".into()));
+
+        // Config drift: a rule and a route too many, a route elsewhere, another domain name.
+        let foreign = SgRule {
+            target: Metanetwork::Dmz,
+            protocol: "tcp".into(),
+            from_port: 8080,
+            to_port: 8080,
+            source: crate::net::SgSource::Cidr("192.0.2.0/24".parse().unwrap()),
+        };
+        live.rules.get_mut(&Metanetwork::Dmz).unwrap().insert(foreign.clone());
+        let dmz_a = live.routes.get_mut(&(Metanetwork::Dmz, "a".into())).unwrap();
+        dmz_a.insert("198.51.100.0/24".into(), "igw-old".into());
+        dmz_a.insert("0.0.0.0/0".into(), "nat-elsewhere".into());
+        // A host-bits spelling in the config matches AWS's normal form (no churn).
+        let intranet_b = live.routes.get_mut(&(Metanetwork::Intranet, "b".into())).unwrap();
+        intranet_b.insert("10.1.0.0/16".into(), "pcx-peer".into());
+        live.dhcp_configurations = Some((BTreeMap::from([("domain-name".into(), vec!["old".into()])]), true));
+        let plan = plan_environment(&spec, &live, "d").unwrap();
+        let steps: Vec<String> = plan.steps.iter().map(|s| s.step.to_string()).collect();
+        let delete_old = format!("delete the previous DHCP options {}", live.ids[&Key::DhcpOptions]);
+        assert_eq!(
+            steps,
+            [
+                "create DHCP options domain-name=sandbox.sila.internal domain-name-servers=AmazonProvidedDNS ntp-servers=10.200.4.5",
+                "associate DHCP options",
+                delete_old.as_str(),
+                "revoke 1 ingress rule(s) on dmz",
+                "route 0.0.0.0/0 via internet gateway instead in dmz a",
+                "delete route 198.51.100.0/24 in dmz a",
+            ]
+        );
+        assert!(plan.destructive().is_empty());
+        match &plan.steps[3].step {
+            Step::RevokeIngress { rules, .. } => assert_eq!(rules, &[foreign]),
+            other => panic!("{other:?}"),
+        }
+
+        // A metanetwork the config no longer has is destructive, after the other groups' revokes.
+        let mut smaller = spec.clone();
+        smaller.metanetworks.remove(&Metanetwork::Maintenance);
+        let plan = plan_environment(&smaller, &live, "d").unwrap();
+        let removal = plan.destructive();
+        assert_eq!(removal.len(), 1);
+        assert!(matches!(removal[0].step, Step::RemoveMetanetwork { meta: Metanetwork::Maintenance }));
+        let revokes: Vec<_> = plan.steps.iter().filter(|s| matches!(s.step, Step::RevokeIngress { .. })).collect();
+        assert!(revokes.iter().all(|r| r.level < removal[0].level), "{revokes:?} then {removal:?}");
+    }
+
+    #[test]
+    fn a_subnet_the_config_moved_is_refused() {
+        let spec = sample();
+        let mut live = LiveEnvironment::default();
+        live.subnet_cidrs.insert((Metanetwork::Tunnel, "a".into()), "10.200.99.0/24".into());
+        let err = plan_environment(&spec, &live, "d").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "subnet demo_tunnel_a is 10.200.99.0/24 but the config wants 10.200.4.0/24; update cannot move a subnet"
+        );
     }
 }

@@ -1,15 +1,14 @@
-//! `create` and `update`: compute the desired environment, read what exists, plan the missing
-//! pieces, print the plan, and (unless `--dry-run`) apply it.
+//! `create` and `update`: compute the desired environment, read what exists, plan the difference,
+//! print the plan, and (unless `--dry-run`) apply it. Destructive steps need `--allow-destructive`.
 
 use crate::apply::apply;
 use crate::environment::{self, Target};
 use clap::Args;
 use serde::Serialize;
 use sila_cli::{GlobalArgs, Printer, UsageError};
-use sila_cloud::vpc::extra_rules;
+use sila_cloud::Clients;
 use sila_core::environment::{validate_name, EnvironmentSpec};
-use sila_core::net::{Metanetwork, SgRule};
-use sila_core::vpc_plan::{plan_create, Key, Plan};
+use sila_core::vpc_plan::{plan_environment, Key, LiveEnvironment, Plan};
 use std::collections::BTreeMap;
 use std::time::Instant;
 
@@ -38,6 +37,10 @@ pub struct UpdateArgs {
     /// Print the plan and change nothing
     #[arg(long)]
     pub dry_run: bool,
+    /// Allow steps that delete or replace a subnet, route table, security group, gateway or the VPC
+    /// (without it, a plan with such steps is refused and nothing is changed)
+    #[arg(long)]
+    pub allow_destructive: bool,
 }
 
 #[derive(Serialize)]
@@ -46,8 +49,6 @@ struct Report<'a> {
     vpc_id: Option<String>,
     dry_run: bool,
     plan: &'a Plan,
-    /// Rules that exist but are not configured; this version of update does not revoke them.
-    not_revoked: BTreeMap<Metanetwork, Vec<SgRule>>,
 }
 
 /// `sila-vpc create`.
@@ -67,7 +68,7 @@ pub async fn create(global: &GlobalArgs, args: &CreateArgs) -> anyhow::Result<()
     let spec = environment::desired_shape(&clients, &vpc, &args.name, &args.vpc_type, &tags, None).await?;
     // Pieces an interrupted create made before its VPC existed (internet gateway, DHCP options).
     let live = clients.read_environment(&args.name, None).await?;
-    converge(global, &clients, &spec, live, args.dry_run, "created").await
+    converge(global, &clients, &spec, live, args.dry_run, false, "created").await
 }
 
 /// `sila-vpc update`.
@@ -81,29 +82,38 @@ pub async fn update(global: &GlobalArgs, args: &UpdateArgs) -> anyhow::Result<()
         found.tags.iter().filter(|(k, _)| k.as_str() != "create_date").map(|(k, v)| (k.clone(), v.clone())).collect();
     let spec = environment::desired_shape(&clients, &vpc, &name, &vpc_type, &tags, Some(&found)).await?;
     let live = clients.read_environment(&name, Some(&found.vpc_id)).await?;
-    converge(global, &clients, &spec, live, args.dry_run, "updated").await
+    converge(global, &clients, &spec, live, args.dry_run, args.allow_destructive, "updated").await
 }
 
 async fn converge(
     global: &GlobalArgs,
-    clients: &sila_cloud::Clients,
+    clients: &Clients,
     spec: &EnvironmentSpec,
-    live: sila_core::vpc_plan::LiveEnvironment,
+    live: LiveEnvironment,
     dry_run: bool,
+    allow_destructive: bool,
     done: &str,
 ) -> anyhow::Result<()> {
     let started = Instant::now();
-    let plan = plan_create(spec, &live, &chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.6f").to_string());
-    let not_revoked = extra_rules(&live.rules, spec);
+    let now = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.6f").to_string();
+    let plan = plan_environment(spec, &live, &now).map_err(|e| anyhow::anyhow!("environment {}: {e}", spec.name))?;
     let printer = Printer::new(global.output);
     if !printer.json() {
-        printer.line(&render(spec, &plan, &not_revoked))?;
+        printer.line(&render(spec, &plan))?;
     }
-    let mut report =
-        Report { environment: spec, vpc_id: live.ids.get(&Key::Vpc).cloned(), dry_run, plan: &plan, not_revoked };
-    if dry_run || plan.is_empty() {
+    let mut report = Report { environment: spec, vpc_id: live.ids.get(&Key::Vpc).cloned(), dry_run, plan: &plan };
+    let destructive: Vec<String> = plan.destructive().iter().map(|s| s.step.to_string()).collect();
+    if dry_run || plan.is_empty() || (!destructive.is_empty() && !allow_destructive) {
         if printer.json() {
             printer.print_json(&report)?;
+        }
+        if !dry_run && !destructive.is_empty() {
+            return Err(UsageError(format!(
+                "{} destructive step(s) refused ({}); nothing was changed; rerun with --allow-destructive to apply them",
+                destructive.len(),
+                destructive.join("; ")
+            ))
+            .into());
         }
         return Ok(());
     }
@@ -113,17 +123,15 @@ async fn converge(
         printer.print_json(&report)?;
     } else {
         let vpc = report.vpc_id.as_deref().unwrap_or("?");
-        printer.line(&format!(
-            "{done} environment {} ({vpc}) in {:.1}s",
-            spec.name,
-            started.elapsed().as_secs_f64()
-        ))?;
+        let seconds = started.elapsed().as_secs_f64();
+        printer.line(&format!("{done} environment {} ({vpc}) in {seconds:.1}s", spec.name))?;
     }
     Ok(())
 }
 
-/// The plan as people read it: a header, then one `+` line per step, level by level.
-fn render(spec: &EnvironmentSpec, plan: &Plan, not_revoked: &BTreeMap<Metanetwork, Vec<SgRule>>) -> String {
+/// The plan as people read it: a header, then one line per step, level by level (`+` adds or
+/// changes, `!` deletes or replaces something that needs --allow-destructive).
+fn render(spec: &EnvironmentSpec, plan: &Plan) -> String {
     let mut out = format!(
         "environment {} (type {}, VPC {}, zones {})\n",
         spec.name,
@@ -138,15 +146,9 @@ fn render(spec: &EnvironmentSpec, plan: &Plan, not_revoked: &BTreeMap<Metanetwor
         for (n, level) in plan.levels().iter().enumerate() {
             out.push_str(&format!("  level {}:\n", n + 1));
             for s in level {
-                out.push_str(&format!("    + {}\n", s.step));
+                out.push_str(&format!("    {} {}\n", if s.destructive { "!" } else { "+" }, s.step));
             }
         }
-    }
-    for (meta, rules) in not_revoked {
-        out.push_str(&format!(
-            "note: {} rule(s) on {meta} are not in the config; this version of update does not revoke rules\n",
-            rules.len()
-        ));
     }
     out.trim_end().to_string()
 }

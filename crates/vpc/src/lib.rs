@@ -32,8 +32,9 @@ pub struct Cli {
 pub enum Command {
     /// Create an environment: print the plan, then build it level by level.
     Create(converge::CreateArgs),
-    /// Complete an environment to match the config: create what is missing (an interrupted create,
-    /// a new subnet, group, rule or route). This version adds; it does not remove or replace.
+    /// Bring an environment in line with the config: create what is missing (also after an
+    /// interrupted create), revoke rules and delete routes the config dropped, replace changed routes
+    /// and DHCP options. Removing a metanetwork is destructive and needs --allow-destructive.
     Update(converge::UpdateArgs),
     /// Delete everything the environment's VPC holds, then the VPC (VPN gateways are only detached,
     /// static elastic IPs stay allocated). Asks for confirmation unless --yes.

@@ -385,3 +385,80 @@ fn create_completes_under_twenty_percent_throttling_without_duplicates() {
     let groups: BTreeSet<&String> = p.rules.keys().collect();
     assert_eq!(groups.len(), 4);
 }
+
+/// Subnet ids of the environment by Name tag.
+fn subnet_ids(s: &Session, vpc_id: &str) -> BTreeMap<String, String> {
+    let out = block_on(s.ec2().describe_subnets().filters(f("vpc-id", vpc_id)).send()).unwrap();
+    out.subnets()
+        .iter()
+        .map(|s| {
+            let name = s.tags().iter().find(|t| t.key() == Some("Name")).and_then(|t| t.value()).unwrap_or_default();
+            (name.to_string(), s.subnet_id().unwrap().to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn update_follows_config_edits_and_refuses_destruction_without_the_flag() {
+    let s = session();
+    assert_eq!(vpc(&s, &project_root(), &["create", "--name", "demo", "--type", "sandbox"]).code, Some(0));
+    let before = picture(&s, "demo").unwrap();
+    let subnets_before = subnet_ids(&s, &before.vpc_id);
+
+    // The same config with edits: intranet loses its udp rule and gains tcp 8443 from 192.0.2.0/24;
+    // dmz routes 198.51.100.0/24 to the internet instead of 0.0.0.0/0; another domain; and the
+    // maintenance metanetwork is gone (with the rules that named it).
+    let sample = std::fs::read_to_string(project_root().join("config/vpc.ini")).unwrap();
+    let edited = sample
+        .replace(
+            "intranet_sg_rules=tcp all 0:65535, udp intranet 0:65535",
+            "intranet_sg_rules=tcp all 0:65535, tcp 192.0.2.0/24 8443",
+        )
+        .replace("dmz_igw_routes=0.0.0.0/0", "dmz_igw_routes=198.51.100.0/24")
+        .replace("domain_name=sandbox.sila.internal", "domain_name=edited.sila.internal")
+        .replace("maintenance_cidr=auto\n", "")
+        .replace(
+            "tunnel_sg_rules=tcp all 80 443, tcp maintenance 22, udp all 123",
+            "tunnel_sg_rules=tcp all 80 443, udp all 123",
+        )
+        .replace("dmz_sg_rules=tcp maintenance 22\n", "")
+        .replace("maintenance_sg_rules=tcp maintenance 22, tcp 203.0.113.0/24 22, icmp 203.0.113.0/24 -1\n", "")
+        .replace("maintenance_igw_routes=0.0.0.0/0\n", "");
+    assert_ne!(sample, edited);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("vpc.ini"), edited).unwrap();
+
+    s.forget_requests();
+    let out = vpc(&s, dir.path(), &["update", "--name", "demo"]);
+    assert_eq!(out.code, Some(2), "{out:?}");
+    assert!(out.stderr.contains("1 destructive step(s) refused (DELETE metanetwork maintenance"), "{}", out.stderr);
+    assert!(out.stdout.contains("! DELETE metanetwork maintenance"), "{}", out.stdout);
+    assert!(s.requests().mutating().is_empty(), "{:?}", s.requests().mutating());
+
+    let out = vpc(&s, dir.path(), &["update", "--name", "demo", "--allow-destructive"]);
+    assert_eq!(out.code, Some(0), "{out:?}");
+    let after = picture(&s, "demo").unwrap();
+    assert_eq!(after.vpc_id, before.vpc_id);
+    // intranet: tcp from 3 groups + tcp 8443 + customer ports 80/443 from dmz = 6; tunnel: 2 ports and
+    // udp 123 from 3 groups = 9; dmz: customer ports from 0.0.0.0/0 and from dmz = 4.
+    let rules: Vec<(&str, usize)> = after.rules.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+    assert_eq!(rules, [("demo_dmz", 4), ("demo_intranet", 6), ("demo_tunnel", 9)]);
+    for zone in ZONES {
+        let (_, routes) = &after.tables[&format!("demo_dmz_{zone}")];
+        assert_eq!(routes.keys().collect::<Vec<_>>(), ["198.51.100.0/24"], "dmz {zone}");
+        assert!(!after.tables.contains_key(&format!("demo_maintenance_{zone}")));
+    }
+    assert_eq!(after.dhcp["domain-name"], ["edited.sila.internal"]);
+    // Nothing else was touched: the remaining subnets are the same ones.
+    let subnets_after = subnet_ids(&s, &after.vpc_id);
+    assert_eq!(subnets_after.len(), 9);
+    for (name, id) in &subnets_after {
+        assert_eq!(subnets_before.get(name), Some(id), "{name} was replaced");
+    }
+    assert_eq!(after.nats, before.nats);
+
+    s.forget_requests();
+    let out = vpc(&s, dir.path(), &["update", "--name", "demo"]);
+    assert!(out.stdout.contains("nothing to change"), "{out:?}");
+    assert!(s.requests().mutating().is_empty(), "{:?}", s.requests().mutating());
+}
