@@ -16,6 +16,9 @@ use std::time::Duration;
 /// How long to wait for a NAT gateway to become available or to go away.
 pub const NAT_WAIT: Duration = Duration::from_secs(600);
 
+/// How long to wait for a VPN gateway to attach or detach.
+pub const VGW_WAIT: Duration = Duration::from_secs(600);
+
 fn filter(name: &str, values: &[&str]) -> Filter {
     Filter::builder().name(name).set_values(Some(values.iter().map(ToString::to_string).collect())).build()
 }
@@ -93,6 +96,28 @@ impl Clients {
             let detached = out.internet_gateways().iter().find(|g| g.attachments().is_empty());
             if let Some(id) = detached.and_then(|g| g.internet_gateway_id()) {
                 live.ids.insert(Key::InternetGateway, id.to_string());
+            }
+        }
+        // The VPN gateway is never created: the one tagged with the environment's name is used.
+        let vgws = ec2
+            .describe_vpn_gateways()
+            .filters(filter("tag:Name", &named))
+            .filters(filter("state", &["available"]))
+            .send()
+            .await
+            .map_err(|e| CloudError::from_sdk("DescribeVpnGateways", e))?;
+        if let Some(vgw) = vgws.vpn_gateways().first() {
+            live.ids.insert(Key::VpnGateway, vgw.vpn_gateway_id().unwrap_or_default().to_string());
+            let attached = vgw
+                .vpc_attachments()
+                .iter()
+                .find(|a| matches!(a.state().map(|s| s.as_str()), Some("attached" | "attaching")));
+            match attached.and_then(|a| a.vpc_id()) {
+                Some(v) if Some(v) == vpc_id => {
+                    live.ids.insert(Key::VpnGatewayAttachment, vgw.vpn_gateway_id().unwrap_or_default().to_string());
+                }
+                Some(other) => live.vpn_gateway_elsewhere = Some(other.to_string()),
+                None => {}
             }
         }
         let dhcp = ec2
@@ -311,6 +336,27 @@ impl Clients {
                     .map_err(|e| CloudError::from_sdk("AttachInternetGateway", e))?;
                 Ok(Some((Key::InternetGatewayAttachment, igw)))
             }
+            Step::AttachVpnGateway { detach_from } => {
+                let vgw = id(&Key::VpnGateway)?;
+                let vpc = id(&Key::Vpc)?;
+                if let Some(other) = detach_from {
+                    ec2.detach_vpn_gateway()
+                        .vpn_gateway_id(&vgw)
+                        .vpc_id(other)
+                        .send()
+                        .await
+                        .map_err(|e| CloudError::from_sdk("DetachVpnGateway", e))?;
+                    self.wait_vpn_attachment(&vgw, other, "detached").await?;
+                }
+                ec2.attach_vpn_gateway()
+                    .vpn_gateway_id(&vgw)
+                    .vpc_id(&vpc)
+                    .send()
+                    .await
+                    .map_err(|e| CloudError::from_sdk("AttachVpnGateway", e))?;
+                self.wait_vpn_attachment(&vgw, &vpc, "attached").await?;
+                Ok(Some((Key::VpnGatewayAttachment, vgw)))
+            }
             Step::CreateDhcpOptions { configurations, tags } => {
                 let mut request =
                     ec2.create_dhcp_options().tag_specifications(tag_spec(ResourceType::DhcpOptions, tags));
@@ -358,6 +404,7 @@ impl Clients {
                     .destination_cidr_block(destination);
                 request = match target {
                     RouteTarget::InternetGateway => request.gateway_id(id(&Key::InternetGateway)?),
+                    RouteTarget::VpnGateway => request.gateway_id(id(&Key::VpnGateway)?),
                     RouteTarget::NatGateway(via) => {
                         request.nat_gateway_id(id(&Key::NatGateway { meta: *via, zone: zone.clone() })?)
                     }
@@ -462,6 +509,7 @@ impl Clients {
                     .destination_cidr_block(destination);
                 request = match target {
                     RouteTarget::InternetGateway => request.gateway_id(id(&Key::InternetGateway)?),
+                    RouteTarget::VpnGateway => request.gateway_id(id(&Key::VpnGateway)?),
                     RouteTarget::NatGateway(via) => {
                         request.nat_gateway_id(id(&Key::NatGateway { meta: *via, zone: zone.clone() })?)
                     }
@@ -483,6 +531,40 @@ impl Clients {
                 Ok(None)
             }
         }
+    }
+
+    /// Polls (every 2 s, up to [`VGW_WAIT`]) until VPN gateway `vgw`'s attachment to `vpc` is in
+    /// `state` (`attached`, or `detached`, which also covers an attachment that is gone). EC2 has
+    /// no waiter for this.
+    async fn wait_vpn_attachment(&self, vgw: &str, vpc: &str, state: &str) -> Result<(), CloudError> {
+        let deadline = tokio::time::Instant::now() + VGW_WAIT;
+        let last = loop {
+            let out = self
+                .ec2
+                .describe_vpn_gateways()
+                .vpn_gateway_ids(vgw)
+                .send()
+                .await
+                .map_err(|e| CloudError::from_sdk("DescribeVpnGateways", e))?;
+            let attachment =
+                out.vpn_gateways().first().and_then(|g| g.vpc_attachments().iter().find(|a| a.vpc_id() == Some(vpc)));
+            let last = attachment.and_then(|a| a.state()).map_or("detached".to_string(), |s| s.as_str().to_string());
+            if last == state {
+                return Ok(());
+            }
+            if tokio::time::Instant::now() >= deadline {
+                break last;
+            }
+            tracing::info!("VPN gateway {vgw} is {last} on {vpc}; waiting for {state}");
+            tokio::time::sleep(Duration::from_secs(2)).await;
+        };
+        Err(CloudError {
+            op: "AttachVpnGateway",
+            kind: crate::ErrorKind::Other,
+            code: None,
+            message: format!("VPN gateway {vgw} still {last} on {vpc} after {}s (wanted {state})", VGW_WAIT.as_secs()),
+            request_id: None,
+        })
     }
 
     /// One rule as an EC2 permission (a metanetwork source becomes that group's id).

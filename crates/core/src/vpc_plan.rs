@@ -21,6 +21,10 @@ pub enum Key {
     InternetGateway,
     /// The internet gateway, attached to the VPC.
     InternetGatewayAttachment,
+    /// The VPN gateway tagged with the environment's name (found, never created).
+    VpnGateway,
+    /// The VPN gateway, attached to the VPC.
+    VpnGatewayAttachment,
     /// The environment's DHCP options set.
     DhcpOptions,
     /// The DHCP options set, associated with the VPC.
@@ -66,6 +70,8 @@ pub enum RouteTarget {
     InternetGateway,
     /// The NAT gateway of this metanetwork in the same zone.
     NatGateway(Metanetwork),
+    /// The VPN gateway.
+    VpnGateway,
 }
 
 /// One change.
@@ -88,6 +94,11 @@ pub enum Step {
     },
     /// AttachInternetGateway.
     AttachInternetGateway,
+    /// AttachVpnGateway (detaching it from another VPC first), then wait until attached.
+    AttachVpnGateway {
+        /// The VPC it is attached to now, if another one.
+        detach_from: Option<String>,
+    },
     /// CreateDhcpOptions.
     CreateDhcpOptions {
         /// AWS option key → values.
@@ -223,6 +234,8 @@ impl fmt::Display for Step {
             Self::EnableDns => write!(f, "enable DNS support and hostnames"),
             Self::CreateInternetGateway { .. } => write!(f, "create internet gateway"),
             Self::AttachInternetGateway => write!(f, "attach internet gateway"),
+            Self::AttachVpnGateway { detach_from: None } => write!(f, "attach VPN gateway"),
+            Self::AttachVpnGateway { detach_from: Some(vpc) } => write!(f, "move VPN gateway from {vpc} to this VPC"),
             Self::CreateDhcpOptions { configurations, .. } => {
                 let parts: Vec<String> = configurations.iter().map(|(k, v)| format!("{k}={}", v.join(","))).collect();
                 write!(f, "create DHCP options {}", parts.join(" "))
@@ -262,6 +275,7 @@ fn target_text(target: &RouteTarget) -> String {
     match target {
         RouteTarget::InternetGateway => "internet gateway".to_string(),
         RouteTarget::NatGateway(m) => format!("NAT gateway of {m}"),
+        RouteTarget::VpnGateway => "VPN gateway".to_string(),
     }
 }
 
@@ -288,6 +302,8 @@ pub struct PlannedStep {
 pub struct Plan {
     /// The steps, in an order where each comes after what it needs.
     pub steps: Vec<PlannedStep>,
+    /// Things the operator should know that change nothing (e.g. VGW routes with no VPN gateway).
+    pub notes: Vec<String>,
 }
 
 impl Plan {
@@ -349,6 +365,8 @@ pub struct LiveEnvironment {
     pub subnet_cidrs: BTreeMap<(Metanetwork, String), String>,
     /// True when an S3 gateway endpoint exists.
     pub s3_endpoint: bool,
+    /// The VPC the environment's VPN gateway is attached to, when it is another one.
+    pub vpn_gateway_elsewhere: Option<String>,
 }
 
 impl LiveEnvironment {
@@ -407,6 +425,10 @@ pub fn plan_environment(spec: &EnvironmentSpec, live: &LiveEnvironment, create_d
         );
     }
     dhcp(spec, live, &mut plan);
+    if live.has(&Key::VpnGateway) && !live.has(&Key::VpnGatewayAttachment) {
+        let step = Step::AttachVpnGateway { detach_from: live.vpn_gateway_elsewhere.clone() };
+        plan.push(step, Some(Key::VpnGatewayAttachment), vec![Key::VpnGateway, Key::Vpc]);
+    }
 
     // Metanetworks the config dropped go first in their level; their groups only after the other
     // groups stop referring to them (see the revokes below).
@@ -543,6 +565,14 @@ fn network(destination: &str) -> String {
 /// IGW and NAT routes: create what is missing, replace what points elsewhere, delete gateway routes
 /// the config no longer has. Routes through peerings, endpoints and instances are left alone.
 fn routes(spec: &EnvironmentSpec, live: &LiveEnvironment, plan: &mut Plan) {
+    if !live.has(&Key::VpnGateway) {
+        for meta in spec.metanetworks.values().filter(|m| !m.vgw_routes.is_empty()).map(|m| m.meta) {
+            plan.notes.push(format!(
+                "{meta}_vgw_routes skipped: no VPN gateway is tagged Name={} (Sila attaches one, never creates it)",
+                spec.name
+            ));
+        }
+    }
     for (meta, m) in &spec.metanetworks {
         for subnet in &m.subnets {
             let zone = &subnet.zone;
@@ -554,6 +584,11 @@ fn routes(spec: &EnvironmentSpec, live: &LiveEnvironment, plan: &mut Plan) {
                 .iter()
                 .map(|c| (network(&c.to_string()), RouteTarget::InternetGateway, Key::InternetGateway))
                 .collect();
+            if live.has(&Key::VpnGateway) {
+                wanted.extend(
+                    m.vgw_routes.iter().map(|c| (network(&c.to_string()), RouteTarget::VpnGateway, Key::VpnGateway)),
+                );
+            }
             if let Some(via) = m.nat_route_via {
                 wanted.push((
                     "0.0.0.0/0".into(),
@@ -562,14 +597,12 @@ fn routes(spec: &EnvironmentSpec, live: &LiveEnvironment, plan: &mut Plan) {
                 ));
             }
             for (destination, target, target_key) in &wanted {
-                let needs = vec![
-                    table.clone(),
-                    if *target == RouteTarget::InternetGateway {
-                        Key::InternetGatewayAttachment
-                    } else {
-                        target_key.clone()
-                    },
-                ];
+                let attached = match target {
+                    RouteTarget::InternetGateway => Key::InternetGatewayAttachment,
+                    RouteTarget::VpnGateway => Key::VpnGatewayAttachment,
+                    RouteTarget::NatGateway(_) => target_key.clone(),
+                };
+                let needs = vec![table.clone(), attached];
                 match existing.get(destination) {
                     None => {
                         let step = Step::CreateRoute {

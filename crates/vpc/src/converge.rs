@@ -150,5 +150,8 @@ fn render(spec: &EnvironmentSpec, plan: &Plan) -> String {
             }
         }
     }
+    for note in &plan.notes {
+        out.push_str(&format!("note: {note}\n"));
+    }
     out.trim_end().to_string()
 }

@@ -462,3 +462,85 @@ fn update_follows_config_edits_and_refuses_destruction_without_the_flag() {
     assert!(out.stdout.contains("nothing to change"), "{out:?}");
     assert!(s.requests().mutating().is_empty(), "{:?}", s.requests().mutating());
 }
+
+#[test]
+fn the_vpn_gateway_named_for_the_environment_is_attached_routed_and_only_detached_on_destroy() {
+    let s = session();
+    let sample = std::fs::read_to_string(project_root().join("config/vpc.ini")).unwrap();
+    let with_vgw = sample.replace(
+        "maintenance_igw_routes=0.0.0.0/0\n",
+        "maintenance_igw_routes=0.0.0.0/0\nmaintenance_vgw_routes=10.1.0.0/16\n",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("vpc.ini"), with_vgw).unwrap();
+
+    // Without a VPN gateway the routes are skipped, and the plan says so.
+    let out = vpc(&s, dir.path(), &["create", "--name", "demo", "--type", "sandbox", "--dry-run"]);
+    assert!(
+        out.stdout.contains("note: maintenance_vgw_routes skipped: no VPN gateway is tagged Name=demo"),
+        "{}",
+        out.stdout
+    );
+
+    // A VGW tagged for the environment, attached to some other VPC for now.
+    let ec2 = s.ec2();
+    let (vgw, other) = block_on(async {
+        let other = ec2
+            .create_vpc()
+            .cidr_block("10.250.0.0/16")
+            .send()
+            .await
+            .unwrap()
+            .vpc()
+            .unwrap()
+            .vpc_id()
+            .unwrap()
+            .to_string();
+        let tags = aws_sdk_ec2::types::TagSpecification::builder()
+            .resource_type(aws_sdk_ec2::types::ResourceType::VpnGateway)
+            .tags(aws_sdk_ec2::types::Tag::builder().key("Name").value("demo").build())
+            .build();
+        let vgw = ec2
+            .create_vpn_gateway()
+            .r#type(aws_sdk_ec2::types::GatewayType::Ipsec1)
+            .tag_specifications(tags)
+            .send()
+            .await
+            .unwrap()
+            .vpn_gateway()
+            .unwrap()
+            .vpn_gateway_id()
+            .unwrap()
+            .to_string();
+        ec2.attach_vpn_gateway().vpn_gateway_id(&vgw).vpc_id(&other).send().await.unwrap();
+        (vgw, other)
+    });
+    let out = vpc(&s, dir.path(), &["create", "--name", "demo", "--type", "sandbox"]);
+    assert_eq!(out.code, Some(0), "{out:?}");
+    assert!(out.stdout.contains(&format!("+ move VPN gateway from {other} to this VPC")), "{}", out.stdout);
+    let p = picture(&s, "demo").unwrap();
+    let attachments = |ec2: &aws_sdk_ec2::Client| {
+        let out = block_on(ec2.describe_vpn_gateways().vpn_gateway_ids(&vgw).send()).unwrap();
+        out.vpn_gateways()[0]
+            .vpc_attachments()
+            .iter()
+            .map(|a| (a.vpc_id().unwrap().to_string(), a.state().unwrap().as_str().to_string()))
+            .collect::<Vec<_>>()
+    };
+    assert!(attachments(&ec2).contains(&(p.vpc_id.clone(), "attached".to_string())), "{:?}", attachments(&ec2));
+    assert!(!attachments(&ec2).contains(&(other.clone(), "attached".to_string())));
+    for zone in ZONES {
+        let (_, routes) = &p.tables[&format!("demo_maintenance_{zone}")];
+        assert_eq!(routes.get("10.1.0.0/16"), Some(&vgw), "{zone}: {routes:?}");
+    }
+
+    let out = vpc(&s, dir.path(), &["destroy", "--name", "demo", "--yes"]);
+    assert_eq!(out.code, Some(0), "{out:?}");
+    let gateways = block_on(ec2.describe_vpn_gateways().vpn_gateway_ids(&vgw).send()).unwrap();
+    assert_eq!(gateways.vpn_gateways()[0].state().unwrap().as_str(), "available", "kept");
+    assert!(
+        !attachments(&ec2).iter().any(|(v, state)| *v == p.vpc_id && state == "attached"),
+        "{:?}",
+        attachments(&ec2)
+    );
+}
