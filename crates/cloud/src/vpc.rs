@@ -16,6 +16,10 @@ use std::time::Duration;
 /// How long to wait for a NAT gateway to become available or to go away.
 pub const NAT_WAIT: Duration = Duration::from_secs(600);
 
+/// The description of the network interfaces kept for static hostclass IPs (Asiaq's, kept so its
+/// environments are recognized).
+pub const FLOATING_INTERFACE: &str = "floating interface";
+
 /// How long to wait for a VPN gateway to attach or detach.
 pub const VGW_WAIT: Duration = Duration::from_secs(600);
 
@@ -237,6 +241,19 @@ impl Clients {
             .send()
             .await
             .map_err(|e| CloudError::from_sdk("DescribeVpcEndpoints", e))?;
+        // Floating interfaces (Asiaq marks them with this description; Sila also tags them).
+        let mut pages = ec2
+            .describe_network_interfaces()
+            .filters(filter("vpc-id", &by_vpc))
+            .filters(filter("description", &[FLOATING_INTERFACE]))
+            .into_paginator()
+            .items()
+            .send();
+        while let Some(n) = pages.try_next().await.map_err(|e| CloudError::from_sdk("DescribeNetworkInterfaces", e))? {
+            if let (Some(ip), Some(id)) = (n.private_ip_address(), n.network_interface_id()) {
+                live.ids.insert(Key::Interface { ip: ip.to_string() }, id.to_string());
+            }
+        }
         live.dhcp_configurations = match live.ids.get(&Key::DhcpOptions) {
             Some(id) => self.dhcp_configurations(id, name).await?,
             None => None,
@@ -516,6 +533,20 @@ impl Clients {
                 };
                 request.send().await.map_err(|e| CloudError::from_sdk("CreateRoute", e))?;
                 Ok(None)
+            }
+            Step::CreateInterface { meta, zone, ip, tags, .. } => {
+                let out = ec2
+                    .create_network_interface()
+                    .subnet_id(id(&Key::Subnet { meta: *meta, zone: zone.clone() })?)
+                    .private_ip_address(ip)
+                    .groups(id(&Key::SecurityGroup { meta: *meta })?)
+                    .description(FLOATING_INTERFACE)
+                    .tag_specifications(tag_spec(ResourceType::NetworkInterface, tags))
+                    .send()
+                    .await
+                    .map_err(|e| CloudError::from_sdk("CreateNetworkInterface", e))?;
+                let eni = out.network_interface().and_then(|n| n.network_interface_id()).unwrap_or_default();
+                Ok(Some((Key::Interface { ip: ip.clone() }, eni.to_string())))
             }
             Step::CreateS3Endpoint => {
                 let tables: Vec<String> =

@@ -4,7 +4,7 @@
 //!
 //! Names and tags follow Asiaq (reference §1.7–1.8) so environments Asiaq built are recognized.
 
-use crate::config::{Resolved, VpcConfig};
+use crate::config::{AwsConfig, Resolved, VpcConfig};
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::net::{
     expand_sg_rules, ip_by_offset, metanetwork_cidrs, parse_cidr, parse_ip_spec, parse_nat_routes, parse_route_list,
@@ -118,9 +118,103 @@ pub struct EnvironmentSpec {
     pub metanetworks: BTreeMap<Metanetwork, MetanetworkSpec>,
     /// DHCP options.
     pub dhcp: DhcpSpec,
+    /// Floating network interfaces reserved for hostclasses with a static `ip_address` (filled by
+    /// [`floating_interfaces`]; empty with `--skip-enis`).
+    pub interfaces: Vec<InterfaceSpec>,
+}
+
+/// A floating network interface: a static private IP kept for a hostclass across its instances.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InterfaceSpec {
+    /// The hostclass it is for.
+    pub hostclass: String,
+    /// Its private address.
+    pub ip: std::net::Ipv4Addr,
+    /// The metanetwork (and so the security group) it belongs to.
+    pub meta: Metanetwork,
+    /// The zone of the subnet holding the address.
+    pub zone: String,
+}
+
+/// The floating interfaces of `spec` from the hostclass sections of `aws.ini` (reference §4.1.4):
+/// `ip_address` and `meta_network` resolved for this environment, offsets counted in the
+/// metanetwork's subnets. A value set for this environment (`ip_address@<env>`) that does not fit is
+/// an error; a general one that does not fit this environment is skipped with a note.
+pub fn floating_interfaces(
+    spec: &EnvironmentSpec,
+    aws: &AwsConfig,
+) -> Result<(Vec<InterfaceSpec>, Vec<String>), Diagnostics> {
+    let (mut interfaces, mut notes, mut errors) = (Vec::new(), Vec::new(), Vec::new());
+    for hostclass in aws.hostclass_sections() {
+        let Some(ip) = aws.hostclass_option(hostclass, "ip_address", Some(&spec.name)).filter(|r| !r.value.is_empty())
+        else {
+            continue;
+        };
+        let meta_name =
+            aws.hostclass_option(hostclass, "meta_network", Some(&spec.name)).map(|r| r.value).unwrap_or_default();
+        let mut problem = |message: String| {
+            if ip.option.contains('@') {
+                errors.push(Diagnostic::error(
+                    &aws.ini.path,
+                    Some(ip.line),
+                    format!("[{hostclass}] {}: {message}", ip.option),
+                ));
+            } else {
+                notes.push(format!("[{hostclass}] {} skipped: {message}", ip.option));
+            }
+        };
+        let Some(meta) = Metanetwork::from_name(&meta_name) else {
+            problem(format!("meta_network {meta_name:?} is not a metanetwork"));
+            continue;
+        };
+        let Some(m) = spec.metanetworks.get(&meta) else {
+            problem(format!("environment {} has no {meta} metanetwork", spec.name));
+            continue;
+        };
+        let subnets: Vec<Ipv4Network> = m.subnets.iter().map(|s| s.cidr).collect();
+        let addresses = match parse_ip_spec(&ip.value) {
+            Ok(IpSpec::Offset(offset)) => match ip_by_offset(&subnets, offset) {
+                Ok(a) => vec![a],
+                Err(e) => {
+                    problem(e.to_string());
+                    continue;
+                }
+            },
+            Ok(IpSpec::Literal(list)) => list,
+            Err(e) => {
+                problem(e.to_string());
+                continue;
+            }
+        };
+        for address in addresses {
+            match m.subnets.iter().find(|s| s.cidr.contains(address)) {
+                Some(subnet) => interfaces.push(InterfaceSpec {
+                    hostclass: hostclass.to_string(),
+                    ip: address,
+                    meta,
+                    zone: subnet.zone.clone(),
+                }),
+                None => problem(format!("{address} is in none of the {meta} subnets of {}", spec.name)),
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok((interfaces, notes))
+    } else {
+        Err(Diagnostics(errors))
+    }
 }
 
 impl EnvironmentSpec {
+    /// Tags of the floating interface of `hostclass`.
+    pub fn interface_tags(&self, hostclass: &str) -> BTreeMap<String, String> {
+        BTreeMap::from([
+            ("Name".into(), format!("{}_{hostclass}_floating", self.name)),
+            ("hostclass".into(), hostclass.into()),
+            ("environment".into(), self.name.clone()),
+        ])
+    }
+
     /// Tags of a subnet, route table or NAT gateway of `meta` in `zone`: the VPC's plus `Name`,
     /// `meta_network` and `subnet` (reference §1.8).
     pub fn subnet_tags(&self, meta: Metanetwork, zone: &str) -> BTreeMap<String, String> {
@@ -374,6 +468,7 @@ pub fn desired(
         tags,
         metanetworks,
         dhcp,
+        interfaces: Vec::new(),
     })
 }
 
@@ -514,6 +609,35 @@ mod tests {
         assert!(text.contains("vpc.ini:5: error: 9 availability zones wanted, the region has 4"), "{text}");
         let unknown = desired(&v, "e", "nosuchtype", &BTreeMap::new(), &facts()).unwrap_err();
         assert!(unknown.to_string().contains("has no metanetwork"), "{unknown}");
+    }
+
+    #[test]
+    fn floating_interfaces_by_offset_and_literal() {
+        let spec = desired(&repo_vpc(), "mine", "sandbox", &BTreeMap::new(), &facts()).unwrap();
+        let text = "[disco_aws]\ndefault_meta_network=intranet\n[mhcjump]\nmeta_network=maintenance\nip_address=+10\n\
+                    [mhcpair]\nip_address=10.200.1.7 10.200.2.7\n[mhcelsewhere]\nip_address=10.9.9.9\n\
+                    [mhcnone]\nmeta_network=dmz\n";
+        let aws = |text: &str| AwsConfig::new(Ini::parse(Path::new("aws.ini"), text).unwrap());
+        let wrong = format!("{text}[mhcwrong]\nip_address@mine=10.9.9.9\n");
+        let err = floating_interfaces(&spec, &aws(&wrong)).unwrap_err();
+        assert!(
+            err.to_string().contains("aws.ini:13: error: [mhcwrong] ip_address@mine: 10.9.9.9 is in none"),
+            "{err}"
+        );
+        let aws = aws(text);
+        let (interfaces, notes) = floating_interfaces(&spec, &aws).unwrap();
+        let got: Vec<String> =
+            interfaces.iter().map(|i| format!("{} {} {} {}", i.hostclass, i.ip, i.meta, i.zone)).collect();
+        assert_eq!(
+            got,
+            [
+                "mhcjump 10.200.12.10 maintenance us-west-2a",
+                "mhcpair 10.200.1.7 intranet us-west-2b",
+                "mhcpair 10.200.2.7 intranet us-west-2c"
+            ]
+        );
+        assert_eq!(notes.len(), 1);
+        assert!(notes[0].starts_with("[mhcelsewhere] ip_address skipped: 10.9.9.9 is in none"), "{notes:?}");
     }
 
     #[test]

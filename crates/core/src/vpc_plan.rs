@@ -53,6 +53,11 @@ pub enum Key {
         /// Metanetwork.
         meta: Metanetwork,
     },
+    /// A floating network interface, by its private address.
+    Interface {
+        /// The address.
+        ip: String,
+    },
     /// A NAT gateway (with its elastic IP).
     NatGateway {
         /// Metanetwork.
@@ -176,6 +181,19 @@ pub enum Step {
         /// Tags (of the NAT gateway and of a dynamic EIP).
         tags: BTreeMap<String, String>,
     },
+    /// CreateNetworkInterface with a fixed private address, for a hostclass's static IP.
+    CreateInterface {
+        /// The hostclass.
+        hostclass: String,
+        /// Metanetwork (subnet and security group).
+        meta: Metanetwork,
+        /// Zone of the subnet.
+        zone: String,
+        /// The address.
+        ip: String,
+        /// Tags.
+        tags: BTreeMap<String, String>,
+    },
     /// CreateRoute in one route table.
     CreateRoute {
         /// Metanetwork of the route table.
@@ -267,6 +285,9 @@ impl fmt::Display for Step {
                 write!(f, "route {destination} via {} in {meta} {zone}", target_text(target))
             }
             Self::CreateS3Endpoint => write!(f, "create S3 gateway endpoint on every route table"),
+            Self::CreateInterface { hostclass, meta, zone, ip, .. } => {
+                write!(f, "create floating interface {ip} for {hostclass} in {meta} {zone}")
+            }
         }
     }
 }
@@ -516,6 +537,20 @@ pub fn plan_environment(spec: &EnvironmentSpec, live: &LiveEnvironment, create_d
         }
     }
     routes(spec, live, &mut plan);
+    for i in &spec.interfaces {
+        let key = Key::Interface { ip: i.ip.to_string() };
+        if !live.has(&key) {
+            let step = Step::CreateInterface {
+                hostclass: i.hostclass.clone(),
+                meta: i.meta,
+                zone: i.zone.clone(),
+                ip: i.ip.to_string(),
+                tags: spec.interface_tags(&i.hostclass),
+            };
+            let needs = vec![Key::Subnet { meta: i.meta, zone: i.zone.clone() }, Key::SecurityGroup { meta: i.meta }];
+            plan.push(step, Some(key), needs);
+        }
+    }
     for meta in dropped {
         let needs = spec.metanetworks.keys().map(|m| Key::RulesRevoked { meta: *m }).collect();
         plan.push(Step::RemoveMetanetwork { meta }, None, needs);

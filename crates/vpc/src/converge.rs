@@ -24,6 +24,9 @@ pub struct CreateArgs {
     /// Extra VPC tag; repeatable (may override the defaults)
     #[arg(long = "tag", value_name = "KEY:VALUE", value_parser = environment::parse_tag)]
     pub tags: Vec<(String, String)>,
+    /// Do not reserve floating interfaces for hostclasses with a static ip_address (update will)
+    #[arg(long)]
+    pub skip_enis: bool,
     /// Print the plan and change nothing
     #[arg(long)]
     pub dry_run: bool,
@@ -65,10 +68,12 @@ pub async fn create(global: &GlobalArgs, args: &CreateArgs) -> anyhow::Result<()
         .into());
     }
     let tags: BTreeMap<String, String> = args.tags.iter().cloned().collect();
-    let spec = environment::desired_shape(&clients, &vpc, &args.name, &args.vpc_type, &tags, None).await?;
+    let aws = environment::optional_aws_config(global)?;
+    let mut spec = environment::desired_shape(&clients, &vpc, &args.name, &args.vpc_type, &tags, None).await?;
+    let notes = if args.skip_enis { Vec::new() } else { environment::with_interfaces(&mut spec, aws.as_ref())? };
     // Pieces an interrupted create made before its VPC existed (internet gateway, DHCP options).
     let live = clients.read_environment(&args.name, None).await?;
-    converge(global, &clients, &spec, live, args.dry_run, false, "created").await
+    converge(global, &clients, &spec, live, notes, args.dry_run, false, "created").await
 }
 
 /// `sila-vpc update`.
@@ -80,9 +85,11 @@ pub async fn update(global: &GlobalArgs, args: &UpdateArgs) -> anyhow::Result<()
     environment::known_type(&vpc, &vpc_type)?;
     let tags: BTreeMap<String, String> =
         found.tags.iter().filter(|(k, _)| k.as_str() != "create_date").map(|(k, v)| (k.clone(), v.clone())).collect();
-    let spec = environment::desired_shape(&clients, &vpc, &name, &vpc_type, &tags, Some(&found)).await?;
+    let aws = environment::optional_aws_config(global)?;
+    let mut spec = environment::desired_shape(&clients, &vpc, &name, &vpc_type, &tags, Some(&found)).await?;
+    let notes = environment::with_interfaces(&mut spec, aws.as_ref())?;
     let live = clients.read_environment(&name, Some(&found.vpc_id)).await?;
-    converge(global, &clients, &spec, live, args.dry_run, args.allow_destructive, "updated").await
+    converge(global, &clients, &spec, live, notes, args.dry_run, args.allow_destructive, "updated").await
 }
 
 async fn converge(
@@ -90,13 +97,16 @@ async fn converge(
     clients: &Clients,
     spec: &EnvironmentSpec,
     live: LiveEnvironment,
+    notes: Vec<String>,
     dry_run: bool,
     allow_destructive: bool,
     done: &str,
 ) -> anyhow::Result<()> {
     let started = Instant::now();
     let now = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.6f").to_string();
-    let plan = plan_environment(spec, &live, &now).map_err(|e| anyhow::anyhow!("environment {}: {e}", spec.name))?;
+    let mut plan =
+        plan_environment(spec, &live, &now).map_err(|e| anyhow::anyhow!("environment {}: {e}", spec.name))?;
+    plan.notes.extend(notes);
     let printer = Printer::new(global.output);
     if !printer.json() {
         printer.line(&render(spec, &plan))?;

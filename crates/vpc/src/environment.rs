@@ -4,8 +4,8 @@ use anyhow::Context as _;
 use sila_cli::{GlobalArgs, UsageError};
 use sila_cloud::ec2::{Ec2Filter, VpcSummary};
 use sila_cloud::Clients;
-use sila_core::config::{ConfigFile, VpcConfig};
-use sila_core::environment::{desired, EnvironmentSpec, RegionFacts};
+use sila_core::config::{AwsConfig, ConfigFile, VpcConfig};
+use sila_core::environment::{desired, floating_interfaces, EnvironmentSpec, RegionFacts};
 use std::collections::BTreeMap;
 
 /// `--name N` or `--vpc-id ID`: which environment.
@@ -30,6 +30,12 @@ pub fn vpc_config(global: &GlobalArgs) -> anyhow::Result<VpcConfig> {
         )
     })?;
     Ok(VpcConfig::new(ini))
+}
+
+/// `aws.ini` when the config dir has one (sila-vpc needs it only for hostclasses' static IPs).
+pub fn optional_aws_config(global: &GlobalArgs) -> anyhow::Result<Option<AwsConfig>> {
+    let dir = global.config_dir();
+    Ok(dir.load(ConfigFile::Aws).map_err(|d| anyhow::anyhow!("{d}"))?.map(AwsConfig::new))
 }
 
 /// Refuses a `--type` that vpc.ini does not describe.
@@ -102,4 +108,13 @@ pub async fn desired_shape(
     };
     let facts = RegionFacts { zones, vpc_cidrs, existing_cidr };
     desired(vpc, name, vpc_type, tags, &facts).map_err(|d| anyhow::anyhow!("{d}"))
+}
+
+/// Adds the floating interfaces of hostclasses with static IPs to `spec`; returns notes about
+/// addresses that do not apply to this environment.
+pub fn with_interfaces(spec: &mut EnvironmentSpec, aws: Option<&AwsConfig>) -> anyhow::Result<Vec<String>> {
+    let Some(aws) = aws else { return Ok(Vec::new()) };
+    let (interfaces, notes) = floating_interfaces(spec, aws).map_err(|d| anyhow::anyhow!("{d}"))?;
+    spec.interfaces = interfaces;
+    Ok(notes)
 }

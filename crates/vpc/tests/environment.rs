@@ -33,6 +33,8 @@ struct Picture {
     nats: BTreeMap<String, String>,
     igws: usize,
     endpoints: usize,
+    /// floating interfaces: (private IP, subnet Name tag, group name)
+    interfaces: Vec<(String, String, String)>,
     dhcp: BTreeMap<String, Vec<String>>,
 }
 
@@ -58,6 +60,18 @@ fn picture(s: &Session, name: &str) -> Option<Picture> {
         let igws = ec2.describe_internet_gateways().filters(f("attachment.vpc-id", &vpc_id)).send().await.unwrap();
         let endpoints = ec2.describe_vpc_endpoints().filters(by_vpc()).send().await.unwrap();
         let dhcp = ec2.describe_dhcp_options().dhcp_options_ids(v.dhcp_options_id().unwrap()).send().await.unwrap();
+        let enis = ec2
+            .describe_network_interfaces()
+            .filters(by_vpc())
+            .filters(f("description", "floating interface"))
+            .send()
+            .await
+            .unwrap();
+        let group_names: BTreeMap<String, String> = groups
+            .security_groups()
+            .iter()
+            .map(|g| (g.group_id().unwrap().to_string(), g.group_name().unwrap().to_string()))
+            .collect();
         Some(Picture {
             vpc_cidr: v.cidr_block().unwrap().to_string(),
             vpc_tags: tags(v.tags()),
@@ -102,6 +116,18 @@ fn picture(s: &Session, name: &str) -> Option<Picture> {
                 .nat_gateways()
                 .iter()
                 .map(|n| (n.nat_gateway_id().unwrap().to_string(), subnet_names[n.subnet_id().unwrap()].clone()))
+                .collect(),
+            interfaces: enis
+                .network_interfaces()
+                .iter()
+                .map(|n| {
+                    let group = n.groups().first().and_then(|g| g.group_id()).map(|g| group_names[g].clone());
+                    (
+                        n.private_ip_address().unwrap().to_string(),
+                        subnet_names[n.subnet_id().unwrap()].clone(),
+                        group.unwrap_or_default(),
+                    )
+                })
                 .collect(),
             igws: igws.internet_gateways().len(),
             endpoints: endpoints.vpc_endpoints().len(),
@@ -158,6 +184,11 @@ fn assert_sample_sandbox(p: &Picture) {
     assert_eq!(p.endpoints, 1);
     assert_eq!(p.dhcp["domain-name"], ["sandbox.sila.internal"]);
     assert_eq!(p.dhcp["ntp-servers"], ["10.200.4.5"]);
+    // mhcjump's ip_address=+10 in maintenance: the first maintenance subnet's base address + 10.
+    assert_eq!(
+        p.interfaces,
+        [("10.200.12.10".to_string(), "demo_maintenance_us-west-2a".to_string(), "demo_maintenance".to_string())]
+    );
 }
 
 #[test]
@@ -165,7 +196,7 @@ fn dry_run_prints_the_plan_and_changes_nothing() {
     let s = session();
     let out = vpc(&s, &project_root(), &["create", "--name", "demo", "--type", "sandbox", "--dry-run"]);
     assert_eq!(out.code, Some(0), "{out:?}");
-    assert!(out.stdout.contains("plan: 66 step(s) in 4 level(s)"), "{}", out.stdout);
+    assert!(out.stdout.contains("plan: 67 step(s) in 4 level(s)"), "{}", out.stdout);
     assert!(out.stdout.contains("+ create subnet demo_dmz_us-west-2b 10.200.9.0/24"), "{}", out.stdout);
     assert!(s.requests().mutating().is_empty(), "{:?}", s.requests().mutating());
     assert!(picture(&s, "demo").is_none());
@@ -174,7 +205,7 @@ fn dry_run_prints_the_plan_and_changes_nothing() {
         vpc(&s, &project_root(), &["create", "--name", "demo", "--type", "sandbox", "--dry-run", "--output", "json"]);
     let json: serde_json::Value = serde_json::from_str(&out.stdout).expect("JSON");
     assert_eq!(json["dry_run"], true);
-    assert_eq!(json["plan"]["steps"].as_array().unwrap().len(), 66);
+    assert_eq!(json["plan"]["steps"].as_array().unwrap().len(), 67);
     assert_eq!(json["environment"]["cidr"], "10.200.0.0/20");
     assert!(s.requests().mutating().is_empty());
 }
@@ -543,4 +574,20 @@ fn the_vpn_gateway_named_for_the_environment_is_attached_routed_and_only_detache
         "{:?}",
         attachments(&ec2)
     );
+}
+
+#[test]
+fn skip_enis_leaves_static_addresses_for_a_later_update() {
+    let s = session();
+    let out = vpc(&s, &project_root(), &["create", "--name", "demo", "--type", "sandbox", "--skip-enis"]);
+    assert_eq!(out.code, Some(0), "{out:?}");
+    assert!(picture(&s, "demo").unwrap().interfaces.is_empty());
+    let out = vpc(&s, &project_root(), &["update", "--name", "demo"]);
+    assert_eq!(out.code, Some(0), "{out:?}");
+    assert!(
+        out.stdout.contains("+ create floating interface 10.200.12.10 for mhcjump in maintenance us-west-2a"),
+        "{}",
+        out.stdout
+    );
+    assert_sample_sandbox(&picture(&s, "demo").unwrap());
 }
