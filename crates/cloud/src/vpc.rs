@@ -90,7 +90,8 @@ impl Clients {
                 live.ids.insert(Key::InternetGatewayAttachment, id.to_string());
             }
         }
-        if !live.ids.contains_key(&Key::InternetGateway) {
+        // Or one an interrupted create made and did not attach yet.
+        if let std::collections::btree_map::Entry::Vacant(slot) = live.ids.entry(Key::InternetGateway) {
             let out = ec2
                 .describe_internet_gateways()
                 .filters(filter("tag:Name", &named))
@@ -99,7 +100,7 @@ impl Clients {
                 .map_err(|e| CloudError::from_sdk("DescribeInternetGateways", e))?;
             let detached = out.internet_gateways().iter().find(|g| g.attachments().is_empty());
             if let Some(id) = detached.and_then(|g| g.internet_gateway_id()) {
-                live.ids.insert(Key::InternetGateway, id.to_string());
+                slot.insert(id.to_string());
             }
         }
         // The VPN gateway is never created: the one tagged with the environment's name is used.

@@ -73,7 +73,8 @@ pub async fn create(global: &GlobalArgs, args: &CreateArgs) -> anyhow::Result<()
     let notes = if args.skip_enis { Vec::new() } else { environment::with_interfaces(&mut spec, aws.as_ref())? };
     // Pieces an interrupted create made before its VPC existed (internet gateway, DHCP options).
     let live = clients.read_environment(&args.name, None).await?;
-    converge(global, &clients, &spec, live, notes, args.dry_run, false, "created").await
+    let mode = Mode { dry_run: args.dry_run, allow_destructive: false, done: "created" };
+    converge(global, &clients, &spec, live, notes, mode).await
 }
 
 /// `sila-vpc update`.
@@ -89,7 +90,15 @@ pub async fn update(global: &GlobalArgs, args: &UpdateArgs) -> anyhow::Result<()
     let mut spec = environment::desired_shape(&clients, &vpc, &name, &vpc_type, &tags, Some(&found)).await?;
     let notes = environment::with_interfaces(&mut spec, aws.as_ref())?;
     let live = clients.read_environment(&name, Some(&found.vpc_id)).await?;
-    converge(global, &clients, &spec, live, notes, args.dry_run, args.allow_destructive, "updated").await
+    let mode = Mode { dry_run: args.dry_run, allow_destructive: args.allow_destructive, done: "updated" };
+    converge(global, &clients, &spec, live, notes, mode).await
+}
+
+/// How to apply: only plan, allow destructive steps, and the verb for the result line.
+struct Mode {
+    dry_run: bool,
+    allow_destructive: bool,
+    done: &'static str,
 }
 
 async fn converge(
@@ -98,9 +107,7 @@ async fn converge(
     spec: &EnvironmentSpec,
     live: LiveEnvironment,
     notes: Vec<String>,
-    dry_run: bool,
-    allow_destructive: bool,
-    done: &str,
+    Mode { dry_run, allow_destructive, done }: Mode,
 ) -> anyhow::Result<()> {
     let started = Instant::now();
     let now = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.6f").to_string();
