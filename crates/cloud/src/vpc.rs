@@ -74,77 +74,122 @@ impl Clients {
     /// before it: the internet gateway and the DHCP options tagged with the name).
     pub async fn read_environment(&self, name: &str, vpc_id: Option<&str>) -> Result<LiveEnvironment, CloudError> {
         let mut live = LiveEnvironment::default();
-        let ec2 = &self.ec2;
-        let named = [name];
-
-        // The internet gateway: attached to the VPC, or created for it and not yet attached.
-        if let Some(vpc) = vpc_id {
-            let out = ec2
-                .describe_internet_gateways()
-                .filters(filter("attachment.vpc-id", &[vpc]))
-                .send()
-                .await
-                .map_err(|e| CloudError::from_sdk("DescribeInternetGateways", e))?;
-            if let Some(id) = out.internet_gateways().first().and_then(|g| g.internet_gateway_id()) {
-                live.ids.insert(Key::InternetGateway, id.to_string());
-                live.ids.insert(Key::InternetGatewayAttachment, id.to_string());
-            }
-        }
-        // Or one an interrupted create made and did not attach yet.
-        if let std::collections::btree_map::Entry::Vacant(slot) = live.ids.entry(Key::InternetGateway) {
-            let out = ec2
-                .describe_internet_gateways()
-                .filters(filter("tag:Name", &named))
-                .send()
-                .await
-                .map_err(|e| CloudError::from_sdk("DescribeInternetGateways", e))?;
-            let detached = out.internet_gateways().iter().find(|g| g.attachments().is_empty());
-            if let Some(id) = detached.and_then(|g| g.internet_gateway_id()) {
-                slot.insert(id.to_string());
-            }
+        // Everything is read at once: each describe is independent, so the read costs one round trip
+        // (two when a DHCP set's options are needed) however much the environment holds.
+        let (attached_igws, named_igws, vgws, named_dhcp) = tokio::try_join!(
+            self.internet_gateways_of(vpc_id),
+            self.internet_gateways_named(name),
+            self.vpn_gateways_named(name),
+            self.dhcp_named(name),
+        )?;
+        if let Some(id) = attached_igws.first() {
+            live.ids.insert(Key::InternetGateway, id.clone());
+            live.ids.insert(Key::InternetGatewayAttachment, id.clone());
+        } else if let Some(id) = named_igws.first() {
+            // One an interrupted create made and did not attach yet.
+            live.ids.insert(Key::InternetGateway, id.clone());
         }
         // The VPN gateway is never created: the one tagged with the environment's name is used.
-        let vgws = ec2
-            .describe_vpn_gateways()
-            .filters(filter("tag:Name", &named))
-            .filters(filter("state", &["available"]))
-            .send()
-            .await
-            .map_err(|e| CloudError::from_sdk("DescribeVpnGateways", e))?;
-        if let Some(vgw) = vgws.vpn_gateways().first() {
-            live.ids.insert(Key::VpnGateway, vgw.vpn_gateway_id().unwrap_or_default().to_string());
+        if let Some(vgw) = vgws.first() {
+            let id = vgw.vpn_gateway_id().unwrap_or_default().to_string();
+            live.ids.insert(Key::VpnGateway, id.clone());
             let attached = vgw
                 .vpc_attachments()
                 .iter()
                 .find(|a| matches!(a.state().map(|s| s.as_str()), Some("attached" | "attaching")));
             match attached.and_then(|a| a.vpc_id()) {
                 Some(v) if Some(v) == vpc_id => {
-                    live.ids.insert(Key::VpnGatewayAttachment, vgw.vpn_gateway_id().unwrap_or_default().to_string());
+                    live.ids.insert(Key::VpnGatewayAttachment, id);
                 }
                 Some(other) => live.vpn_gateway_elsewhere = Some(other.to_string()),
                 None => {}
             }
         }
-        let dhcp = ec2
-            .describe_dhcp_options()
-            .filters(filter("tag:Name", &named))
-            .send()
-            .await
-            .map_err(|e| CloudError::from_sdk("DescribeDhcpOptions", e))?;
-        if let Some(id) = dhcp.dhcp_options().first().and_then(|d| d.dhcp_options_id()) {
-            live.ids.insert(Key::DhcpOptions, id.to_string());
+        if let Some(id) = named_dhcp {
+            live.ids.insert(Key::DhcpOptions, id);
         }
-        let Some(vpc) = vpc_id else {
-            if let Some(id) = live.ids.get(&Key::DhcpOptions).cloned() {
-                live.dhcp_configurations = self.dhcp_configurations(&id, name).await?;
-            }
-            return Ok(live);
-        };
-        live.ids.insert(Key::Vpc, vpc.to_string());
-        let by_vpc = [vpc];
+        if let Some(vpc) = vpc_id {
+            self.read_vpc(vpc, &mut live).await?;
+        }
+        if let Some(id) = live.ids.get(&Key::DhcpOptions).cloned() {
+            live.dhcp_configurations = self.dhcp_configurations(&id, name).await?;
+        }
+        Ok(live)
+    }
 
-        let vpcs =
-            ec2.describe_vpcs().vpc_ids(vpc).send().await.map_err(|e| CloudError::from_sdk("DescribeVpcs", e))?;
+    /// The parts of an environment inside its VPC.
+    async fn read_vpc(&self, vpc: &str, live: &mut LiveEnvironment) -> Result<(), CloudError> {
+        let ec2 = &self.ec2;
+        let by_vpc = [vpc];
+        live.ids.insert(Key::Vpc, vpc.to_string());
+        let (vpcs, subnets, tables, groups, nats, endpoints, interfaces) = tokio::try_join!(
+            async {
+                ec2.describe_vpcs().vpc_ids(vpc).send().await.map_err(|e| CloudError::from_sdk("DescribeVpcs", e))
+            },
+            async {
+                ec2.describe_subnets()
+                    .filters(filter("vpc-id", &by_vpc))
+                    .into_paginator()
+                    .items()
+                    .send()
+                    .try_collect()
+                    .await
+                    .map_err(|e| CloudError::from_sdk("DescribeSubnets", e))
+            },
+            async {
+                ec2.describe_route_tables()
+                    .filters(filter("vpc-id", &by_vpc))
+                    .into_paginator()
+                    .items()
+                    .send()
+                    .try_collect()
+                    .await
+                    .map_err(|e| CloudError::from_sdk("DescribeRouteTables", e))
+            },
+            async {
+                ec2.describe_security_groups()
+                    .filters(filter("vpc-id", &by_vpc))
+                    .filters(filter("tag-key", &["meta_network"]))
+                    .into_paginator()
+                    .items()
+                    .send()
+                    .try_collect()
+                    .await
+                    .map_err(|e| CloudError::from_sdk("DescribeSecurityGroups", e))
+            },
+            async {
+                ec2.describe_nat_gateways()
+                    .filter(filter("vpc-id", &by_vpc))
+                    .filter(filter("state", &["pending", "available"]))
+                    .into_paginator()
+                    .items()
+                    .send()
+                    .try_collect()
+                    .await
+                    .map_err(|e| CloudError::from_sdk("DescribeNatGateways", e))
+            },
+            async {
+                ec2.describe_vpc_endpoints()
+                    .filters(filter("vpc-id", &by_vpc))
+                    .filters(filter("service-name", &[&self.s3_service()]))
+                    .send()
+                    .await
+                    .map_err(|e| CloudError::from_sdk("DescribeVpcEndpoints", e))
+            },
+            async {
+                // Floating interfaces (Asiaq marks them with this description; Sila also tags them).
+                ec2.describe_network_interfaces()
+                    .filters(filter("vpc-id", &by_vpc))
+                    .filters(filter("description", &[FLOATING_INTERFACE]))
+                    .into_paginator()
+                    .items()
+                    .send()
+                    .try_collect()
+                    .await
+                    .map_err(|e| CloudError::from_sdk("DescribeNetworkInterfaces", e))
+            },
+        )?;
+
         live.vpc_dhcp_options = vpcs.vpcs().first().and_then(|v| v.dhcp_options_id()).map(str::to_string);
         // The set the VPC uses is the environment's too, tagged or not (sets made elsewhere, or by an
         // API that dropped the tags), unless it is AWS's default.
@@ -154,16 +199,14 @@ impl Clients {
 
         // Subnets and their route tables.
         let mut subnet_ids = BTreeMap::new();
-        let mut pages = ec2.describe_subnets().filters(filter("vpc-id", &by_vpc)).into_paginator().items().send();
-        while let Some(s) = pages.try_next().await.map_err(|e| CloudError::from_sdk("DescribeSubnets", e))? {
+        for s in &subnets {
             if let (Some(place), Some(id)) = (placement(s.tags()), s.subnet_id()) {
                 subnet_ids.insert(id.to_string(), place.clone());
                 live.subnet_cidrs.insert(place.clone(), s.cidr_block().unwrap_or_default().to_string());
                 live.ids.insert(Key::Subnet { meta: place.0, zone: place.1 }, id.to_string());
             }
         }
-        let mut pages = ec2.describe_route_tables().filters(filter("vpc-id", &by_vpc)).into_paginator().items().send();
-        while let Some(t) = pages.try_next().await.map_err(|e| CloudError::from_sdk("DescribeRouteTables", e))? {
+        for t in &tables {
             let Some((place, id)) = placement(t.tags()).zip(t.route_table_id()) else { continue };
             if t.associations().iter().any(|a| a.main() == Some(true)) {
                 continue;
@@ -185,17 +228,6 @@ impl Clients {
         }
 
         // Security groups: the environment's own, with their rules in Sila's terms.
-        let mut groups = Vec::new();
-        let mut pages = ec2
-            .describe_security_groups()
-            .filters(filter("vpc-id", &by_vpc))
-            .filters(filter("tag-key", &["meta_network"]))
-            .into_paginator()
-            .items()
-            .send();
-        while let Some(g) = pages.try_next().await.map_err(|e| CloudError::from_sdk("DescribeSecurityGroups", e))? {
-            groups.push(g);
-        }
         let meta_of: BTreeMap<String, Metanetwork> = groups
             .iter()
             .filter_map(|g| Some((g.group_id()?.to_string(), Metanetwork::from_name(tag(g.tags(), "meta_network")?)?)))
@@ -221,48 +253,73 @@ impl Clients {
             }
         }
 
-        // NAT gateways that are (becoming) usable.
-        let mut pages = ec2
-            .describe_nat_gateways()
-            .filter(filter("vpc-id", &by_vpc))
-            .filter(filter("state", &["pending", "available"]))
-            .into_paginator()
-            .items()
-            .send();
-        while let Some(n) = pages.try_next().await.map_err(|e| CloudError::from_sdk("DescribeNatGateways", e))? {
+        for n in &nats {
             if let Some(place) = n.subnet_id().and_then(|s| subnet_ids.get(s)) {
                 let key = Key::NatGateway { meta: place.0, zone: place.1.clone() };
                 live.ids.insert(key, n.nat_gateway_id().unwrap_or_default().to_string());
             }
         }
-        let endpoints = ec2
-            .describe_vpc_endpoints()
-            .filters(filter("vpc-id", &by_vpc))
-            .filters(filter("service-name", &[&self.s3_service()]))
-            .send()
-            .await
-            .map_err(|e| CloudError::from_sdk("DescribeVpcEndpoints", e))?;
-        // Floating interfaces (Asiaq marks them with this description; Sila also tags them).
-        let mut pages = ec2
-            .describe_network_interfaces()
-            .filters(filter("vpc-id", &by_vpc))
-            .filters(filter("description", &[FLOATING_INTERFACE]))
-            .into_paginator()
-            .items()
-            .send();
-        while let Some(n) = pages.try_next().await.map_err(|e| CloudError::from_sdk("DescribeNetworkInterfaces", e))? {
+        for n in &interfaces {
             if let (Some(ip), Some(id)) = (n.private_ip_address(), n.network_interface_id()) {
                 live.ids.insert(Key::Interface { ip: ip.to_string() }, id.to_string());
             }
         }
-        live.dhcp_configurations = match live.ids.get(&Key::DhcpOptions) {
-            Some(id) => self.dhcp_configurations(id, name).await?,
-            None => None,
-        };
         live.s3_endpoint = endpoints.vpc_endpoints().iter().any(|e| {
             !matches!(e.state().map(|s| s.as_str().to_ascii_lowercase()), Some(s) if s == "deleted" || s == "deleting")
         });
-        Ok(live)
+        Ok(())
+    }
+
+    async fn internet_gateways_of(&self, vpc_id: Option<&str>) -> Result<Vec<String>, CloudError> {
+        let Some(vpc) = vpc_id else { return Ok(Vec::new()) };
+        let out = self
+            .ec2
+            .describe_internet_gateways()
+            .filters(filter("attachment.vpc-id", &[vpc]))
+            .send()
+            .await
+            .map_err(|e| CloudError::from_sdk("DescribeInternetGateways", e))?;
+        Ok(out.internet_gateways().iter().filter_map(|g| g.internet_gateway_id().map(str::to_string)).collect())
+    }
+
+    /// Internet gateways tagged with the name and attached nowhere.
+    async fn internet_gateways_named(&self, name: &str) -> Result<Vec<String>, CloudError> {
+        let out = self
+            .ec2
+            .describe_internet_gateways()
+            .filters(filter("tag:Name", &[name]))
+            .send()
+            .await
+            .map_err(|e| CloudError::from_sdk("DescribeInternetGateways", e))?;
+        Ok(out
+            .internet_gateways()
+            .iter()
+            .filter(|g| g.attachments().is_empty())
+            .filter_map(|g| g.internet_gateway_id().map(str::to_string))
+            .collect())
+    }
+
+    async fn vpn_gateways_named(&self, name: &str) -> Result<Vec<aws_sdk_ec2::types::VpnGateway>, CloudError> {
+        let out = self
+            .ec2
+            .describe_vpn_gateways()
+            .filters(filter("tag:Name", &[name]))
+            .filters(filter("state", &["available"]))
+            .send()
+            .await
+            .map_err(|e| CloudError::from_sdk("DescribeVpnGateways", e))?;
+        Ok(out.vpn_gateways().to_vec())
+    }
+
+    async fn dhcp_named(&self, name: &str) -> Result<Option<String>, CloudError> {
+        let out = self
+            .ec2
+            .describe_dhcp_options()
+            .filters(filter("tag:Name", &[name]))
+            .send()
+            .await
+            .map_err(|e| CloudError::from_sdk("DescribeDhcpOptions", e))?;
+        Ok(out.dhcp_options().first().and_then(|d| d.dhcp_options_id()).map(str::to_string))
     }
 
     /// The options of DHCP set `id`, and whether it is tagged `Name=<name>` (ours to delete).
@@ -319,19 +376,25 @@ impl Clients {
             Step::EnableDns => {
                 let vpc = id(&Key::Vpc)?;
                 let on = || AttributeBooleanValue::builder().value(true).build();
-                // One attribute per call: the API refuses both in one request.
-                ec2.modify_vpc_attribute()
-                    .vpc_id(&vpc)
-                    .enable_dns_support(on())
-                    .send()
-                    .await
-                    .map_err(|e| CloudError::from_sdk("ModifyVpcAttribute", e))?;
-                ec2.modify_vpc_attribute()
-                    .vpc_id(&vpc)
-                    .enable_dns_hostnames(on())
-                    .send()
-                    .await
-                    .map_err(|e| CloudError::from_sdk("ModifyVpcAttribute", e))?;
+                // One attribute per call (the API refuses both in one request), both at once.
+                tokio::try_join!(
+                    async {
+                        ec2.modify_vpc_attribute()
+                            .vpc_id(&vpc)
+                            .enable_dns_support(on())
+                            .send()
+                            .await
+                            .map_err(|e| CloudError::from_sdk("ModifyVpcAttribute", e))
+                    },
+                    async {
+                        ec2.modify_vpc_attribute()
+                            .vpc_id(&vpc)
+                            .enable_dns_hostnames(on())
+                            .send()
+                            .await
+                            .map_err(|e| CloudError::from_sdk("ModifyVpcAttribute", e))
+                    },
+                )?;
                 Ok(None)
             }
             Step::CreateInternetGateway { tags } => {

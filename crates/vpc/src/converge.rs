@@ -60,19 +60,24 @@ pub async fn create(global: &GlobalArgs, args: &CreateArgs) -> anyhow::Result<()
     let vpc = environment::vpc_config(global)?;
     environment::known_type(&vpc, &args.vpc_type)?;
     let clients = sila_cloud::connect(&global.aws.settings()).await?;
-    if let Some(existing) = environment::find_by_name(&clients, &args.name).await?.first() {
+    let tags: BTreeMap<String, String> = args.tags.iter().cloned().collect();
+    // Read everything at once: the name check, the region's facts, and pieces an interrupted create
+    // made before its VPC existed (internet gateway, DHCP options).
+    let (existing, spec, live) = tokio::try_join!(
+        environment::find_by_name(&clients, &args.name),
+        environment::desired_shape(&clients, &vpc, &args.name, &args.vpc_type, &tags, None),
+        async { Ok(clients.read_environment(&args.name, None).await?) },
+    )?;
+    if let Some(existing) = existing.first() {
         return Err(UsageError(format!(
             "environment {} exists already ({}); `sila-vpc update --name {}` brings it in line with the config",
             args.name, existing.vpc_id, args.name
         ))
         .into());
     }
-    let tags: BTreeMap<String, String> = args.tags.iter().cloned().collect();
+    let mut spec = spec;
     let aws = environment::optional_aws_config(global)?;
-    let mut spec = environment::desired_shape(&clients, &vpc, &args.name, &args.vpc_type, &tags, None).await?;
     let notes = if args.skip_enis { Vec::new() } else { environment::with_interfaces(&mut spec, aws.as_ref())? };
-    // Pieces an interrupted create made before its VPC existed (internet gateway, DHCP options).
-    let live = clients.read_environment(&args.name, None).await?;
     let mode = Mode { dry_run: args.dry_run, allow_destructive: false, done: "created" };
     converge(global, &clients, &spec, live, notes, mode).await
 }
@@ -87,9 +92,11 @@ pub async fn update(global: &GlobalArgs, args: &UpdateArgs) -> anyhow::Result<()
     let tags: BTreeMap<String, String> =
         found.tags.iter().filter(|(k, _)| k.as_str() != "create_date").map(|(k, v)| (k.clone(), v.clone())).collect();
     let aws = environment::optional_aws_config(global)?;
-    let mut spec = environment::desired_shape(&clients, &vpc, &name, &vpc_type, &tags, Some(&found)).await?;
+    let (mut spec, live) =
+        tokio::try_join!(environment::desired_shape(&clients, &vpc, &name, &vpc_type, &tags, Some(&found)), async {
+            Ok(clients.read_environment(&name, Some(&found.vpc_id)).await?)
+        },)?;
     let notes = environment::with_interfaces(&mut spec, aws.as_ref())?;
-    let live = clients.read_environment(&name, Some(&found.vpc_id)).await?;
     let mode = Mode { dry_run: args.dry_run, allow_destructive: args.allow_destructive, done: "updated" };
     converge(global, &clients, &spec, live, notes, mode).await
 }

@@ -96,16 +96,20 @@ pub async fn desired_shape(
     tags: &BTreeMap<String, String>,
     existing: Option<&VpcSummary>,
 ) -> anyhow::Result<EnvironmentSpec> {
-    let zones = clients.availability_zones().await?;
-    let (vpc_cidrs, existing_cidr) = match existing {
-        Some(v) => (Vec::new(), Some(v.cidr.parse().with_context(|| format!("{} has CIDR {:?}", v.vpc_id, v.cidr))?)),
-        None => {
-            // Dynamic CIDRs must avoid every VPC of the region, whoever owns it.
-            let state = Ec2Filter { name: "state".into(), values: vec!["available".into(), "pending".into()] };
-            let all = clients.describe_vpcs(&[state]).await?;
-            (all.iter().filter_map(|v| v.cidr.parse().ok()).collect(), None)
+    let existing_cidr = match existing {
+        Some(v) => Some(v.cidr.parse().with_context(|| format!("{} has CIDR {:?}", v.vpc_id, v.cidr))?),
+        None => None,
+    };
+    // Dynamic CIDRs must avoid every VPC of the region, whoever owns it (not needed for an existing one).
+    let state = Ec2Filter { name: "state".into(), values: vec!["available".into(), "pending".into()] };
+    let others = async {
+        match existing {
+            Some(_) => Ok(Vec::new()),
+            None => clients.describe_vpcs(&[state]).await,
         }
     };
+    let (zones, others) = tokio::try_join!(clients.availability_zones(), others)?;
+    let vpc_cidrs = others.iter().filter_map(|v| v.cidr.parse().ok()).collect();
     let facts = RegionFacts { zones, vpc_cidrs, existing_cidr };
     desired(vpc, name, vpc_type, tags, &facts).map_err(|d| anyhow::anyhow!("{d}"))
 }
