@@ -16,6 +16,26 @@ use std::time::Duration;
 /// How long to wait for a NAT gateway to become available or to go away.
 pub const NAT_WAIT: Duration = Duration::from_secs(600);
 
+/// Runs every future at once; the first error wins (the others still finish, so nothing is left
+/// half-sent).
+async fn all<F, T>(futures: impl IntoIterator<Item = F>) -> Result<(), CloudError>
+where
+    F: std::future::Future<Output = Result<T, CloudError>>,
+{
+    for result in futures::future::join_all(futures).await {
+        result?;
+    }
+    Ok(())
+}
+
+/// A deletion whose target is already gone has done its job.
+fn gone<T>(result: Result<T, CloudError>) -> Result<(), CloudError> {
+    match result {
+        Err(e) if e.kind != crate::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
+}
+
 /// The description of the network interfaces kept for static hostclass IPs (Asiaq's, kept so its
 /// environments are recognized).
 pub const FLOATING_INTERFACE: &str = "floating interface";
@@ -988,60 +1008,59 @@ impl Clients {
         }
     }
 
-    /// Deletes everything listed in `c` (not the VPC), in dependency order.
+    /// Deletes everything listed in `c` (not the VPC), in dependency order: each phase waits for the
+    /// one before, and everything inside a phase runs at once.
     async fn take_apart(&self, c: &VpcContents) -> Result<(), CloudError> {
         let ec2 = &self.ec2;
-        let gone = |r: Result<(), CloudError>| match r {
-            Err(e) if e.kind == crate::ErrorKind::NotFound => Ok(()),
-            other => other,
-        };
         use aws_sdk_ec2::client::Waiters as _;
-        for (nat, _) in &c.nat_gateways {
+        all(c.nat_gateways.iter().map(|(nat, _)| async move {
             gone(
                 ec2.delete_nat_gateway()
                     .nat_gateway_id(nat)
                     .send()
                     .await
-                    .map(drop)
                     .map_err(|e| CloudError::from_sdk("DeleteNatGateway", e)),
-            )?;
-        }
-        for (nat, _) in &c.nat_gateways {
+            )
+        }))
+        .await?;
+        all(c.nat_gateways.iter().map(|(nat, _)| async move {
             tracing::info!("waiting for NAT gateway {nat} to be deleted (up to {}s)", NAT_WAIT.as_secs());
             ec2.wait_until_nat_gateway_deleted()
                 .nat_gateway_ids(nat)
                 .wait(NAT_WAIT)
                 .await
-                .map_err(|e| CloudError::waiting("NatGatewayDeleted", nat, &e))?;
-        }
-        for allocation in &c.dynamic_addresses {
+                .map(drop)
+                .map_err(|e| CloudError::waiting("NatGatewayDeleted", nat, &e))
+        }))
+        .await?;
+        let releases = all(c.dynamic_addresses.iter().map(|allocation| async move {
             gone(
                 ec2.release_address()
                     .allocation_id(allocation)
                     .send()
                     .await
-                    .map(drop)
                     .map_err(|e| CloudError::from_sdk("ReleaseAddress", e)),
-            )?;
-        }
-        if !c.endpoints.is_empty() {
+            )
+        }));
+        let endpoints = async {
+            if c.endpoints.is_empty() {
+                return Ok(());
+            }
             gone(
                 ec2.delete_vpc_endpoints()
                     .set_vpc_endpoint_ids(Some(c.endpoints.clone()))
                     .send()
                     .await
-                    .map(drop)
                     .map_err(|e| CloudError::from_sdk("DeleteVpcEndpoints", e)),
-            )?;
-        }
-        for igw in &c.internet_gateways {
+            )
+        };
+        let igws = all(c.internet_gateways.iter().map(|igw| async move {
             gone(
                 ec2.detach_internet_gateway()
                     .internet_gateway_id(igw)
                     .vpc_id(&c.vpc_id)
                     .send()
                     .await
-                    .map(drop)
                     .map_err(|e| CloudError::from_sdk("DetachInternetGateway", e)),
             )?;
             gone(
@@ -1049,77 +1068,70 @@ impl Clients {
                     .internet_gateway_id(igw)
                     .send()
                     .await
-                    .map(drop)
                     .map_err(|e| CloudError::from_sdk("DeleteInternetGateway", e)),
-            )?;
-        }
-        for vgw in &c.vpn_gateways {
+            )
+        }));
+        let vgws = all(c.vpn_gateways.iter().map(|vgw| async move {
             gone(
                 ec2.detach_vpn_gateway()
                     .vpn_gateway_id(vgw)
                     .vpc_id(&c.vpc_id)
                     .send()
                     .await
-                    .map(drop)
                     .map_err(|e| CloudError::from_sdk("DetachVpnGateway", e)),
-            )?;
-        }
+            )
+        }));
+        tokio::try_join!(releases, endpoints, igws, vgws)?;
         // Interfaces left by the NAT gateways just deleted show up only now.
-        for eni in self.vpc_interfaces(&c.vpc_id, &c.subnets).await? {
+        let interfaces = self.vpc_interfaces(&c.vpc_id, &c.subnets).await?;
+        all(interfaces.iter().map(|eni| async move {
             gone(
                 ec2.delete_network_interface()
                     .network_interface_id(eni)
                     .send()
                     .await
-                    .map(drop)
                     .map_err(|e| CloudError::from_sdk("DeleteNetworkInterface", e)),
-            )?;
-        }
+            )
+        }))
+        .await?;
         // Groups may reference each other: empty them all before deleting any.
-        for sg in &c.security_groups {
-            self.revoke_all(sg).await?;
-        }
-        for sg in &c.security_groups {
+        all(c.security_groups.iter().map(|sg| self.revoke_all(sg))).await?;
+        let groups = all(c.security_groups.iter().map(|sg| async move {
             gone(
                 ec2.delete_security_group()
                     .group_id(sg)
                     .send()
                     .await
-                    .map(drop)
                     .map_err(|e| CloudError::from_sdk("DeleteSecurityGroup", e)),
-            )?;
-        }
+            )
+        }));
         // Explicitly: deleting a subnet does not always drop its association (the emulator keeps it).
-        for association in c.route_tables.iter().flat_map(|(_, associations)| associations) {
+        let associations = all(c.route_tables.iter().flat_map(|(_, a)| a).map(|association| async move {
             gone(
                 ec2.disassociate_route_table()
                     .association_id(association)
                     .send()
                     .await
-                    .map(drop)
                     .map_err(|e| CloudError::from_sdk("DisassociateRouteTable", e)),
-            )?;
-        }
-        for subnet in &c.subnets {
+            )
+        }));
+        tokio::try_join!(groups, associations)?;
+        all(c.subnets.iter().map(|subnet| async move {
             gone(
-                ec2.delete_subnet()
-                    .subnet_id(subnet)
-                    .send()
-                    .await
-                    .map(drop)
-                    .map_err(|e| CloudError::from_sdk("DeleteSubnet", e)),
-            )?;
-        }
-        for (table, _) in &c.route_tables {
+                ec2.delete_subnet().subnet_id(subnet).send().await.map_err(|e| CloudError::from_sdk("DeleteSubnet", e)),
+            )
+        }))
+        .await?;
+        all(c.route_tables.iter().map(|(table, _)| async move {
             gone(
                 ec2.delete_route_table()
                     .route_table_id(table)
                     .send()
                     .await
-                    .map(drop)
                     .map_err(|e| CloudError::from_sdk("DeleteRouteTable", e)),
-            )?;
-        }
+            )
+        }))
+        .await?;
         if let Some(dhcp) = &c.dhcp_options {
             // Hand the VPC back the default set so ours can go before the VPC does.
             gone(
@@ -1128,7 +1140,6 @@ impl Clients {
                     .vpc_id(&c.vpc_id)
                     .send()
                     .await
-                    .map(drop)
                     .map_err(|e| CloudError::from_sdk("AssociateDhcpOptions", e)),
             )?;
             gone(
@@ -1136,7 +1147,6 @@ impl Clients {
                     .dhcp_options_id(dhcp)
                     .send()
                     .await
-                    .map(drop)
                     .map_err(|e| CloudError::from_sdk("DeleteDhcpOptions", e)),
             )?;
         }

@@ -7,9 +7,11 @@ use sila_core::vpc_plan::{Key, Plan};
 use std::collections::BTreeMap;
 use std::fmt;
 
-/// Steps in flight at once: enough to overlap latency, few enough to stay inside EC2's mutating-call
-/// token bucket (throttling is retried with backoff anyway).
-const CONCURRENCY: usize = 16;
+/// Steps in flight at once. EC2 gives each mutating API its own bucket with a burst of 50 calls, and no
+/// level of an environment sends more than a dozen calls of one API (a subnet, route table or
+/// association per zone and metanetwork), so a whole level goes out at once; throttling beyond
+/// that is retried with backoff.
+const CONCURRENCY: usize = 32;
 
 /// Steps that failed, and what exists now.
 #[derive(Debug)]
