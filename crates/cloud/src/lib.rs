@@ -8,6 +8,7 @@
 mod connect;
 pub mod ec2;
 mod error;
+pub mod peering;
 pub mod vpc;
 
 pub use connect::{connect, AwsSettings, Clients, BEHAVIOR_VERSION_NAME};

@@ -858,12 +858,15 @@ pub struct VpcContents {
     pub route_tables: Vec<(String, Vec<String>)>,
     /// The DHCP options set tagged with the environment name.
     pub dhcp_options: Option<String>,
+    /// Peering connections of the VPC (deleted with every route through them, on both sides).
+    pub peerings: Vec<crate::peering::Peering>,
 }
 
 impl VpcContents {
     /// `(what, count)` pairs for a summary.
     pub fn summary(&self) -> Vec<(&'static str, usize)> {
         vec![
+            ("peering connections (and their routes on both sides)", self.peerings.len()),
             ("NAT gateways", self.nat_gateways.len()),
             ("dynamic elastic IPs (released)", self.dynamic_addresses.len()),
             ("VPC endpoints", self.endpoints.len()),
@@ -970,6 +973,7 @@ impl Clients {
         let tagged: Vec<&str> = out.dhcp_options().iter().filter_map(|d| d.dhcp_options_id()).collect();
         c.dhcp_options = tagged.iter().find(|id| **id == current).or(tagged.first()).map(|id| id.to_string());
         c.network_interfaces = self.vpc_interfaces(vpc_id, &c.subnets).await?;
+        c.peerings = self.peerings(Some(vpc_id)).await?;
         Ok(c)
     }
 
@@ -1013,6 +1017,7 @@ impl Clients {
     async fn take_apart(&self, c: &VpcContents) -> Result<(), CloudError> {
         let ec2 = &self.ec2;
         use aws_sdk_ec2::client::Waiters as _;
+        all(c.peerings.iter().map(|p| self.delete_peering(p))).await?;
         all(c.nat_gateways.iter().map(|(nat, _)| async move {
             gone(
                 ec2.delete_nat_gateway()

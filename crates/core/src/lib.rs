@@ -10,6 +10,7 @@ pub mod discoroot;
 pub mod environment;
 pub mod ini;
 pub mod net;
+pub mod peering_plan;
 pub mod pipeline;
 pub mod policy;
 pub mod truth;

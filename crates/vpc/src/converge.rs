@@ -3,10 +3,12 @@
 
 use crate::apply::apply;
 use crate::environment::{self, Target};
+use crate::peerings::{self, PeeringReport};
 use clap::Args;
 use serde::Serialize;
 use sila_cli::{GlobalArgs, Printer, UsageError};
 use sila_cloud::Clients;
+use sila_core::config::VpcConfig;
 use sila_core::environment::{validate_name, EnvironmentSpec};
 use sila_core::vpc_plan::{plan_environment, Key, LiveEnvironment, Plan};
 use std::collections::BTreeMap;
@@ -52,6 +54,8 @@ struct Report<'a> {
     vpc_id: Option<String>,
     dry_run: bool,
     plan: &'a Plan,
+    /// The peerings of `[peerings]` that involve this environment (once its VPC exists).
+    peerings: Option<PeeringReport>,
 }
 
 /// `sila-vpc create`.
@@ -79,7 +83,7 @@ pub async fn create(global: &GlobalArgs, args: &CreateArgs) -> anyhow::Result<()
     let aws = environment::optional_aws_config(global)?;
     let notes = if args.skip_enis { Vec::new() } else { environment::with_interfaces(&mut spec, aws.as_ref())? };
     let mode = Mode { dry_run: args.dry_run, allow_destructive: false, done: "created" };
-    converge(global, &clients, &spec, live, notes, mode).await
+    converge(global, &clients, &vpc, &spec, live, notes, mode).await
 }
 
 /// `sila-vpc update`.
@@ -98,7 +102,7 @@ pub async fn update(global: &GlobalArgs, args: &UpdateArgs) -> anyhow::Result<()
         },)?;
     let notes = environment::with_interfaces(&mut spec, aws.as_ref())?;
     let mode = Mode { dry_run: args.dry_run, allow_destructive: args.allow_destructive, done: "updated" };
-    converge(global, &clients, &spec, live, notes, mode).await
+    converge(global, &clients, &vpc, &spec, live, notes, mode).await
 }
 
 /// How to apply: only plan, allow destructive steps, and the verb for the result line.
@@ -111,6 +115,7 @@ struct Mode {
 async fn converge(
     global: &GlobalArgs,
     clients: &Clients,
+    vpc: &VpcConfig,
     spec: &EnvironmentSpec,
     live: LiveEnvironment,
     notes: Vec<String>,
@@ -125,9 +130,18 @@ async fn converge(
     if !printer.json() {
         printer.line(&render(spec, &plan))?;
     }
-    let mut report = Report { environment: spec, vpc_id: live.ids.get(&Key::Vpc).cloned(), dry_run, plan: &plan };
+    let mut report =
+        Report { environment: spec, vpc_id: live.ids.get(&Key::Vpc).cloned(), dry_run, plan: &plan, peerings: None };
     let destructive: Vec<String> = plan.destructive().iter().map(|s| s.step.to_string()).collect();
     if dry_run || plan.is_empty() || (!destructive.is_empty() && !allow_destructive) {
+        // Peerings need the VPC; an update can plan them now, a create only once it exists.
+        if let (Some(vpc_id), true) = (report.vpc_id.clone(), destructive.is_empty() || allow_destructive) {
+            let peering = peerings::sync(clients, vpc, Some(&vpc_id), dry_run).await?;
+            if !printer.json() {
+                printer.line(&peering.render())?;
+            }
+            report.peerings = Some(peering);
+        }
         if printer.json() {
             printer.print_json(&report)?;
         }
@@ -143,6 +157,13 @@ async fn converge(
     }
     let ids = apply(clients, &plan, live.ids.clone(), &spec.name).await?;
     report.vpc_id = ids.get(&Key::Vpc).cloned();
+    if let Some(vpc_id) = &report.vpc_id {
+        let peering = peerings::sync(clients, vpc, Some(vpc_id), false).await?;
+        if !printer.json() {
+            printer.line(&peering.render())?;
+        }
+        report.peerings = Some(peering);
+    }
     if printer.json() {
         printer.print_json(&report)?;
     } else {

@@ -6,6 +6,7 @@ mod converge;
 mod destroy;
 mod environment;
 mod list;
+mod peerings;
 mod show;
 
 use clap::{Parser, Subcommand};
@@ -43,6 +44,8 @@ pub enum Command {
     List(list::ListArgs),
     /// Show every resource of an environment, grouped by metanetwork.
     Show(show::ShowArgs),
+    /// List, create (from [peerings] of vpc.ini) or delete peering connections between environments.
+    Peerings(peerings::PeeringsArgs),
 }
 
 /// Runs the parsed command line.
@@ -53,5 +56,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Destroy(args) => destroy::run(&cli.global, args).await,
         Command::List(args) => list::run(&cli.global, args).await,
         Command::Show(args) => show::run(&cli.global, args).await,
+        Command::Peerings(args) => peerings::run(&cli.global, args).await,
     }
 }

@@ -105,7 +105,8 @@ fn picture(s: &Session, name: &str) -> Option<Picture> {
                         .filter(|r| r.gateway_id() != Some("local"))
                         // Prefix-list routes (the S3 endpoint's) have no destination CIDR.
                         .filter_map(|r| {
-                            let target = r.gateway_id().or(r.nat_gateway_id()).unwrap_or("?");
+                            let target =
+                                r.gateway_id().or(r.nat_gateway_id()).or(r.vpc_peering_connection_id()).unwrap_or("?");
                             Some((r.destination_cidr_block()?.to_string(), target.to_string()))
                         })
                         .collect();
@@ -590,4 +591,83 @@ fn skip_enis_leaves_static_addresses_for_a_later_update() {
         out.stdout
     );
     assert_sample_sandbox(&picture(&s, "demo").unwrap());
+}
+
+/// Live peerings: (requester name, accepter name) → id, by independent describes.
+fn peerings(s: &Session) -> BTreeMap<(String, String), String> {
+    block_on(async {
+        let ec2 = s.ec2();
+        let vpcs = ec2.describe_vpcs().send().await.unwrap();
+        let name = |id: &str| {
+            let v = vpcs.vpcs().iter().find(|v| v.vpc_id() == Some(id)).unwrap();
+            v.tags().iter().find(|t| t.key() == Some("Name")).and_then(|t| t.value()).unwrap().to_string()
+        };
+        let out = ec2.describe_vpc_peering_connections().filters(f("status-code", "active")).send().await.unwrap();
+        out.vpc_peering_connections()
+            .iter()
+            .filter(|p| p.status().and_then(|s| s.code()).map(|c| c.as_str()) == Some("active"))
+            .map(|p| {
+                let a = name(p.requester_vpc_info().unwrap().vpc_id().unwrap());
+                let b = name(p.accepter_vpc_info().unwrap().vpc_id().unwrap());
+                let pair = if a <= b { (a, b) } else { (b, a) };
+                (pair, p.vpc_peering_connection_id().unwrap().to_string())
+            })
+            .collect()
+    })
+}
+
+#[test]
+fn peerings_follow_the_config_with_routes_on_both_sides_and_go_with_destroy() {
+    let s = session();
+    let root = project_root();
+    // The sample says: bakery/tunnel <-> every sandbox's intranet.
+    assert_eq!(vpc(&s, &root, &["create", "--name", "bakery", "--type", "bakery"]).code, Some(0));
+    assert!(peerings(&s).is_empty(), "no sandbox yet");
+    let out = vpc(&s, &root, &["create", "--name", "demo", "--type", "sandbox"]);
+    assert_eq!(out.code, Some(0), "{out:?}");
+    assert!(out.stdout.contains("+ create peering bakery <-> demo"), "{}", out.stdout);
+    let out = vpc(&s, &root, &["create", "--name", "demo2", "--type", "sandbox"]);
+    assert_eq!(out.code, Some(0), "{out:?}");
+    let live = peerings(&s);
+    assert_eq!(live.len(), 2, "{live:?}");
+    let to_demo = live[&("bakery".to_string(), "demo".to_string())].clone();
+    let to_demo2 = live[&("bakery".to_string(), "demo2".to_string())].clone();
+
+    // Routes on both sides: every bakery tunnel table reaches each sandbox's intranet (/22 of its /20),
+    // every sandbox intranet table reaches the bakery's tunnel (10.99.0.0/20).
+    let bakery = picture(&s, "bakery").unwrap();
+    for zone in ["us-west-2a", "us-west-2b"] {
+        let (_, routes) = &bakery.tables[&format!("bakery_tunnel_{zone}")];
+        assert_eq!(routes.get("10.200.0.0/22"), Some(&to_demo), "{zone}: {routes:?}");
+        assert_eq!(routes.get("10.200.16.0/22"), Some(&to_demo2), "{zone}: {routes:?}");
+    }
+    let demo = picture(&s, "demo").unwrap();
+    for zone in ZONES {
+        assert_eq!(demo.tables[&format!("demo_intranet_{zone}")].1.get("10.99.0.0/20"), Some(&to_demo));
+    }
+
+    let out = vpc(&s, &root, &["peerings", "--list", "--name", "demo", "--output", "json"]);
+    let listed: serde_json::Value = serde_json::from_str(&out.stdout).expect("JSON");
+    assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
+    assert_eq!(listed[0]["id"], to_demo.as_str());
+    s.forget_requests();
+    let out = vpc(&s, &root, &["update", "--name", "bakery"]);
+    assert!(out.stdout.contains("peerings: nothing to change"), "{}", out.stdout);
+    assert!(s.requests().mutating().is_empty(), "{:?}", s.requests().mutating());
+
+    // Destroying demo takes its peering and the bakery's routes to it, and nothing of demo2's.
+    assert_eq!(vpc(&s, &root, &["destroy", "--name", "demo", "--yes"]).code, Some(0));
+    assert_eq!(peerings(&s).keys().collect::<Vec<_>>(), [&("bakery".to_string(), "demo2".to_string())]);
+    let bakery = picture(&s, "bakery").unwrap();
+    let (_, routes) = &bakery.tables["bakery_tunnel_us-west-2a"];
+    assert!(!routes.contains_key("10.200.0.0/22"), "{routes:?}");
+    assert_eq!(routes.get("10.200.16.0/22"), Some(&to_demo2));
+
+    // peerings --delete needs a name, and --yes.
+    assert_eq!(vpc(&s, &root, &["peerings", "--delete"]).code, Some(2));
+    assert_eq!(vpc(&s, &root, &["peerings", "--delete", "--name", "bakery"]).code, Some(2));
+    assert_eq!(vpc(&s, &root, &["peerings", "--delete", "--name", "bakery", "--yes"]).code, Some(0));
+    assert!(peerings(&s).is_empty());
+    let (_, routes) = &picture(&s, "demo2").unwrap().tables["demo2_intranet_us-west-2a"];
+    assert!(!routes.contains_key("10.99.0.0/20"), "{routes:?}");
 }

@@ -1,0 +1,111 @@
+//! What the `[peerings]` of vpc.ini mean for one environment: which VPC pairs need a peering
+//! connection, and which routes go over it on both sides. Pure.
+//!
+//! AWS allows one peering connection per pair of VPCs, so every configured metanetwork pair of two
+//! VPCs shares that connection and only adds routes (Asiaq compared VPC pairs only and never added a
+//! second metanetwork pair to an existing peering). Security-group rules are not opened here:
+//! Asiaq's configs name the peer's CIDRs in `<meta>_sg_rules`, and Sila keeps that the config's job.
+
+use crate::net::{Metanetwork, PeeringConnection};
+use ipnetwork::Ipv4Network;
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// A route one side of a peering needs: in every route table of `meta` in `vpc_id`, `destination`
+/// (the peer metanetwork's CIDR) goes to the peering with `peer_vpc_id`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct PeeringRoute {
+    /// The VPC whose route tables get the route.
+    pub vpc_id: String,
+    /// The metanetwork whose route tables get it.
+    pub meta: Metanetwork,
+    /// The peer metanetwork's CIDR.
+    #[serde(serialize_with = "crate::environment::as_string")]
+    pub destination: Ipv4Network,
+    /// The VPC on the other side.
+    pub peer_vpc_id: String,
+}
+
+/// An unordered pair of VPC ids, smaller first.
+pub fn vpc_pair(a: &str, b: &str) -> (String, String) {
+    if a <= b {
+        (a.to_string(), b.to_string())
+    } else {
+        (b.to_string(), a.to_string())
+    }
+}
+
+/// The VPC pairs that need a peering connection, and the routes of both sides, for `connections`.
+/// `cidrs` has the CIDR of every metanetwork of the VPCs involved; a connection naming a metanetwork
+/// a VPC does not have is returned in the third list instead.
+pub fn peering_routes(
+    connections: &BTreeSet<PeeringConnection>,
+    cidrs: &BTreeMap<(String, Metanetwork), Ipv4Network>,
+) -> (BTreeSet<(String, String)>, BTreeSet<PeeringRoute>, Vec<String>) {
+    let (mut pairs, mut routes, mut problems) = (BTreeSet::new(), BTreeSet::new(), Vec::new());
+    for c in connections {
+        let (a, b) = (c.first(), c.second());
+        let cidr_a = cidrs.get(&(a.vpc_id.clone(), a.metanetwork));
+        let cidr_b = cidrs.get(&(b.vpc_id.clone(), b.metanetwork));
+        let (Some(cidr_a), Some(cidr_b)) = (cidr_a, cidr_b) else {
+            problems.push(format!(
+                "{}/{} <-> {}/{}: a side has no such metanetwork",
+                a.vpc_id, a.metanetwork, b.vpc_id, b.metanetwork
+            ));
+            continue;
+        };
+        pairs.insert(vpc_pair(&a.vpc_id, &b.vpc_id));
+        routes.insert(PeeringRoute {
+            vpc_id: a.vpc_id.clone(),
+            meta: a.metanetwork,
+            destination: *cidr_b,
+            peer_vpc_id: b.vpc_id.clone(),
+        });
+        routes.insert(PeeringRoute {
+            vpc_id: b.vpc_id.clone(),
+            meta: b.metanetwork,
+            destination: *cidr_a,
+            peer_vpc_id: a.vpc_id.clone(),
+        });
+    }
+    (pairs, routes, problems)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::net::{parse_peering, resolve_peerings, VpcRef};
+
+    #[test]
+    fn two_metanetwork_pairs_share_one_connection() {
+        let vpcs = [
+            VpcRef { id: "vpc-b".into(), name: "build".into(), vpc_type: "build".into() },
+            VpcRef { id: "vpc-c".into(), name: "ci".into(), vpc_type: "ci".into() },
+        ];
+        let lines =
+            [parse_peering("build/tunnel ci/intranet").unwrap(), parse_peering("build/tunnel ci/maintenance").unwrap()];
+        let connections = resolve_peerings(&lines, &vpcs);
+        let n = |s: &str| s.parse::<Ipv4Network>().unwrap();
+        let cidrs = BTreeMap::from([
+            (("vpc-b".to_string(), Metanetwork::Tunnel), n("10.100.16.0/20")),
+            (("vpc-c".to_string(), Metanetwork::Intranet), n("10.101.0.0/20")),
+            (("vpc-c".to_string(), Metanetwork::Maintenance), n("10.101.48.0/20")),
+        ]);
+        let (pairs, routes, problems) = peering_routes(&connections, &cidrs);
+        assert!(problems.is_empty());
+        assert_eq!(pairs.into_iter().collect::<Vec<_>>(), [("vpc-b".to_string(), "vpc-c".to_string())]);
+        let got: Vec<String> =
+            routes.iter().map(|r| format!("{} {} {} {}", r.vpc_id, r.meta, r.destination, r.peer_vpc_id)).collect();
+        assert_eq!(
+            got,
+            [
+                "vpc-b tunnel 10.101.0.0/20 vpc-c",
+                "vpc-b tunnel 10.101.48.0/20 vpc-c",
+                "vpc-c intranet 10.100.16.0/20 vpc-b",
+                "vpc-c maintenance 10.100.16.0/20 vpc-b",
+            ]
+        );
+        let (_, _, problems) = peering_routes(&connections, &BTreeMap::new());
+        assert_eq!(problems.len(), 2);
+    }
+}
