@@ -59,7 +59,18 @@ fn picture(s: &Session, name: &str) -> Option<Picture> {
         let nats = ec2.describe_nat_gateways().filter(by_vpc()).filter(f("state", "available")).send().await.unwrap();
         let igws = ec2.describe_internet_gateways().filters(f("attachment.vpc-id", &vpc_id)).send().await.unwrap();
         let endpoints = ec2.describe_vpc_endpoints().filters(by_vpc()).send().await.unwrap();
-        let dhcp = ec2.describe_dhcp_options().dhcp_options_ids(v.dhcp_options_id().unwrap()).send().await.unwrap();
+        let dhcp_id = v.dhcp_options_id().unwrap();
+        let dhcp = match dhcp_id {
+            "default" => BTreeMap::new(),
+            id => ec2.describe_dhcp_options().dhcp_options_ids(id).send().await.unwrap().dhcp_options()[0]
+                .dhcp_configurations()
+                .iter()
+                .map(|c| {
+                    let values = c.values().iter().filter_map(|v| v.value().map(str::to_string)).collect();
+                    (c.key().unwrap().to_string(), values)
+                })
+                .collect(),
+        };
         let enis = ec2
             .describe_network_interfaces()
             .filters(by_vpc())
@@ -132,14 +143,7 @@ fn picture(s: &Session, name: &str) -> Option<Picture> {
                 .collect(),
             igws: igws.internet_gateways().len(),
             endpoints: endpoints.vpc_endpoints().len(),
-            dhcp: dhcp.dhcp_options()[0]
-                .dhcp_configurations()
-                .iter()
-                .map(|c| {
-                    let values = c.values().iter().filter_map(|v| v.value().map(str::to_string)).collect();
-                    (c.key().unwrap().to_string(), values)
-                })
-                .collect(),
+            dhcp,
             vpc_id,
         })
     })
@@ -670,4 +674,56 @@ fn peerings_follow_the_config_with_routes_on_both_sides_and_go_with_destroy() {
     assert!(peerings(&s).is_empty());
     let (_, routes) = &picture(&s, "demo2").unwrap().tables["demo2_intranet_us-west-2a"];
     assert!(!routes.contains_key("10.99.0.0/20"), "{routes:?}");
+}
+
+#[test]
+fn a_killed_create_is_completed_by_update_without_duplicates() {
+    let s = session();
+    s.set_faults(1, &[FaultRule::latency(150)]);
+    let mut child = s
+        .command(BIN)
+        .arg("--config-dir")
+        .arg(project_root())
+        .args(["create", "--name", "demo", "--type", "sandbox"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Kill it (SIGKILL: no chance to clean up) once the VPC exists and the next level is under way.
+    let ec2 = s.ec2();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while block_on(ec2.describe_vpcs().filters(f("tag:Name", "demo")).send()).unwrap().vpcs().is_empty() {
+        assert!(std::time::Instant::now() < deadline, "the VPC never appeared");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    child.kill().unwrap();
+    assert!(!child.wait().unwrap().success());
+    s.set_faults(1, &[]);
+    let partial = picture(&s, "demo").unwrap();
+    assert!(partial.subnets.len() < 12 || partial.nats.len() < 3, "killed before the end: {partial:?}");
+
+    let out = vpc(&s, &project_root(), &["update", "--name", "demo"]);
+    assert_eq!(out.code, Some(0), "{out:?}");
+    let p = picture(&s, "demo").unwrap();
+    assert_sample_sandbox(&p);
+    // Raw counts: nothing made twice.
+    block_on(async {
+        let by_vpc = || f("vpc-id", &p.vpc_id);
+        assert_eq!(ec2.describe_subnets().filters(by_vpc()).send().await.unwrap().subnets().len(), 12);
+        assert_eq!(ec2.describe_route_tables().filters(by_vpc()).send().await.unwrap().route_tables().len(), 13);
+        assert_eq!(ec2.describe_security_groups().filters(by_vpc()).send().await.unwrap().security_groups().len(), 5);
+        assert_eq!(
+            ec2.describe_internet_gateways()
+                .filters(f("tag:Name", "demo"))
+                .send()
+                .await
+                .unwrap()
+                .internet_gateways()
+                .len(),
+            1
+        );
+        let nats = ec2.describe_nat_gateways().filter(by_vpc()).send().await.unwrap();
+        assert_eq!(nats.nat_gateways().len(), 3, "{nats:?}");
+    });
 }
