@@ -1,5 +1,6 @@
 //! Benchmark of `sila-vpc create` and `destroy` for the sample sandbox (3 zones, 4 metanetworks,
-//! 3 NAT gateways, a floating interface) against the local emulator with 50 ms added to every call.
+//! 3 NAT gateways, a floating interface, one peering with the bakery environment) against the local
+//! emulator with 50 ms added to every call.
 //!
 //! Prints the API calls by action, any describe without a filter, the wall time, and the
 //! critical-path bound: the round trips that must follow one another × 50 ms. A figure, not a test:
@@ -11,6 +12,8 @@ use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_sila-vpc");
 const LATENCY_MS: u64 = 50;
+/// Round trips of a new peering after the VPC exists (see `peerings::sync`).
+const PEERING_CHAIN: u64 = 5;
 
 /// Round trips a step costs one after another (see `Clients::run_step`): a NAT gateway looks for an
 /// address left by an interrupted run, allocates one, creates the gateway and polls it once.
@@ -25,8 +28,12 @@ fn main() {
     let s = session();
     // The emulator's first EC2 call builds its backend (~1.5 s); keep that out of the figures.
     Outcome::of(s.command(BIN).arg("list"));
-    s.forget_requests();
     let config = project_root().display().to_string();
+    // The bakery environment the sample peers every sandbox with (its own creation is not measured).
+    let out =
+        Outcome::of(s.command(BIN).args(["--config-dir", &config, "create", "--name", "bakery", "--type", "bakery"]));
+    assert_eq!(out.code, Some(0), "{out:?}");
+    s.forget_requests();
     let create = |name: &str| {
         let started = Instant::now();
         let out = Outcome::of(s.command(BIN).args([
@@ -64,9 +71,17 @@ fn main() {
             .max()
             .unwrap_or(0);
     }
+    // The peering, once the VPC exists: environments; their metanetworks and live peerings at once;
+    // create; accept; the routes of both sides at once.
+    let peered = report["peerings"]["created"].as_array().is_some_and(|c| !c.is_empty());
+    if peered {
+        path += PEERING_CHAIN;
+    }
     let bound = Duration::from_millis(path * LATENCY_MS);
 
-    println!("sila-vpc create, sample sandbox: 3 zones, 4 metanetworks, 3 NAT gateways ({LATENCY_MS} ms per call)");
+    println!(
+        "sila-vpc create, sample sandbox: 3 zones, 4 metanetworks, 3 NAT gateways, peered: {peered} ({LATENCY_MS} ms per call)"
+    );
     println!("  steps {} in {depth} levels; API calls {}", steps.len(), requests.log.len());
     for (action, n) in &requests.counts {
         println!("    {n:>4}  {action}");

@@ -107,7 +107,10 @@ pub async fn sync(
     }
     let involved: BTreeSet<String> =
         connections.iter().flat_map(|c| [c.first().vpc_id.clone(), c.second().vpc_id.clone()]).collect();
-    let read = futures::future::try_join_all(involved.iter().map(|id| clients.vpc_metanetworks(id))).await?;
+    let (read, live) = tokio::try_join!(
+        futures::future::try_join_all(involved.iter().map(|id| clients.vpc_metanetworks(id))),
+        clients.peerings(scope),
+    )?;
     let metanetworks: BTreeMap<String, sila_cloud::peering::VpcMetanetworks> =
         involved.iter().cloned().zip(read).collect();
     let cidrs = metanetworks
@@ -117,12 +120,8 @@ pub async fn sync(
     let (pairs, routes, problems) = peering_routes(&connections, &cidrs);
     report.notes.extend(problems);
 
-    let existing: BTreeMap<(String, String), String> = clients
-        .peerings(scope)
-        .await?
-        .into_iter()
-        .map(|p| (vpc_pair(&p.requester_vpc, &p.accepter_vpc), p.id))
-        .collect();
+    let existing: BTreeMap<(String, String), String> =
+        live.into_iter().map(|p| (vpc_pair(&p.requester_vpc, &p.accepter_vpc), p.id)).collect();
     let mut ids = existing.clone();
     let missing: Vec<&(String, String)> = pairs.iter().filter(|p| !existing.contains_key(*p)).collect();
     report.created = missing
