@@ -887,36 +887,114 @@ impl Clients {
     pub async fn vpc_contents(&self, vpc_id: &str, name: &str) -> Result<VpcContents, CloudError> {
         let ec2 = &self.ec2;
         let by_vpc = [vpc_id];
-        let mut c = VpcContents { vpc_id: vpc_id.into(), name: name.into(), ..VpcContents::default() };
-        let mut pages = ec2
-            .describe_instances()
-            .filters(filter("vpc-id", &by_vpc))
-            .filters(filter("instance-state-name", &["pending", "running", "stopping", "stopped", "shutting-down"]))
-            .into_paginator()
-            .items()
-            .send();
-        while let Some(r) = pages.try_next().await.map_err(|e| CloudError::from_sdk("DescribeInstances", e))? {
-            c.instances.extend(r.instances().iter().filter_map(|i| i.instance_id().map(str::to_string)));
-        }
-        let mut pages = ec2
-            .describe_nat_gateways()
-            .filter(filter("vpc-id", &by_vpc))
-            .filter(filter("state", &["pending", "available", "failed"]))
-            .into_paginator()
-            .items()
-            .send();
-        while let Some(n) = pages.try_next().await.map_err(|e| CloudError::from_sdk("DescribeNatGateways", e))? {
-            let ids = n.nat_gateway_addresses().iter().filter_map(|a| a.allocation_id().map(str::to_string)).collect();
-            c.nat_gateways.push((n.nat_gateway_id().unwrap_or_default().to_string(), ids));
-        }
-        c.dynamic_addresses = self.dynamic_addresses(&c.nat_gateways).await?;
-        let out = ec2
-            .describe_vpc_endpoints()
-            .filters(filter("vpc-id", &by_vpc))
-            .send()
-            .await
-            .map_err(|e| CloudError::from_sdk("DescribeVpcEndpoints", e))?;
-        c.endpoints = out
+        // Every describe is independent: one round trip for all of them, a second for what depends
+        // on the first (the NAT gateways' addresses, the subnets' interfaces).
+        let (reservations, nats, endpoints, igws, vgws, groups, subnets, tables, vpcs, dhcp, peerings) = tokio::try_join!(
+            async {
+                ec2.describe_instances()
+                    .filters(filter("vpc-id", &by_vpc))
+                    .filters(filter(
+                        "instance-state-name",
+                        &["pending", "running", "stopping", "stopped", "shutting-down"],
+                    ))
+                    .into_paginator()
+                    .items()
+                    .send()
+                    .try_collect()
+                    .await
+                    .map_err(|e| CloudError::from_sdk("DescribeInstances", e))
+            },
+            async {
+                ec2.describe_nat_gateways()
+                    .filter(filter("vpc-id", &by_vpc))
+                    .filter(filter("state", &["pending", "available", "failed"]))
+                    .into_paginator()
+                    .items()
+                    .send()
+                    .try_collect()
+                    .await
+                    .map_err(|e| CloudError::from_sdk("DescribeNatGateways", e))
+            },
+            async {
+                ec2.describe_vpc_endpoints()
+                    .filters(filter("vpc-id", &by_vpc))
+                    .send()
+                    .await
+                    .map_err(|e| CloudError::from_sdk("DescribeVpcEndpoints", e))
+            },
+            async {
+                ec2.describe_internet_gateways()
+                    .filters(filter("attachment.vpc-id", &by_vpc))
+                    .send()
+                    .await
+                    .map_err(|e| CloudError::from_sdk("DescribeInternetGateways", e))
+            },
+            async {
+                ec2.describe_vpn_gateways()
+                    .filters(filter("attachment.vpc-id", &by_vpc))
+                    .filters(filter("attachment.state", &["attaching", "attached"]))
+                    .send()
+                    .await
+                    .map_err(|e| CloudError::from_sdk("DescribeVpnGateways", e))
+            },
+            async {
+                ec2.describe_security_groups()
+                    .filters(filter("vpc-id", &by_vpc))
+                    .into_paginator()
+                    .items()
+                    .send()
+                    .try_collect()
+                    .await
+                    .map_err(|e| CloudError::from_sdk("DescribeSecurityGroups", e))
+            },
+            async {
+                ec2.describe_subnets()
+                    .filters(filter("vpc-id", &by_vpc))
+                    .into_paginator()
+                    .items()
+                    .send()
+                    .try_collect()
+                    .await
+                    .map_err(|e| CloudError::from_sdk("DescribeSubnets", e))
+            },
+            async {
+                ec2.describe_route_tables()
+                    .filters(filter("vpc-id", &by_vpc))
+                    .into_paginator()
+                    .items()
+                    .send()
+                    .try_collect()
+                    .await
+                    .map_err(|e| CloudError::from_sdk("DescribeRouteTables", e))
+            },
+            async {
+                ec2.describe_vpcs().vpc_ids(vpc_id).send().await.map_err(|e| CloudError::from_sdk("DescribeVpcs", e))
+            },
+            async {
+                ec2.describe_dhcp_options()
+                    .filters(filter("tag:Name", &[name]))
+                    .send()
+                    .await
+                    .map_err(|e| CloudError::from_sdk("DescribeDhcpOptions", e))
+            },
+            self.peerings(Some(vpc_id)),
+        )?;
+        let reservations: Vec<aws_sdk_ec2::types::Reservation> = reservations;
+        let mut c = VpcContents { vpc_id: vpc_id.into(), name: name.into(), peerings, ..VpcContents::default() };
+        c.instances = reservations
+            .iter()
+            .flat_map(|r| r.instances().iter().filter_map(|i| i.instance_id().map(str::to_string)))
+            .collect();
+        let nats: Vec<aws_sdk_ec2::types::NatGateway> = nats;
+        c.nat_gateways = nats
+            .iter()
+            .map(|n| {
+                let ids =
+                    n.nat_gateway_addresses().iter().filter_map(|a| a.allocation_id().map(str::to_string)).collect();
+                (n.nat_gateway_id().unwrap_or_default().to_string(), ids)
+            })
+            .collect();
+        c.endpoints = endpoints
             .vpc_endpoints()
             .iter()
             .filter(|e| {
@@ -924,56 +1002,38 @@ impl Clients {
             })
             .filter_map(|e| e.vpc_endpoint_id().map(str::to_string))
             .collect();
-        let out = ec2
-            .describe_internet_gateways()
-            .filters(filter("attachment.vpc-id", &by_vpc))
-            .send()
-            .await
-            .map_err(|e| CloudError::from_sdk("DescribeInternetGateways", e))?;
         c.internet_gateways =
-            out.internet_gateways().iter().filter_map(|g| g.internet_gateway_id().map(str::to_string)).collect();
-        let out = ec2
-            .describe_vpn_gateways()
-            .filters(filter("attachment.vpc-id", &by_vpc))
-            .filters(filter("attachment.state", &["attaching", "attached"]))
-            .send()
-            .await
-            .map_err(|e| CloudError::from_sdk("DescribeVpnGateways", e))?;
-        c.vpn_gateways = out.vpn_gateways().iter().filter_map(|g| g.vpn_gateway_id().map(str::to_string)).collect();
-        let mut pages =
-            ec2.describe_security_groups().filters(filter("vpc-id", &by_vpc)).into_paginator().items().send();
-        while let Some(g) = pages.try_next().await.map_err(|e| CloudError::from_sdk("DescribeSecurityGroups", e))? {
-            if g.group_name() != Some("default") {
-                c.security_groups.extend(g.group_id().map(str::to_string));
-            }
-        }
-        let mut pages = ec2.describe_subnets().filters(filter("vpc-id", &by_vpc)).into_paginator().items().send();
-        while let Some(s) = pages.try_next().await.map_err(|e| CloudError::from_sdk("DescribeSubnets", e))? {
-            c.subnets.extend(s.subnet_id().map(str::to_string));
-        }
-        let mut pages = ec2.describe_route_tables().filters(filter("vpc-id", &by_vpc)).into_paginator().items().send();
-        while let Some(t) = pages.try_next().await.map_err(|e| CloudError::from_sdk("DescribeRouteTables", e))? {
-            if t.associations().iter().any(|a| a.main() == Some(true)) {
-                continue;
-            }
-            let associations =
-                t.associations().iter().filter_map(|a| a.route_table_association_id().map(str::to_string)).collect();
-            c.route_tables.push((t.route_table_id().unwrap_or_default().to_string(), associations));
-        }
-        let vpcs =
-            ec2.describe_vpcs().vpc_ids(vpc_id).send().await.map_err(|e| CloudError::from_sdk("DescribeVpcs", e))?;
-        let current = vpcs.vpcs().first().and_then(|v| v.dhcp_options_id()).unwrap_or_default().to_string();
-        let out = ec2
-            .describe_dhcp_options()
-            .filters(filter("tag:Name", &[name]))
-            .send()
-            .await
-            .map_err(|e| CloudError::from_sdk("DescribeDhcpOptions", e))?;
+            igws.internet_gateways().iter().filter_map(|g| g.internet_gateway_id().map(str::to_string)).collect();
+        c.vpn_gateways = vgws.vpn_gateways().iter().filter_map(|g| g.vpn_gateway_id().map(str::to_string)).collect();
+        let groups: Vec<aws_sdk_ec2::types::SecurityGroup> = groups;
+        c.security_groups = groups
+            .iter()
+            .filter(|g| g.group_name() != Some("default"))
+            .filter_map(|g| g.group_id().map(str::to_string))
+            .collect();
+        let subnets: Vec<aws_sdk_ec2::types::Subnet> = subnets;
+        c.subnets = subnets.iter().filter_map(|s| s.subnet_id().map(str::to_string)).collect();
+        let tables: Vec<aws_sdk_ec2::types::RouteTable> = tables;
+        c.route_tables = tables
+            .iter()
+            .filter(|t| !t.associations().iter().any(|a| a.main() == Some(true)))
+            .map(|t| {
+                let associations = t
+                    .associations()
+                    .iter()
+                    .filter_map(|a| a.route_table_association_id().map(str::to_string))
+                    .collect();
+                (t.route_table_id().unwrap_or_default().to_string(), associations)
+            })
+            .collect();
         // The set tagged with the environment name, preferring the one the VPC uses.
-        let tagged: Vec<&str> = out.dhcp_options().iter().filter_map(|d| d.dhcp_options_id()).collect();
+        let current = vpcs.vpcs().first().and_then(|v| v.dhcp_options_id()).unwrap_or_default().to_string();
+        let tagged: Vec<&str> = dhcp.dhcp_options().iter().filter_map(|d| d.dhcp_options_id()).collect();
         c.dhcp_options = tagged.iter().find(|id| **id == current).or(tagged.first()).map(|id| id.to_string());
-        c.network_interfaces = self.vpc_interfaces(vpc_id, &c.subnets).await?;
-        c.peerings = self.peerings(Some(vpc_id)).await?;
+        let (dynamic, interfaces) =
+            tokio::try_join!(self.dynamic_addresses(&c.nat_gateways), self.vpc_interfaces(vpc_id, &c.subnets))?;
+        c.dynamic_addresses = dynamic;
+        c.network_interfaces = interfaces;
         Ok(c)
     }
 
