@@ -31,6 +31,7 @@ pub struct AwsSettings {
 #[derive(Debug, Clone)]
 pub struct Clients {
     pub(crate) ec2: aws_sdk_ec2::Client,
+    pub(crate) autoscaling: aws_sdk_autoscaling::Client,
     pub(crate) sts: aws_sdk_sts::Client,
     region: String,
 }
@@ -70,5 +71,10 @@ pub async fn connect(settings: &AwsSettings) -> Result<Clients, CloudError> {
     let region = config.region().map(ToString::to_string).ok_or_else(|| {
         CloudError::config("no AWS region: pass --region, set AWS_REGION, or set a region in the profile")
     })?;
-    Ok(Clients { ec2: aws_sdk_ec2::Client::new(&config), sts: aws_sdk_sts::Client::new(&config), region })
+    Ok(Clients {
+        ec2: aws_sdk_ec2::Client::new(&config),
+        autoscaling: aws_sdk_autoscaling::Client::new(&config),
+        sts: aws_sdk_sts::Client::new(&config),
+        region,
+    })
 }

@@ -5,6 +5,7 @@
 //! turns SDK errors into [`CloudError`] at the boundary, and offers filtered, paginated finders that
 //! return plain Sila types. No SDK type appears in its public API, so tools never recompile the SDK.
 
+mod autoscaling;
 mod connect;
 pub mod ec2;
 mod error;

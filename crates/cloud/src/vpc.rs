@@ -838,6 +838,8 @@ pub struct VpcContents {
     pub name: String,
     /// Instances that are not terminated.
     pub instances: Vec<String>,
+    /// Autoscaling groups with a subnet in the VPC (deleted first, with their instances).
+    pub autoscaling_groups: Vec<String>,
     /// NAT gateways (not deleted) and their elastic IP allocations.
     pub nat_gateways: Vec<(String, Vec<String>)>,
     /// Elastic IP allocations tagged `dynamic=true` that NAT gateways of this VPC use.
@@ -866,6 +868,8 @@ impl VpcContents {
     /// `(what, count)` pairs for a summary.
     pub fn summary(&self) -> Vec<(&'static str, usize)> {
         vec![
+            ("autoscaling groups (force-deleted with their instances)", self.autoscaling_groups.len()),
+            ("instances (terminated)", self.instances.len()),
             ("peering connections (and their routes on both sides)", self.peerings.len()),
             ("NAT gateways", self.nat_gateways.len()),
             ("dynamic elastic IPs (released)", self.dynamic_addresses.len()),
@@ -1030,10 +1034,14 @@ impl Clients {
         let current = vpcs.vpcs().first().and_then(|v| v.dhcp_options_id()).unwrap_or_default().to_string();
         let tagged: Vec<&str> = dhcp.dhcp_options().iter().filter_map(|d| d.dhcp_options_id()).collect();
         c.dhcp_options = tagged.iter().find(|id| **id == current).or(tagged.first()).map(|id| id.to_string());
-        let (dynamic, interfaces) =
-            tokio::try_join!(self.dynamic_addresses(&c.nat_gateways), self.vpc_interfaces(vpc_id, &c.subnets))?;
+        let (dynamic, interfaces, groups) = tokio::try_join!(
+            self.dynamic_addresses(&c.nat_gateways),
+            self.vpc_interfaces(vpc_id, &c.subnets),
+            self.groups_in_subnets(&c.subnets),
+        )?;
         c.dynamic_addresses = dynamic;
         c.network_interfaces = interfaces;
+        c.autoscaling_groups = groups;
         Ok(c)
     }
 
@@ -1062,9 +1070,13 @@ impl Clients {
         Ok(ids)
     }
 
-    /// Takes the VPC apart in dependency order, then deletes it; gone-already counts as done.
-    /// Instances must be gone first (the caller refuses otherwise).
+    /// Deletes the VPC's autoscaling groups and terminates its instances (waiting for both), takes
+    /// the VPC apart in dependency order, then deletes it; gone-already counts as done.
     pub async fn destroy_vpc(&self, c: &VpcContents) -> Result<(), CloudError> {
+        self.delete_groups(&c.autoscaling_groups).await?;
+        // Instances outside any group, and any a group left behind.
+        let remaining = self.vpc_contents(&c.vpc_id, &c.name).await?.instances;
+        self.terminate_instances(&remaining).await?;
         self.take_apart(c).await?;
         match self.ec2.delete_vpc().vpc_id(&c.vpc_id).send().await.map_err(|e| CloudError::from_sdk("DeleteVpc", e)) {
             Err(e) if e.kind != crate::ErrorKind::NotFound => Err(e),

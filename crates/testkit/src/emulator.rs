@@ -180,6 +180,23 @@ impl Emulator {
         self.post("/_sila/faults", &body.to_string());
     }
 
+    /// An Auto Scaling client pointed at the emulator.
+    pub fn autoscaling(&self) -> aws_sdk_autoscaling::Client {
+        let config = aws_sdk_autoscaling::Config::builder()
+            .behavior_version(aws_sdk_autoscaling::config::BehaviorVersion::v2026_01_12())
+            .region(aws_sdk_autoscaling::config::Region::new(crate::REGION))
+            .endpoint_url(&self.endpoint)
+            .credentials_provider(aws_sdk_autoscaling::config::Credentials::new(
+                "test",
+                "test",
+                None,
+                None,
+                "sila-testkit",
+            ))
+            .build();
+        aws_sdk_autoscaling::Client::from_conf(config)
+    }
+
     /// An EC2 client pointed at the emulator.
     pub fn ec2(&self) -> aws_sdk_ec2::Client {
         let config = aws_sdk_ec2::Config::builder()

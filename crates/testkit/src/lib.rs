@@ -70,6 +70,11 @@ impl Session {
     pub fn ec2(&self) -> aws_sdk_ec2::Client {
         self.emulator.ec2()
     }
+
+    /// An Auto Scaling client for independent checks and fixtures.
+    pub fn autoscaling(&self) -> aws_sdk_autoscaling::Client {
+        self.emulator.autoscaling()
+    }
 }
 
 /// Runs a future on the test kit's runtime (one per test binary, so SDK clients can be reused).

@@ -27,14 +27,6 @@ pub async fn run(global: &GlobalArgs, args: &DestroyArgs) -> anyhow::Result<()> 
     let name = vpc.name.clone().unwrap_or_default();
     let contents = clients.vpc_contents(&vpc.vpc_id, &name).await?;
     let printer = Printer::new(global.output);
-    if !contents.instances.is_empty() {
-        return Err(anyhow::anyhow!(
-            "environment {name} ({}) still has {} instance(s): {}; spin them down first, then destroy",
-            vpc.vpc_id,
-            contents.instances.len(),
-            contents.instances.join(" ")
-        ));
-    }
     if printer.json() && (args.dry_run || !args.yes) {
         printer.print_json(&contents)?;
     } else if !printer.json() {

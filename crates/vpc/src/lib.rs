@@ -37,8 +37,9 @@ pub enum Command {
     /// interrupted create), revoke rules and delete routes the config dropped, replace changed routes
     /// and DHCP options. Removing a metanetwork is destructive and needs --allow-destructive.
     Update(converge::UpdateArgs),
-    /// Delete everything the environment's VPC holds, then the VPC (VPN gateways are only detached,
-    /// static elastic IPs stay allocated). Asks for confirmation unless --yes.
+    /// Delete everything the environment's VPC holds (autoscaling groups and instances first), then
+    /// the VPC (VPN gateways are only detached, static elastic IPs stay allocated). Asks for
+    /// confirmation unless --yes.
     Destroy(destroy::DestroyArgs),
     /// List the VPCs of the region, with their environment name and type.
     List(list::ListArgs),

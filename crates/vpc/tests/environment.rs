@@ -727,3 +727,80 @@ fn a_killed_create_is_completed_by_update_without_duplicates() {
         assert_eq!(nats.nat_gateways().len(), 3, "{nats:?}");
     });
 }
+
+#[test]
+fn destroy_takes_autoscaling_groups_and_instances_first() {
+    let s = session();
+    assert_eq!(vpc(&s, &project_root(), &["create", "--name", "demo", "--type", "sandbox"]).code, Some(0));
+    let vpc_id = picture(&s, "demo").unwrap().vpc_id;
+    let ec2 = s.ec2();
+    let subnets = subnet_ids(&s, &vpc_id);
+    let (dmz_a, dmz_b, intranet_a) = (
+        subnets["demo_dmz_us-west-2a"].clone(),
+        subnets["demo_dmz_us-west-2b"].clone(),
+        subnets["demo_intranet_us-west-2a"].clone(),
+    );
+    block_on(async {
+        let template = ec2
+            .create_launch_template()
+            .launch_template_name("demo-web")
+            .launch_template_data(
+                aws_sdk_ec2::types::RequestLaunchTemplateData::builder()
+                    .image_id("ami-12c6146b")
+                    .instance_type(aws_sdk_ec2::types::InstanceType::T3Micro)
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+        let id = template.launch_template().unwrap().launch_template_id().unwrap().to_string();
+        s.autoscaling()
+            .create_auto_scaling_group()
+            .auto_scaling_group_name("demo_mhcweb_1700000000")
+            .launch_template(
+                aws_sdk_autoscaling::types::LaunchTemplateSpecification::builder()
+                    .launch_template_id(id)
+                    .version("$Latest")
+                    .build(),
+            )
+            .min_size(2)
+            .max_size(2)
+            .desired_capacity(2)
+            .vpc_zone_identifier(format!("{dmz_a},{dmz_b}"))
+            .send()
+            .await
+            .unwrap();
+        ec2.run_instances()
+            .image_id("ami-12c6146b")
+            .min_count(1)
+            .max_count(1)
+            .subnet_id(&intranet_a)
+            .send()
+            .await
+            .unwrap();
+    });
+    let running = || {
+        let out = block_on(
+            ec2.describe_instances().filters(f("vpc-id", &vpc_id)).filters(f("instance-state-name", "running")).send(),
+        )
+        .unwrap();
+        out.reservations().iter().map(|r| r.instances().len()).sum::<usize>()
+    };
+    assert_eq!(running(), 3);
+
+    let out = vpc(&s, &project_root(), &["destroy", "--name", "demo", "--dry-run"]);
+    assert_eq!(out.code, Some(0), "{out:?}");
+    let line = |what: &str| {
+        out.stdout.lines().find(|l| l.starts_with(what)).map(|l| l.split_whitespace().last().unwrap().to_string())
+    };
+    assert_eq!(line("autoscaling groups").as_deref(), Some("1"), "{}", out.stdout);
+    assert_eq!(line("instances").as_deref(), Some("3"), "{}", out.stdout);
+    assert_eq!(running(), 3, "a dry run changes nothing");
+
+    let out = vpc(&s, &project_root(), &["destroy", "--name", "demo", "--yes"]);
+    assert_eq!(out.code, Some(0), "{out:?}");
+    assert_eq!(running(), 0);
+    let groups = block_on(s.autoscaling().describe_auto_scaling_groups().send()).unwrap();
+    assert!(groups.auto_scaling_groups().is_empty(), "{groups:?}");
+    assert!(picture(&s, "demo").is_none(), "the VPC is gone");
+}
