@@ -273,10 +273,26 @@ impl Clients {
             }
         }
 
+        // NAT gateways with their address, and whether that address is a dynamic one.
+        let allocations: Vec<(String, Vec<String>)> = nats
+            .iter()
+            .map(|n| {
+                let ids =
+                    n.nat_gateway_addresses().iter().filter_map(|a| a.allocation_id().map(str::to_string)).collect();
+                (n.nat_gateway_id().unwrap_or_default().to_string(), ids)
+            })
+            .collect();
+        let dynamic: std::collections::BTreeSet<String> =
+            self.dynamic_addresses(&allocations).await?.into_iter().collect();
         for n in &nats {
             if let Some(place) = n.subnet_id().and_then(|s| subnet_ids.get(s)) {
                 let key = Key::NatGateway { meta: place.0, zone: place.1.clone() };
                 live.ids.insert(key, n.nat_gateway_id().unwrap_or_default().to_string());
+                if let Some(address) = n.nat_gateway_addresses().first() {
+                    let allocation = address.allocation_id().unwrap_or_default().to_string();
+                    let ip = address.public_ip().unwrap_or_default().to_string();
+                    live.nat_addresses.insert(place.clone(), (ip, allocation.clone(), dynamic.contains(&allocation)));
+                }
             }
         }
         for n in &interfaces {
@@ -602,6 +618,32 @@ impl Clients {
                     .await
                     .map_err(|e| CloudError::waiting("NatGatewayAvailable", &nat, &e))?;
                 Ok(Some((Key::NatGateway { meta: *meta, zone: zone.clone() }, nat)))
+            }
+            Step::DeleteNatGateway { meta, zone, id: nat, release } => {
+                use aws_sdk_ec2::client::Waiters as _;
+                gone(
+                    ec2.delete_nat_gateway()
+                        .nat_gateway_id(nat)
+                        .send()
+                        .await
+                        .map_err(|e| CloudError::from_sdk("DeleteNatGateway", e)),
+                )?;
+                tracing::info!("waiting for NAT gateway {nat} to be deleted (up to {}s)", NAT_WAIT.as_secs());
+                ec2.wait_until_nat_gateway_deleted()
+                    .nat_gateway_ids(nat)
+                    .wait(NAT_WAIT)
+                    .await
+                    .map_err(|e| CloudError::waiting("NatGatewayDeleted", nat, &e))?;
+                if let Some(allocation) = release {
+                    gone(
+                        ec2.release_address()
+                            .allocation_id(allocation)
+                            .send()
+                            .await
+                            .map_err(|e| CloudError::from_sdk("ReleaseAddress", e)),
+                    )?;
+                }
+                Ok(Some((Key::NatGatewayGone { meta: *meta, zone: zone.clone() }, nat.clone())))
             }
             Step::CreateRoute { meta, zone, destination, target } => {
                 let mut request = ec2

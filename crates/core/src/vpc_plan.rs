@@ -53,6 +53,13 @@ pub enum Key {
         /// Metanetwork.
         meta: Metanetwork,
     },
+    /// A NAT gateway that the config no longer wants, deleted (and its dynamic EIP released).
+    NatGatewayGone {
+        /// Metanetwork.
+        meta: Metanetwork,
+        /// Zone.
+        zone: String,
+    },
     /// A floating network interface, by its private address.
     Interface {
         /// The address.
@@ -194,6 +201,18 @@ pub enum Step {
         /// Tags.
         tags: BTreeMap<String, String>,
     },
+    /// DeleteNatGateway (waiting until it is gone) and release its EIP when it was dynamic.
+    /// Destructive: the metanetworks routed through it lose their way out until a new one is up.
+    DeleteNatGateway {
+        /// Metanetwork.
+        meta: Metanetwork,
+        /// Zone.
+        zone: String,
+        /// The gateway.
+        id: String,
+        /// Its EIP allocation, released with it (dynamic addresses only).
+        release: Option<String>,
+    },
     /// CreateRoute in one route table.
     CreateRoute {
         /// Metanetwork of the route table.
@@ -239,7 +258,7 @@ impl Step {
     /// True for changes that delete or replace a subnet, route table, security group, gateway or the
     /// VPC: refused unless the operator allows destructive changes.
     pub fn is_destructive(&self) -> bool {
-        matches!(self, Self::RemoveMetanetwork { .. })
+        matches!(self, Self::RemoveMetanetwork { .. } | Self::DeleteNatGateway { .. })
     }
 }
 
@@ -265,6 +284,10 @@ impl fmt::Display for Step {
                 write!(f, "route {destination} via {} instead in {meta} {zone}", target_text(target))
             }
             Self::DeleteRoute { meta, zone, destination } => write!(f, "delete route {destination} in {meta} {zone}"),
+            Self::DeleteNatGateway { meta, zone, id, release } => match release {
+                Some(_) => write!(f, "DELETE NAT gateway {id} of {meta} {zone} and release its dynamic EIP"),
+                None => write!(f, "DELETE NAT gateway {id} of {meta} {zone} (its EIP stays allocated)"),
+            },
             Self::RemoveMetanetwork { meta } => {
                 write!(f, "DELETE metanetwork {meta}: its NAT gateways, route tables, subnets and security group")
             }
@@ -384,6 +407,9 @@ pub struct LiveEnvironment {
     pub dhcp_configurations: Option<(BTreeMap<String, Vec<String>>, bool)>,
     /// The CIDR of each subnet.
     pub subnet_cidrs: BTreeMap<(Metanetwork, String), String>,
+    /// The EIP of each NAT gateway: public address, allocation, and whether it is dynamic (tagged
+    /// `dynamic=true`: allocated for the gateway and released with it).
+    pub nat_addresses: BTreeMap<(Metanetwork, String), (String, String, bool)>,
     /// True when an S3 gateway endpoint exists.
     pub s3_endpoint: bool,
     /// The VPC the environment's VPN gateway is attached to, when it is another one.
@@ -500,14 +526,34 @@ pub fn plan_environment(spec: &EnvironmentSpec, live: &LiveEnvironment, create_d
                 );
             }
             let nat_key = Key::NatGateway { meta: *meta, zone: zone.clone() };
-            if m.nat_gateways != NatGateways::None && !live.has(&nat_key) {
-                let index = m.subnets.iter().position(|s| s.zone == zone).unwrap_or(0);
-                let static_ip = match &m.nat_gateways {
-                    NatGateways::Static(ips) => ips.get(index).map(ToString::to_string),
-                    _ => None,
+            let index = m.subnets.iter().position(|s| s.zone == zone).unwrap_or(0);
+            let static_ip = match &m.nat_gateways {
+                NatGateways::Static(ips) => ips.get(index).map(ToString::to_string),
+                _ => None,
+            };
+            // A NAT gateway whose address no longer matches the config goes before its successor
+            // comes (a static EIP can serve one gateway only).
+            let mut needs = vec![subnet_key, Key::InternetGatewayAttachment];
+            if let (Some(id), Some((ip, allocation, dynamic))) =
+                (live.ids.get(&nat_key), live.nat_addresses.get(&(*meta, zone.clone())))
+            {
+                let fits = match &m.nat_gateways {
+                    NatGateways::None => false,
+                    NatGateways::Auto => *dynamic,
+                    NatGateways::Static(_) => static_ip.as_deref() == Some(ip.as_str()),
                 };
+                if !fits {
+                    let gone = Key::NatGatewayGone { meta: *meta, zone: zone.clone() };
+                    let release = dynamic.then(|| allocation.clone());
+                    let step = Step::DeleteNatGateway { meta: *meta, zone: zone.clone(), id: id.clone(), release };
+                    plan.push(step, Some(gone.clone()), vec![]);
+                    needs.push(gone);
+                }
+            }
+            let replaced = needs.len() > 2;
+            if m.nat_gateways != NatGateways::None && (!live.has(&nat_key) || replaced) {
                 let step = Step::CreateNatGateway { meta: *meta, zone: zone.clone(), static_ip, tags };
-                plan.push(step, Some(nat_key), vec![subnet_key, Key::InternetGatewayAttachment]);
+                plan.push(step, Some(nat_key), needs);
             }
         }
     }
@@ -597,6 +643,15 @@ fn network(destination: &str) -> String {
         .map_or_else(|| destination.to_string(), |n| n.to_string())
 }
 
+/// True when `target` is the NAT gateway of `in_zone` that this plan replaces (routes through it must
+/// move to the new one).
+fn replaced_nat(plan: &Plan, target: &RouteTarget, in_zone: &str) -> bool {
+    let RouteTarget::NatGateway(via) = target else { return false };
+    plan.steps
+        .iter()
+        .any(|s| matches!(&s.step, Step::DeleteNatGateway { meta, zone, .. } if meta == via && zone == in_zone))
+}
+
 /// IGW and NAT routes: create what is missing, replace what points elsewhere, delete gateway routes
 /// the config no longer has. Routes through peerings, endpoints and instances are left alone.
 fn routes(spec: &EnvironmentSpec, live: &LiveEnvironment, plan: &mut Plan) {
@@ -648,7 +703,7 @@ fn routes(spec: &EnvironmentSpec, live: &LiveEnvironment, plan: &mut Plan) {
                         };
                         plan.push(step, None, needs);
                     }
-                    Some(current) if live.ids.get(target_key) != Some(*current) => {
+                    Some(current) if live.ids.get(target_key) != Some(*current) || replaced_nat(plan, target, zone) => {
                         let step = Step::ReplaceRoute {
                             meta: *meta,
                             zone: zone.clone(),

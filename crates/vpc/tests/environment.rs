@@ -804,3 +804,68 @@ fn destroy_takes_autoscaling_groups_and_instances_first() {
     assert!(groups.auto_scaling_groups().is_empty(), "{groups:?}");
     assert!(picture(&s, "demo").is_none(), "the VPC is gone");
 }
+
+#[test]
+fn nat_gateways_follow_the_config_and_their_replacement_is_destructive() {
+    let s = session();
+    let root = project_root();
+    assert_eq!(vpc(&s, &root, &["create", "--name", "demo", "--type", "sandbox"]).code, Some(0));
+    let before = picture(&s, "demo").unwrap();
+    let ec2 = s.ec2();
+    // Three EIPs of the operator's, to use instead of dynamic ones.
+    let static_ips: Vec<String> = block_on(async {
+        let mut ips = Vec::new();
+        for _ in 0..3 {
+            let a = ec2.allocate_address().domain(aws_sdk_ec2::types::DomainType::Vpc).send().await.unwrap();
+            ips.push(a.public_ip().unwrap().to_string());
+        }
+        ips
+    });
+    let sample = std::fs::read_to_string(root.join("config/vpc.ini")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("vpc.ini"),
+        sample.replace("tunnel_nat_gateways=auto", &format!("tunnel_nat_gateways={}", static_ips.join(","))),
+    )
+    .unwrap();
+
+    s.forget_requests();
+    let out = vpc(&s, dir.path(), &["update", "--name", "demo"]);
+    assert_eq!(out.code, Some(2), "{out:?}");
+    assert!(out.stderr.contains("3 destructive step(s) refused"), "{}", out.stderr);
+    assert!(s.requests().mutating().is_empty());
+
+    let out = vpc(&s, dir.path(), &["update", "--name", "demo", "--allow-destructive"]);
+    assert_eq!(out.code, Some(0), "{out:?}");
+    let after = picture(&s, "demo").unwrap();
+    assert_eq!(after.nats.len(), 3);
+    assert!(after.nats.keys().all(|id| !before.nats.contains_key(id)), "all three replaced");
+    let nat_ips: BTreeSet<String> =
+        block_on(ec2.describe_nat_gateways().filter(f("vpc-id", &after.vpc_id)).filter(f("state", "available")).send())
+            .unwrap()
+            .nat_gateways()
+            .iter()
+            .map(|n| n.nat_gateway_addresses()[0].public_ip().unwrap().to_string())
+            .collect();
+    assert_eq!(nat_ips, static_ips.iter().cloned().collect());
+    assert_sample_sandbox(&after); // intranet routes follow the new gateways
+    let dynamic = block_on(ec2.describe_addresses().filters(f("tag:dynamic", "true")).send()).unwrap();
+    assert!(dynamic.addresses().is_empty(), "the dynamic EIPs were released: {dynamic:?}");
+
+    // No NAT at all: gateways and the routes through them go, the operator's EIPs stay.
+    std::fs::write(
+        dir.path().join("vpc.ini"),
+        sample.replace("tunnel_nat_gateways=auto\n", "").replace("nat_gateway_routes=intranet/tunnel\n", ""),
+    )
+    .unwrap();
+    let out = vpc(&s, dir.path(), &["update", "--name", "demo", "--allow-destructive"]);
+    assert_eq!(out.code, Some(0), "{out:?}");
+    let last = picture(&s, "demo").unwrap();
+    assert!(last.nats.is_empty(), "{:?}", last.nats);
+    for zone in ZONES {
+        assert!(last.tables[&format!("demo_intranet_{zone}")].1.is_empty(), "{zone}");
+    }
+    let kept = block_on(ec2.describe_addresses().send()).unwrap();
+    let kept: BTreeSet<String> = kept.addresses().iter().filter_map(|a| a.public_ip().map(str::to_string)).collect();
+    assert!(static_ips.iter().all(|ip| kept.contains(ip)), "{kept:?}");
+}
