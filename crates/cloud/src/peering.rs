@@ -27,6 +27,8 @@ pub struct Peering {
     pub accepter_vpc: String,
     /// Its status code.
     pub status: String,
+    /// Its `Name` tag (Sila names the peerings it makes `<env>-<env>`).
+    pub name: Option<String>,
 }
 
 /// A route table of one metanetwork of a VPC, with its routes (destination → target).
@@ -45,6 +47,8 @@ pub struct VpcMetanetworks {
     pub cidrs: BTreeMap<Metanetwork, Ipv4Network>,
     /// Route tables per metanetwork.
     pub tables: BTreeMap<Metanetwork, Vec<MetaTable>>,
+    /// Security group per metanetwork, with the CIDRs it admits for all traffic.
+    pub groups: BTreeMap<Metanetwork, (String, std::collections::BTreeSet<String>)>,
 }
 
 impl Clients {
@@ -60,7 +64,7 @@ impl Clients {
     /// The metanetworks of VPC `vpc_id`, from the `meta_network` tags of its subnets and route tables.
     pub async fn vpc_metanetworks(&self, vpc_id: &str) -> Result<VpcMetanetworks, CloudError> {
         let by_vpc = [vpc_id];
-        let (subnets, tables) = tokio::try_join!(
+        let (subnets, tables, groups) = tokio::try_join!(
             async {
                 self.ec2
                     .describe_subnets()
@@ -84,7 +88,20 @@ impl Clients {
                     .await
                     .map_err(|e| CloudError::from_sdk("DescribeRouteTables", e))
             },
+            async {
+                self.ec2
+                    .describe_security_groups()
+                    .filters(filter("vpc-id", &by_vpc))
+                    .filters(filter("tag-key", &["meta_network"]))
+                    .into_paginator()
+                    .items()
+                    .send()
+                    .try_collect()
+                    .await
+                    .map_err(|e| CloudError::from_sdk("DescribeSecurityGroups", e))
+            },
         )?;
+        let groups: Vec<aws_sdk_ec2::types::SecurityGroup> = groups;
         let meta_of = |tags: &[aws_sdk_ec2::types::Tag]| {
             tags.iter()
                 .find(|t| t.key() == Some("meta_network"))
@@ -98,6 +115,16 @@ impl Clients {
             }
         }
         let mut result = VpcMetanetworks::default();
+        for g in &groups {
+            let Some(meta) = meta_of(g.tags()) else { continue };
+            let open: std::collections::BTreeSet<String> = g
+                .ip_permissions()
+                .iter()
+                .filter(|p| p.ip_protocol() == Some("-1"))
+                .flat_map(|p| p.ip_ranges().iter().filter_map(|r| r.cidr_ip().map(str::to_string)))
+                .collect();
+            result.groups.insert(meta, (g.group_id().unwrap_or_default().to_string(), open));
+        }
         for (meta, nets) in by_meta {
             if let Some(cidr) = reconstruct_metanetwork(&nets) {
                 result.cidrs.insert(meta, cidr);
@@ -154,6 +181,7 @@ impl Clients {
                 requester_vpc: p.requester_vpc_info().and_then(|i| i.vpc_id()).unwrap_or_default().into(),
                 accepter_vpc: p.accepter_vpc_info().and_then(|i| i.vpc_id()).unwrap_or_default().into(),
                 status: p.status().and_then(|s| s.code()).map(|c| c.as_str().to_string()).unwrap_or_default(),
+                name: p.tags().iter().find(|t| t.key() == Some("Name")).and_then(|t| t.value()).map(str::to_string),
             })
             .collect();
         // The filters above already say this; checking the answer too costs nothing and keeps a
@@ -220,6 +248,22 @@ impl Clients {
                 .await
                 .map_err(|e| CloudError::from_sdk("CreateRoute", e))?;
         }
+        Ok(())
+    }
+
+    /// Lets all traffic from `cidr` into group `group_id` (a peered metanetwork).
+    pub async fn admit_all_from(&self, group_id: &str, cidr: &str) -> Result<(), CloudError> {
+        let permission = aws_sdk_ec2::types::IpPermission::builder()
+            .ip_protocol("-1")
+            .ip_ranges(aws_sdk_ec2::types::IpRange::builder().cidr_ip(cidr).build())
+            .build();
+        self.ec2
+            .authorize_security_group_ingress()
+            .group_id(group_id)
+            .ip_permissions(permission)
+            .send()
+            .await
+            .map_err(|e| CloudError::from_sdk("AuthorizeSecurityGroupIngress", e))?;
         Ok(())
     }
 

@@ -3,10 +3,10 @@
 //!
 //! AWS allows one peering connection per pair of VPCs, so every configured metanetwork pair of two
 //! VPCs shares that connection and only adds routes (Asiaq compared VPC pairs only and never added a
-//! second metanetwork pair to an existing peering). Security-group rules are not opened here:
-//! Asiaq's configs name the peer's CIDRs in `<meta>_sg_rules`, and Sila keeps that the config's job.
+//! second metanetwork pair to an existing peering). Each peered metanetwork's security group admits
+//! the peer metanetwork's CIDR ([`peering_rules`]), on both sides.
 
-use crate::net::{Metanetwork, PeeringConnection};
+use crate::net::{Metanetwork, PeeringConnection, SgRule, SgSource};
 use ipnetwork::Ipv4Network;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -71,6 +71,32 @@ pub fn peering_routes(
     (pairs, routes, problems)
 }
 
+/// The ingress rules peerings give the metanetworks of `vpc_id`: all traffic from each peer
+/// metanetwork's CIDR (`routes` as from [`peering_routes`]).
+pub fn peering_rules(routes: &BTreeSet<PeeringRoute>, vpc_id: &str) -> BTreeMap<Metanetwork, BTreeSet<SgRule>> {
+    let mut rules: BTreeMap<Metanetwork, BTreeSet<SgRule>> = BTreeMap::new();
+    for r in routes.iter().filter(|r| r.vpc_id == vpc_id) {
+        rules.entry(r.meta).or_default().insert(SgRule {
+            target: r.meta,
+            protocol: "-1".into(),
+            from_port: -1,
+            to_port: -1,
+            source: SgSource::Cidr(r.destination),
+        });
+    }
+    rules
+}
+
+/// The name Sila gives (and tags) the peering of two environments; only peerings with this name are
+/// removed when their line leaves the config.
+pub fn peering_name(a: &str, b: &str) -> String {
+    if a <= b {
+        format!("{a}-{b}")
+    } else {
+        format!("{b}-{a}")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -105,6 +131,13 @@ mod tests {
                 "vpc-c maintenance 10.100.16.0/20 vpc-b",
             ]
         );
+        let rules = peering_rules(&routes, "vpc-c");
+        assert_eq!(rules.len(), 2);
+        let intranet: Vec<String> =
+            rules[&Metanetwork::Intranet].iter().map(|r| format!("{} {:?}", r.protocol, r.source)).collect();
+        assert_eq!(intranet, ["-1 Cidr(Ipv4Network { addr: 10.100.16.0, prefix: 20 })"]);
+        assert_eq!(peering_rules(&routes, "vpc-b")[&Metanetwork::Tunnel].len(), 2);
+        assert_eq!(peering_name("demo", "bakery"), "bakery-demo");
         let (_, _, problems) = peering_routes(&connections, &BTreeMap::new());
         assert_eq!(problems.len(), 2);
     }

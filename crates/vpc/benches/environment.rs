@@ -12,7 +12,8 @@ use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_sila-vpc");
 const LATENCY_MS: u64 = 50;
-/// Round trips of a new peering after the VPC exists (see `peerings::sync`).
+/// Round trips of a new peering after the VPC exists (see `peerings::sync`): the environments; their
+/// metanetworks and live peerings at once; create; accept; routes, rules and removals at once.
 const PEERING_CHAIN: u64 = 5;
 
 /// Round trips a step costs one after another (see `Clients::run_step`): a NAT gateway looks for an
@@ -75,7 +76,8 @@ fn main() {
     // create; accept; the routes of both sides at once.
     let peered = report["peerings"]["created"].as_array().is_some_and(|c| !c.is_empty());
     if peered {
-        path += PEERING_CHAIN;
+        // Before planning, the rules the peering gives: the environments, then the peer's metanetworks.
+        path += 2 + PEERING_CHAIN;
     }
     let bound = Duration::from_millis(path * LATENCY_MS);
 

@@ -80,6 +80,7 @@ pub async fn create(global: &GlobalArgs, args: &CreateArgs) -> anyhow::Result<()
         .into());
     }
     let mut spec = spec;
+    with_peering_rules(&clients, &vpc, &mut spec, None).await?;
     let aws = environment::optional_aws_config(global)?;
     let notes = if args.skip_enis { Vec::new() } else { environment::with_interfaces(&mut spec, aws.as_ref())? };
     let mode = Mode { dry_run: args.dry_run, allow_destructive: false, done: "created" };
@@ -101,8 +102,24 @@ pub async fn update(global: &GlobalArgs, args: &UpdateArgs) -> anyhow::Result<()
             Ok(clients.read_environment(&name, Some(&found.vpc_id)).await?)
         },)?;
     let notes = environment::with_interfaces(&mut spec, aws.as_ref())?;
+    with_peering_rules(&clients, &vpc, &mut spec, Some(&found.vpc_id)).await?;
     let mode = Mode { dry_run: args.dry_run, allow_destructive: args.allow_destructive, done: "updated" };
     converge(global, &clients, &vpc, &spec, live, notes, mode).await
+}
+
+/// Adds the rules the configured peerings give this environment to its desired state.
+async fn with_peering_rules(
+    clients: &Clients,
+    vpc: &VpcConfig,
+    spec: &mut EnvironmentSpec,
+    vpc_id: Option<&str>,
+) -> anyhow::Result<()> {
+    for (meta, rules) in peerings::rules_for(clients, vpc, spec, vpc_id).await? {
+        if let Some(m) = spec.metanetworks.get_mut(&meta) {
+            m.sg_rules.extend(rules);
+        }
+    }
+    Ok(())
 }
 
 /// How to apply: only plan, allow destructive steps, and the verb for the result line.

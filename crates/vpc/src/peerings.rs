@@ -10,8 +10,10 @@ use sila_cloud::peering::Peering;
 use sila_cloud::Clients;
 use sila_core::config::VpcConfig;
 use sila_core::diag::Diagnostic;
+use sila_core::environment::EnvironmentSpec;
 use sila_core::net::{connections_of_vpc, parse_peering, resolve_peerings};
-use sila_core::peering_plan::{peering_routes, vpc_pair};
+use sila_core::net::{Metanetwork, SgRule, VpcRef};
+use sila_core::peering_plan::{peering_name, peering_routes, peering_rules, vpc_pair};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Arguments of `peerings`.
@@ -45,6 +47,10 @@ pub struct PeeringReport {
     pub created: Vec<String>,
     /// Routes added or replaced (`vpc meta dest -> peer`).
     pub routes: Vec<String>,
+    /// Security-group rules added (`vpc meta admits cidr`).
+    pub rules: Vec<String>,
+    /// Peerings deleted because their line left the config (`name <-> name`).
+    pub removed: Vec<String>,
     /// Things that were left alone, and why.
     pub notes: Vec<String>,
 }
@@ -55,12 +61,23 @@ impl PeeringReport {
         let mut out = Vec::new();
         out.extend(self.created.iter().map(|c| format!("    + create peering {c}")));
         out.extend(self.routes.iter().map(|r| format!("    + route {r}")));
+        out.extend(self.rules.iter().map(|r| format!("    + rule {r}")));
+        out.extend(self.removed.iter().map(|r| format!("    - delete peering {r} (its line left the config)")));
         out.extend(self.notes.iter().map(|n| format!("note: {n}")));
         if out.is_empty() {
             "peerings: nothing to change".to_string()
         } else {
             format!("peerings:\n{}", out.join("\n"))
         }
+    }
+}
+
+/// `a <-> b` with the names in order, however the peering was requested.
+fn pair_label(a: &str, b: &str) -> String {
+    if a <= b {
+        format!("{a} <-> {b}")
+    } else {
+        format!("{b} <-> {a}")
     }
 }
 
@@ -95,7 +112,8 @@ pub async fn sync(
 ) -> anyhow::Result<PeeringReport> {
     let lines = configured(vpc)?;
     let mut report = PeeringReport::default();
-    if lines.is_empty() {
+    // Without lines there is nothing to create, but an environment may still have peerings to remove.
+    if lines.is_empty() && scope.is_none() {
         return Ok(report);
     }
     let environments = clients.environments().await?;
@@ -121,20 +139,13 @@ pub async fn sync(
     report.notes.extend(problems);
 
     let existing: BTreeMap<(String, String), String> =
-        live.into_iter().map(|p| (vpc_pair(&p.requester_vpc, &p.accepter_vpc), p.id)).collect();
+        live.iter().map(|p| (vpc_pair(&p.requester_vpc, &p.accepter_vpc), p.id.clone())).collect();
     let mut ids = existing.clone();
     let missing: Vec<&(String, String)> = pairs.iter().filter(|p| !existing.contains_key(*p)).collect();
-    report.created = missing
-        .iter()
-        .map(|(a, b)| {
-            let mut pair = [name(a), name(b)];
-            pair.sort();
-            format!("{} <-> {}", pair[0], pair[1])
-        })
-        .collect();
+    report.created = missing.iter().map(|(a, b)| pair_label(&name(a), &name(b))).collect();
     if !dry_run {
         let created = futures::future::try_join_all(missing.iter().map(|(a, b)| {
-            let label = format!("{}-{}", name(a), name(b));
+            let label = peering_name(&name(a), &name(b));
             async move { clients.create_peering(a, b, &label).await }
         }))
         .await?;
@@ -158,14 +169,76 @@ pub async fn sync(
         }
     }
     report.routes = described.into_iter().map(|(route, tables)| format!("{route} ({tables} route table(s))")).collect();
+    // Both sides admit the other side's metanetwork.
+    let mut admits = Vec::new();
+    for r in &routes {
+        let Some((group, open)) = metanetworks.get(&r.vpc_id).and_then(|m| m.groups.get(&r.meta)) else { continue };
+        let cidr = r.destination.to_string();
+        if !open.contains(&cidr) {
+            report.rules.push(format!("{} {} admits {cidr}", name(&r.vpc_id), r.meta));
+            admits.push((group.clone(), cidr));
+        }
+    }
+    // Peerings Sila made for a line that is gone (only those: Asiaq's and hand-made ones stay).
+    let removable: Vec<Peering> = match scope {
+        None => Vec::new(),
+        Some(_) => live
+            .into_iter()
+            .filter(|p| !pairs.contains(&vpc_pair(&p.requester_vpc, &p.accepter_vpc)))
+            .filter(|p| {
+                p.name.as_deref() == Some(peering_name(&name(&p.requester_vpc), &name(&p.accepter_vpc)).as_str())
+            })
+            .collect(),
+    };
+    report.removed = removable.iter().map(|p| pair_label(&name(&p.requester_vpc), &name(&p.accepter_vpc))).collect();
     if !dry_run {
-        futures::future::try_join_all(changes.iter().map(|(table, destination, pcx, replace)| async move {
-            let pcx = pcx.as_deref().unwrap_or_default();
-            clients.route_via_peering(table, destination, pcx, *replace).await
-        }))
-        .await?;
+        // Routes, rules and removals do not depend on each other: one phase.
+        let routes =
+            futures::future::try_join_all(changes.iter().map(|(table, destination, pcx, replace)| async move {
+                let pcx = pcx.as_deref().unwrap_or_default();
+                clients.route_via_peering(table, destination, pcx, *replace).await
+            }));
+        let rules =
+            futures::future::try_join_all(admits.iter().map(|(group, cidr)| clients.admit_all_from(group, cidr)));
+        let removals = futures::future::try_join_all(removable.iter().map(|p| clients.delete_peering(p)));
+        tokio::try_join!(routes, rules, removals)?;
     }
     Ok(report)
+}
+
+/// The security-group rules the configured peerings give environment `spec` (all traffic from each
+/// peer metanetwork's CIDR), so they are part of its desired state and never revoked by an update.
+pub async fn rules_for(
+    clients: &Clients,
+    vpc: &VpcConfig,
+    spec: &EnvironmentSpec,
+    vpc_id: Option<&str>,
+) -> anyhow::Result<BTreeMap<Metanetwork, BTreeSet<SgRule>>> {
+    let lines = configured(vpc)?;
+    if lines.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    // A VPC about to be created takes part under a placeholder id.
+    let me = vpc_id.unwrap_or("(new)").to_string();
+    let mut environments = clients.environments().await?;
+    if vpc_id.is_none() {
+        environments.push(VpcRef { id: me.clone(), name: spec.name.clone(), vpc_type: spec.vpc_type.clone() });
+    }
+    let connections = connections_of_vpc(&resolve_peerings(&lines, &environments), &me);
+    let peers: BTreeSet<String> = connections
+        .iter()
+        .flat_map(|c| [c.first().vpc_id.clone(), c.second().vpc_id.clone()])
+        .filter(|id| *id != me)
+        .collect();
+    let read = futures::future::try_join_all(peers.iter().map(|id| clients.vpc_metanetworks(id))).await?;
+    let mut cidrs: BTreeMap<(String, Metanetwork), ipnetwork::Ipv4Network> = peers
+        .iter()
+        .zip(&read)
+        .flat_map(|(id, m)| m.cidrs.iter().map(move |(meta, cidr)| ((id.clone(), *meta), *cidr)))
+        .collect();
+    cidrs.extend(spec.metanetworks.iter().map(|(meta, m)| ((me.clone(), *meta), m.cidr)));
+    let (_, routes, _) = peering_routes(&connections, &cidrs);
+    Ok(peering_rules(&routes, &me))
 }
 
 #[derive(Serialize)]

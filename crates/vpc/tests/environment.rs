@@ -650,6 +650,20 @@ fn peerings_follow_the_config_with_routes_on_both_sides_and_go_with_destroy() {
         assert_eq!(demo.tables[&format!("demo_intranet_{zone}")].1.get("10.99.0.0/20"), Some(&to_demo));
     }
 
+    // Security groups on both sides admit the other side's metanetwork.
+    let admits = |vpc_name: &str, group: &str| -> BTreeSet<String> {
+        let p = picture(&s, vpc_name).unwrap();
+        let out = block_on(ec2_groups(&s, &p.vpc_id, group)).unwrap();
+        out.security_groups()[0]
+            .ip_permissions()
+            .iter()
+            .filter(|p| p.ip_protocol() == Some("-1"))
+            .flat_map(|p| p.ip_ranges().iter().map(|r| r.cidr_ip().unwrap().to_string()))
+            .collect()
+    };
+    assert_eq!(admits("bakery", "bakery_tunnel"), ["10.200.0.0/22", "10.200.16.0/22"].map(String::from).into());
+    assert_eq!(admits("demo", "demo_intranet"), ["10.99.0.0/20"].map(String::from).into());
+
     let out = vpc(&s, &root, &["peerings", "--list", "--name", "demo", "--output", "json"]);
     let listed: serde_json::Value = serde_json::from_str(&out.stdout).expect("JSON");
     assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
@@ -666,6 +680,19 @@ fn peerings_follow_the_config_with_routes_on_both_sides_and_go_with_destroy() {
     let (_, routes) = &bakery.tables["bakery_tunnel_us-west-2a"];
     assert!(!routes.contains_key("10.200.0.0/22"), "{routes:?}");
     assert_eq!(routes.get("10.200.16.0/22"), Some(&to_demo2));
+
+    // A line leaving the config takes the peering Sila made for it, and the rules of this side.
+    let sample = std::fs::read_to_string(root.join("config/vpc.ini")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("vpc.ini"), sample.replace("connection_1=bakery/tunnel *:sandbox/intranet\n", ""))
+        .unwrap();
+    let out = vpc(&s, dir.path(), &["update", "--name", "demo2"]);
+    assert_eq!(out.code, Some(0), "{out:?}");
+    assert!(out.stdout.contains("- delete peering bakery <-> demo2 (its line left the config)"), "{}", out.stdout);
+    assert!(peerings(&s).is_empty());
+    assert!(admits("demo2", "demo2_intranet").is_empty());
+    let out = vpc(&s, &root, &["update", "--name", "demo2"]);
+    assert!(out.stdout.contains("+ create peering bakery <-> demo2"), "the line is back: {}", out.stdout);
 
     // peerings --delete needs a name, and --yes.
     assert_eq!(vpc(&s, &root, &["peerings", "--delete"]).code, Some(2));
@@ -868,4 +895,15 @@ fn nat_gateways_follow_the_config_and_their_replacement_is_destructive() {
     let kept = block_on(ec2.describe_addresses().send()).unwrap();
     let kept: BTreeSet<String> = kept.addresses().iter().filter_map(|a| a.public_ip().map(str::to_string)).collect();
     assert!(static_ips.iter().all(|ip| kept.contains(ip)), "{kept:?}");
+}
+
+async fn ec2_groups(
+    s: &Session,
+    vpc_id: &str,
+    name: &str,
+) -> Result<
+    aws_sdk_ec2::operation::describe_security_groups::DescribeSecurityGroupsOutput,
+    aws_sdk_ec2::error::SdkError<aws_sdk_ec2::operation::describe_security_groups::DescribeSecurityGroupsError>,
+> {
+    s.ec2().describe_security_groups().filters(f("vpc-id", vpc_id)).filters(f("group-name", name)).send().await
 }
