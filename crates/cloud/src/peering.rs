@@ -267,8 +267,68 @@ impl Clients {
         Ok(())
     }
 
-    /// Deletes every route through `peering` in both VPCs, then the peering itself.
+    /// Revokes, in the metanetwork groups of `vpc_id`, the all-traffic rules admitting addresses
+    /// inside `peer_cidr` (what a peering with that VPC added): a later VPC that reuses the CIDR must
+    /// not inherit the access.
+    async fn revoke_peer_rules(&self, vpc_id: &str, peer_cidr: Ipv4Network) -> Result<(), CloudError> {
+        let groups: Vec<aws_sdk_ec2::types::SecurityGroup> = self
+            .ec2
+            .describe_security_groups()
+            .filters(filter("vpc-id", &[vpc_id]))
+            .filters(filter("tag-key", &["meta_network"]))
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| CloudError::from_sdk("DescribeSecurityGroups", e))?;
+        for g in &groups {
+            let ranges: Vec<aws_sdk_ec2::types::IpRange> = g
+                .ip_permissions()
+                .iter()
+                .filter(|p| p.ip_protocol() == Some("-1"))
+                .flat_map(|p| p.ip_ranges().iter())
+                .filter(|r| {
+                    r.cidr_ip()
+                        .and_then(|c| c.parse::<Ipv4Network>().ok())
+                        .is_some_and(|c| peer_cidr.contains(c.network()) && c.prefix() >= peer_cidr.prefix())
+                })
+                .map(|r| aws_sdk_ec2::types::IpRange::builder().cidr_ip(r.cidr_ip().unwrap_or_default()).build())
+                .collect();
+            if ranges.is_empty() {
+                continue;
+            }
+            let permission =
+                aws_sdk_ec2::types::IpPermission::builder().ip_protocol("-1").set_ip_ranges(Some(ranges)).build();
+            self.ec2
+                .revoke_security_group_ingress()
+                .group_id(g.group_id().unwrap_or_default())
+                .ip_permissions(permission)
+                .send()
+                .await
+                .map_err(|e| CloudError::from_sdk("RevokeSecurityGroupIngress", e))?;
+        }
+        Ok(())
+    }
+
+    /// Deletes every route through `peering` in both VPCs and the rules that admitted the other
+    /// VPC's addresses, then the peering itself.
     pub async fn delete_peering(&self, peering: &Peering) -> Result<(), CloudError> {
+        let summaries = self
+            .describe_vpcs(&[crate::ec2::Ec2Filter {
+                name: "vpc-id".into(),
+                values: vec![peering.requester_vpc.clone(), peering.accepter_vpc.clone()],
+            }])
+            .await?;
+        let cidr_of =
+            |vpc: &str| summaries.iter().find(|v| v.vpc_id == vpc).and_then(|v| v.cidr.parse::<Ipv4Network>().ok());
+        for (vpc, peer) in
+            [(&peering.requester_vpc, &peering.accepter_vpc), (&peering.accepter_vpc, &peering.requester_vpc)]
+        {
+            if let Some(peer_cidr) = cidr_of(peer) {
+                self.revoke_peer_rules(vpc, peer_cidr).await?;
+            }
+        }
         for vpc in [&peering.requester_vpc, &peering.accepter_vpc] {
             let tables: Vec<aws_sdk_ec2::types::RouteTable> = self
                 .ec2

@@ -680,6 +680,8 @@ fn peerings_follow_the_config_with_routes_on_both_sides_and_go_with_destroy() {
     let (_, routes) = &bakery.tables["bakery_tunnel_us-west-2a"];
     assert!(!routes.contains_key("10.200.0.0/22"), "{routes:?}");
     assert_eq!(routes.get("10.200.16.0/22"), Some(&to_demo2));
+    // A later VPC reusing demo's CIDR must not inherit its access.
+    assert_eq!(admits("bakery", "bakery_tunnel"), ["10.200.16.0/22"].map(String::from).into());
 
     // A line leaving the config takes the peering Sila made for it, and the rules of this side.
     let sample = std::fs::read_to_string(root.join("config/vpc.ini")).unwrap();
@@ -691,6 +693,7 @@ fn peerings_follow_the_config_with_routes_on_both_sides_and_go_with_destroy() {
     assert!(out.stdout.contains("- delete peering bakery <-> demo2 (its line left the config)"), "{}", out.stdout);
     assert!(peerings(&s).is_empty());
     assert!(admits("demo2", "demo2_intranet").is_empty());
+    assert!(admits("bakery", "bakery_tunnel").is_empty());
     let out = vpc(&s, &root, &["update", "--name", "demo2"]);
     assert!(out.stdout.contains("+ create peering bakery <-> demo2"), "the line is back: {}", out.stdout);
 
