@@ -2,6 +2,7 @@
 //! environment's subnets and deleting them with their instances.
 
 use crate::error::CloudError;
+use crate::finders::paginated;
 use crate::Clients;
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -17,15 +18,8 @@ impl Clients {
             return Ok(Vec::new());
         }
         let ours: BTreeSet<&str> = subnets.iter().map(String::as_str).collect();
-        let groups: Vec<aws_sdk_autoscaling::types::AutoScalingGroup> = self
-            .autoscaling
-            .describe_auto_scaling_groups()
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|e| CloudError::from_sdk("DescribeAutoScalingGroups", e))?;
+        let groups: Vec<aws_sdk_autoscaling::types::AutoScalingGroup> =
+            paginated!(self.autoscaling.describe_auto_scaling_groups(), "DescribeAutoScalingGroups")?;
         Ok(groups
             .iter()
             .filter(|g| g.vpc_zone_identifier().unwrap_or_default().split(',').any(|s| ours.contains(s.trim())))

@@ -9,6 +9,7 @@ mod autoscaling;
 mod connect;
 pub mod ec2;
 mod error;
+mod finders;
 pub mod peering;
 pub mod vpc;
 

@@ -2,16 +2,12 @@
 //! both sides, and deleting a peering together with every route through it.
 
 use crate::error::CloudError;
+use crate::finders::{filter, paginated};
 use crate::Clients;
-use aws_sdk_ec2::types::Filter;
 use ipnetwork::Ipv4Network;
 use serde::Serialize;
 use sila_core::net::{reconstruct_metanetwork, Metanetwork, VpcRef};
 use std::collections::BTreeMap;
-
-fn filter(name: &str, values: &[&str]) -> Filter {
-    Filter::builder().name(name).set_values(Some(values.iter().map(ToString::to_string).collect())).build()
-}
 
 /// Peerings in these states count as existing.
 const LIVE_STATES: [&str; 3] = ["pending-acceptance", "provisioning", "active"];
@@ -63,45 +59,11 @@ impl Clients {
 
     /// The metanetworks of VPC `vpc_id`, from the `meta_network` tags of its subnets and route tables.
     pub async fn vpc_metanetworks(&self, vpc_id: &str) -> Result<VpcMetanetworks, CloudError> {
-        let by_vpc = [vpc_id];
         let (subnets, tables, groups) = tokio::try_join!(
-            async {
-                self.ec2
-                    .describe_subnets()
-                    .filters(filter("vpc-id", &by_vpc))
-                    .into_paginator()
-                    .items()
-                    .send()
-                    .try_collect()
-                    .await
-                    .map_err(|e| CloudError::from_sdk("DescribeSubnets", e))
-            },
-            async {
-                self.ec2
-                    .describe_route_tables()
-                    .filters(filter("vpc-id", &by_vpc))
-                    .filters(filter("tag-key", &["meta_network"]))
-                    .into_paginator()
-                    .items()
-                    .send()
-                    .try_collect()
-                    .await
-                    .map_err(|e| CloudError::from_sdk("DescribeRouteTables", e))
-            },
-            async {
-                self.ec2
-                    .describe_security_groups()
-                    .filters(filter("vpc-id", &by_vpc))
-                    .filters(filter("tag-key", &["meta_network"]))
-                    .into_paginator()
-                    .items()
-                    .send()
-                    .try_collect()
-                    .await
-                    .map_err(|e| CloudError::from_sdk("DescribeSecurityGroups", e))
-            },
+            self.subnets_in(vpc_id),
+            self.route_tables_in(vpc_id),
+            self.metanetwork_groups_in(vpc_id)
         )?;
-        let groups: Vec<aws_sdk_ec2::types::SecurityGroup> = groups;
         let meta_of = |tags: &[aws_sdk_ec2::types::Tag]| {
             tags.iter()
                 .find(|t| t.key() == Some("meta_network"))
@@ -156,13 +118,7 @@ impl Clients {
             if let (Some(side), Some(vpc)) = (side, vpc_id) {
                 request = request.filters(filter(side, &[vpc]));
             }
-            request
-                .into_paginator()
-                .items()
-                .send()
-                .try_collect()
-                .await
-                .map_err(|e| CloudError::from_sdk("DescribeVpcPeeringConnections", e))
+            paginated!(request, "DescribeVpcPeeringConnections")
         };
         let found: Vec<aws_sdk_ec2::types::VpcPeeringConnection> = match vpc_id {
             None => query(None).await?,
@@ -271,17 +227,7 @@ impl Clients {
     /// inside `peer_cidr` (what a peering with that VPC added): a later VPC that reuses the CIDR must
     /// not inherit the access.
     async fn revoke_peer_rules(&self, vpc_id: &str, peer_cidr: Ipv4Network) -> Result<(), CloudError> {
-        let groups: Vec<aws_sdk_ec2::types::SecurityGroup> = self
-            .ec2
-            .describe_security_groups()
-            .filters(filter("vpc-id", &[vpc_id]))
-            .filters(filter("tag-key", &["meta_network"]))
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|e| CloudError::from_sdk("DescribeSecurityGroups", e))?;
+        let groups = self.metanetwork_groups_in(vpc_id).await?;
         for g in &groups {
             let ranges: Vec<aws_sdk_ec2::types::IpRange> = g
                 .ip_permissions()
@@ -330,17 +276,12 @@ impl Clients {
             }
         }
         for vpc in [&peering.requester_vpc, &peering.accepter_vpc] {
-            let tables: Vec<aws_sdk_ec2::types::RouteTable> = self
+            let through = self
                 .ec2
                 .describe_route_tables()
                 .filters(filter("vpc-id", &[vpc.as_str()]))
-                .filters(filter("route.vpc-peering-connection-id", &[peering.id.as_str()]))
-                .into_paginator()
-                .items()
-                .send()
-                .try_collect()
-                .await
-                .map_err(|e| CloudError::from_sdk("DescribeRouteTables", e))?;
+                .filters(filter("route.vpc-peering-connection-id", &[peering.id.as_str()]));
+            let tables: Vec<aws_sdk_ec2::types::RouteTable> = paginated!(through, "DescribeRouteTables")?;
             for t in &tables {
                 for r in t.routes().iter().filter(|r| r.vpc_peering_connection_id() == Some(peering.id.as_str())) {
                     let Some(destination) = r.destination_cidr_block() else { continue };

@@ -2,6 +2,7 @@
 //! one step of a plan, and taking an environment apart.
 
 use crate::error::CloudError;
+use crate::finders::{filter, paginated};
 use crate::Clients;
 use aws_sdk_ec2::types::{
     AttributeBooleanValue, DomainType, Filter, IpPermission, IpRange, NewDhcpConfiguration, ResourceType, Tag,
@@ -42,10 +43,6 @@ pub const FLOATING_INTERFACE: &str = "floating interface";
 
 /// How long to wait for a VPN gateway to attach or detach.
 pub const VGW_WAIT: Duration = Duration::from_secs(600);
-
-fn filter(name: &str, values: &[&str]) -> Filter {
-    Filter::builder().name(name).set_values(Some(values.iter().map(ToString::to_string).collect())).build()
-}
 
 fn tag_spec(kind: ResourceType, tags: &BTreeMap<String, String>) -> TagSpecification {
     let mut spec = TagSpecification::builder().resource_type(kind);
@@ -146,48 +143,10 @@ impl Clients {
             async {
                 ec2.describe_vpcs().vpc_ids(vpc).send().await.map_err(|e| CloudError::from_sdk("DescribeVpcs", e))
             },
-            async {
-                ec2.describe_subnets()
-                    .filters(filter("vpc-id", &by_vpc))
-                    .into_paginator()
-                    .items()
-                    .send()
-                    .try_collect()
-                    .await
-                    .map_err(|e| CloudError::from_sdk("DescribeSubnets", e))
-            },
-            async {
-                ec2.describe_route_tables()
-                    .filters(filter("vpc-id", &by_vpc))
-                    .into_paginator()
-                    .items()
-                    .send()
-                    .try_collect()
-                    .await
-                    .map_err(|e| CloudError::from_sdk("DescribeRouteTables", e))
-            },
-            async {
-                ec2.describe_security_groups()
-                    .filters(filter("vpc-id", &by_vpc))
-                    .filters(filter("tag-key", &["meta_network"]))
-                    .into_paginator()
-                    .items()
-                    .send()
-                    .try_collect()
-                    .await
-                    .map_err(|e| CloudError::from_sdk("DescribeSecurityGroups", e))
-            },
-            async {
-                ec2.describe_nat_gateways()
-                    .filter(filter("vpc-id", &by_vpc))
-                    .filter(filter("state", &["pending", "available"]))
-                    .into_paginator()
-                    .items()
-                    .send()
-                    .try_collect()
-                    .await
-                    .map_err(|e| CloudError::from_sdk("DescribeNatGateways", e))
-            },
+            self.subnets_in(vpc),
+            self.route_tables_in(vpc),
+            self.metanetwork_groups_in(vpc),
+            self.nat_gateways_in(vpc, &["pending", "available"]),
             async {
                 ec2.describe_vpc_endpoints()
                     .filters(filter("vpc-id", &by_vpc))
@@ -198,15 +157,11 @@ impl Clients {
             },
             async {
                 // Floating interfaces (Asiaq marks them with this description; Sila also tags them).
-                ec2.describe_network_interfaces()
+                let request = ec2
+                    .describe_network_interfaces()
                     .filters(filter("vpc-id", &by_vpc))
-                    .filters(filter("description", &[FLOATING_INTERFACE]))
-                    .into_paginator()
-                    .items()
-                    .send()
-                    .try_collect()
-                    .await
-                    .map_err(|e| CloudError::from_sdk("DescribeNetworkInterfaces", e))
+                    .filters(filter("description", &[FLOATING_INTERFACE]));
+                paginated!(request, "DescribeNetworkInterfaces")
             },
         )?;
 
@@ -937,30 +892,14 @@ impl Clients {
         // on the first (the NAT gateways' addresses, the subnets' interfaces).
         let (reservations, nats, endpoints, igws, vgws, groups, subnets, tables, vpcs, dhcp, peerings) = tokio::try_join!(
             async {
-                ec2.describe_instances()
+                let live = ["pending", "running", "stopping", "stopped", "shutting-down"];
+                let request = ec2
+                    .describe_instances()
                     .filters(filter("vpc-id", &by_vpc))
-                    .filters(filter(
-                        "instance-state-name",
-                        &["pending", "running", "stopping", "stopped", "shutting-down"],
-                    ))
-                    .into_paginator()
-                    .items()
-                    .send()
-                    .try_collect()
-                    .await
-                    .map_err(|e| CloudError::from_sdk("DescribeInstances", e))
+                    .filters(filter("instance-state-name", &live));
+                paginated!(request, "DescribeInstances")
             },
-            async {
-                ec2.describe_nat_gateways()
-                    .filter(filter("vpc-id", &by_vpc))
-                    .filter(filter("state", &["pending", "available", "failed"]))
-                    .into_paginator()
-                    .items()
-                    .send()
-                    .try_collect()
-                    .await
-                    .map_err(|e| CloudError::from_sdk("DescribeNatGateways", e))
-            },
+            self.nat_gateways_in(vpc_id, &["pending", "available", "failed"]),
             async {
                 ec2.describe_vpc_endpoints()
                     .filters(filter("vpc-id", &by_vpc))
@@ -983,36 +922,9 @@ impl Clients {
                     .await
                     .map_err(|e| CloudError::from_sdk("DescribeVpnGateways", e))
             },
-            async {
-                ec2.describe_security_groups()
-                    .filters(filter("vpc-id", &by_vpc))
-                    .into_paginator()
-                    .items()
-                    .send()
-                    .try_collect()
-                    .await
-                    .map_err(|e| CloudError::from_sdk("DescribeSecurityGroups", e))
-            },
-            async {
-                ec2.describe_subnets()
-                    .filters(filter("vpc-id", &by_vpc))
-                    .into_paginator()
-                    .items()
-                    .send()
-                    .try_collect()
-                    .await
-                    .map_err(|e| CloudError::from_sdk("DescribeSubnets", e))
-            },
-            async {
-                ec2.describe_route_tables()
-                    .filters(filter("vpc-id", &by_vpc))
-                    .into_paginator()
-                    .items()
-                    .send()
-                    .try_collect()
-                    .await
-                    .map_err(|e| CloudError::from_sdk("DescribeRouteTables", e))
-            },
+            self.groups_in(vpc_id),
+            self.subnets_in(vpc_id),
+            self.route_tables_in(vpc_id),
             async {
                 ec2.describe_vpcs().vpc_ids(vpc_id).send().await.map_err(|e| CloudError::from_sdk("DescribeVpcs", e))
             },
@@ -1095,16 +1007,14 @@ impl Clients {
         if subnets.is_empty() {
             return Ok(ids);
         }
-        let mut pages = self
+        let request = self
             .ec2
             .describe_network_interfaces()
             .filters(filter("vpc-id", &[vpc_id]))
             .filters(filter("subnet-id", &subnets))
-            .filters(filter("status", &["available"]))
-            .into_paginator()
-            .items()
-            .send();
-        while let Some(n) = pages.try_next().await.map_err(|e| CloudError::from_sdk("DescribeNetworkInterfaces", e))? {
+            .filters(filter("status", &["available"]));
+        let found: Vec<aws_sdk_ec2::types::NetworkInterface> = paginated!(request, "DescribeNetworkInterfaces")?;
+        for n in found {
             if n.requester_managed() != Some(true) {
                 ids.extend(n.network_interface_id().map(str::to_string));
             }
