@@ -63,6 +63,8 @@ pub async fn create(global: &GlobalArgs, args: &CreateArgs) -> anyhow::Result<()
     validate_name(&args.name).map_err(|e| UsageError(format!("--name: {e}")))?;
     let vpc = environment::vpc_config(global)?;
     environment::known_type(&vpc, &args.vpc_type)?;
+    // All configuration is read before the first AWS call: bad input changes nothing, calls nothing.
+    let aws = environment::optional_aws_config(global)?;
     let clients = sila_cloud::connect(&global.aws.settings()).await?;
     let tags: BTreeMap<String, String> = args.tags.iter().cloned().collect();
     // Read everything at once: the name check, the region's facts, and pieces an interrupted create
@@ -81,7 +83,6 @@ pub async fn create(global: &GlobalArgs, args: &CreateArgs) -> anyhow::Result<()
     }
     let mut spec = spec;
     with_peering_rules(&clients, &vpc, &mut spec, None).await?;
-    let aws = environment::optional_aws_config(global)?;
     let notes = if args.skip_enis { Vec::new() } else { environment::with_interfaces(&mut spec, aws.as_ref())? };
     let mode = Mode { dry_run: args.dry_run, allow_destructive: false, done: "created" };
     converge(global, &clients, &vpc, &spec, live, notes, mode).await
@@ -90,13 +91,13 @@ pub async fn create(global: &GlobalArgs, args: &CreateArgs) -> anyhow::Result<()
 /// `sila-vpc update`.
 pub async fn update(global: &GlobalArgs, args: &UpdateArgs) -> anyhow::Result<()> {
     let vpc = environment::vpc_config(global)?;
+    let aws = environment::optional_aws_config(global)?;
     let clients = sila_cloud::connect(&global.aws.settings()).await?;
     let found = environment::find(&clients, &args.target).await?;
     let (name, vpc_type) = (found.name.clone().unwrap_or_default(), found.vpc_type.clone().unwrap_or_default());
     environment::known_type(&vpc, &vpc_type)?;
     let tags: BTreeMap<String, String> =
         found.tags.iter().filter(|(k, _)| k.as_str() != "create_date").map(|(k, v)| (k.clone(), v.clone())).collect();
-    let aws = environment::optional_aws_config(global)?;
     let (mut spec, live) =
         tokio::try_join!(environment::desired_shape(&clients, &vpc, &name, &vpc_type, &tags, Some(&found)), async {
             Ok(clients.read_environment(&name, Some(&found.vpc_id)).await?)

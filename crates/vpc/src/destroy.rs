@@ -54,9 +54,10 @@ pub async fn run(global: &GlobalArgs, args: &DestroyArgs) -> anyhow::Result<()> 
         }
     }
     clients.destroy_vpc(&contents).await?;
-    if printer.json() {
+    // In JSON mode the inventory is printed once: before asking, or (with --yes) after the deletion.
+    if printer.json() && args.yes {
         printer.print_json(&contents)?;
-    } else {
+    } else if !printer.json() {
         printer.line(&format!(
             "destroyed environment {name} ({}) in {:.1}s",
             vpc.vpc_id,

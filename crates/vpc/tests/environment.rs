@@ -910,3 +910,35 @@ async fn ec2_groups(
 > {
     s.ec2().describe_security_groups().filters(f("vpc-id", vpc_id)).filters(f("group-name", name)).send().await
 }
+
+#[test]
+fn destroy_on_a_terminal_asks_for_the_environment_name() {
+    let s = session();
+    if std::process::Command::new("script").arg("--version").output().is_err() {
+        eprintln!("skipped: no `script` to give the command a terminal");
+        return;
+    }
+    assert_eq!(vpc(&s, &project_root(), &["create", "--name", "tty", "--type", "bakery"]).code, Some(0));
+    // `script` runs the command on a pseudo-terminal; the answer comes on its stdin.
+    let on_terminal = |answer: &str| {
+        let command = format!("{BIN} --config-dir {} destroy --name tty", project_root().display());
+        let mut child = s
+            .command("script")
+            .args(["-qec", &command, "/dev/null"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write as _;
+        writeln!(child.stdin.take().unwrap(), "{answer}").unwrap();
+        let out = child.wait_with_output().unwrap();
+        (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    let (code, text) = on_terminal("not-the-name");
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("Type its name to confirm") && text.contains("not confirmed"), "{text}");
+    assert!(picture(&s, "tty").is_some(), "still there");
+    let (code, text) = on_terminal("tty");
+    assert_eq!(code, Some(0), "{text}");
+    assert!(picture(&s, "tty").is_none(), "gone: {text}");
+}
