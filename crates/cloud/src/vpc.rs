@@ -99,10 +99,15 @@ impl Clients {
             self.vpn_gateways_named(name),
             self.dhcp_named(name),
         )?;
-        if let Some(id) = attached_igws.first() {
+        // The two reads run at once, so an attachment made between them (by a run that was
+        // interrupted with the call in flight) shows in at most one: the named gateways say where
+        // they are attached themselves.
+        let named_here = named_igws.iter().find(|(_, vpcs)| vpc_id.is_some_and(|v| vpcs.iter().any(|a| a == v)));
+        let named_free = named_igws.iter().find(|(_, vpcs)| vpcs.is_empty());
+        if let Some(id) = attached_igws.first().or(named_here.map(|(id, _)| id)) {
             live.ids.insert(Key::InternetGateway, id.clone());
             live.ids.insert(Key::InternetGatewayAttachment, id.clone());
-        } else if let Some(id) = named_igws.first() {
+        } else if let Some((id, _)) = named_free {
             // One an interrupted create made and did not attach yet.
             live.ids.insert(Key::InternetGateway, id.clone());
         }
@@ -273,8 +278,8 @@ impl Clients {
         Ok(out.internet_gateways().iter().filter_map(|g| g.internet_gateway_id().map(str::to_string)).collect())
     }
 
-    /// Internet gateways tagged with the name and attached nowhere.
-    async fn internet_gateways_named(&self, name: &str) -> Result<Vec<String>, CloudError> {
+    /// Internet gateways tagged with the name, with the VPCs each is attached to.
+    async fn internet_gateways_named(&self, name: &str) -> Result<Vec<(String, Vec<String>)>, CloudError> {
         let out = self
             .ec2
             .describe_internet_gateways()
@@ -285,8 +290,10 @@ impl Clients {
         Ok(out
             .internet_gateways()
             .iter()
-            .filter(|g| g.attachments().is_empty())
-            .filter_map(|g| g.internet_gateway_id().map(str::to_string))
+            .filter_map(|g| {
+                let vpcs = g.attachments().iter().filter_map(|a| a.vpc_id().map(str::to_string)).collect();
+                Some((g.internet_gateway_id()?.to_string(), vpcs))
+            })
             .collect())
     }
 
@@ -556,8 +563,13 @@ impl Clients {
             Step::CreateNatGateway { meta, zone, static_ip, tags } => {
                 let allocation = self.nat_address(static_ip.as_deref(), tags).await?;
                 let subnet = id(&Key::Subnet { meta: *meta, zone: zone.clone() })?;
+                // Idempotent: a request repeated after a lost answer (or by a run that was killed
+                // with it in flight) returns the same gateway. The allocation is part of the token so
+                // that a replacement in the same subnet is a new gateway.
+                let token = format!("sila-{subnet}-{allocation}");
                 let out = ec2
                     .create_nat_gateway()
+                    .client_token(token)
                     .subnet_id(subnet)
                     .allocation_id(allocation)
                     .tag_specifications(tag_spec(ResourceType::Natgateway, tags))

@@ -139,11 +139,11 @@ pub struct InterfaceSpec {
 /// The floating interfaces of `spec` from the hostclass sections of `aws.ini` (reference §4.1.4):
 /// `ip_address` and `meta_network` resolved for this environment, offsets counted in the
 /// metanetwork's subnets. A value set for this environment (`ip_address@<env>`) that does not fit is
-/// an error; a general one that does not fit this environment is skipped with a note.
+/// an error; a general one that does not fit this environment is skipped with a warning.
 pub fn floating_interfaces(
     spec: &EnvironmentSpec,
     aws: &AwsConfig,
-) -> Result<(Vec<InterfaceSpec>, Vec<String>), Diagnostics> {
+) -> Result<(Vec<InterfaceSpec>, Vec<Diagnostic>), Diagnostics> {
     let (mut interfaces, mut notes, mut errors) = (Vec::new(), Vec::new(), Vec::new());
     for hostclass in aws.hostclass_sections() {
         let Some(ip) = aws.hostclass_option(hostclass, "ip_address", Some(&spec.name)).filter(|r| !r.value.is_empty())
@@ -160,7 +160,11 @@ pub fn floating_interfaces(
                     format!("[{hostclass}] {}: {message}", ip.option),
                 ));
             } else {
-                notes.push(format!("[{hostclass}] {} skipped: {message}", ip.option));
+                notes.push(Diagnostic::warning(
+                    &aws.ini.path,
+                    Some(ip.line),
+                    format!("[{hostclass}] {} skipped: {message}", ip.option),
+                ));
             }
         };
         let Some(meta) = Metanetwork::from_name(&meta_name) else {
@@ -342,14 +346,17 @@ pub fn desired(
             None
         }
     };
-    let Some(vpc_cidr) = vpc_cidr.filter(|_| errors.is_empty()) else {
-        return Err(Diagnostics(errors));
+    // Without CIDRs the checks that do not need them still run: every problem is reported at once.
+    let meta_cidrs = match vpc_cidr.map(|v| metanetwork_cidrs(v, &specs)) {
+        Some(Ok(cidrs)) => cidrs,
+        Some(Err(e)) => {
+            let line = Metanetwork::ALL.iter().find_map(|m| opt(&format!("{m}_cidr"))).map(|r| r.line);
+            errors.push(Diagnostic::error(&path, line, e.to_string()));
+            BTreeMap::new()
+        }
+        None => BTreeMap::new(),
     };
-    let meta_cidrs = metanetwork_cidrs(vpc_cidr, &specs).map_err(|e| {
-        let line = Metanetwork::ALL.iter().find_map(|m| opt(&format!("{m}_cidr"))).map(|r| r.line);
-        Diagnostics(vec![Diagnostic::error(&path, line, e.to_string())])
-    })?;
-    let configured: BTreeSet<Metanetwork> = meta_cidrs.keys().copied().collect();
+    let configured: BTreeSet<Metanetwork> = specs.keys().copied().collect();
 
     let customer_ports = opt("customer_ports");
     let customer = CustomerPorts::parse(
@@ -381,17 +388,20 @@ pub fn desired(
     };
 
     let mut metanetworks = BTreeMap::new();
-    for (&meta, &cidr) in &meta_cidrs {
-        let subnets = match split_for_zones(cidr, zones.len().max(1)) {
-            Ok(s) => s,
-            Err(e) => {
+    let mut nats = BTreeMap::new();
+    for &meta in &configured {
+        let cidr = meta_cidrs.get(&meta).copied();
+        let subnets = match cidr.map(|c| split_for_zones(c, zones.len().max(1))) {
+            Some(Ok(s)) => s,
+            Some(Err(e)) => {
                 errors.push(Diagnostic::error(
                     &path,
                     opt(&format!("{meta}_cidr")).map(|r| r.line),
                     format!("{meta}: {e}"),
                 ));
-                continue;
+                Vec::new()
             }
+            None => Vec::new(),
         };
         let rules_opt = opt(&format!("{meta}_sg_rules"));
         let sg_rules =
@@ -413,12 +423,14 @@ pub fn desired(
         let nat_gateways = match opt(&format!("{meta}_nat_gateways")) {
             None => NatGateways::None,
             Some(r) => NatGateways::parse(&r.value)
-                .and_then(|n| crate::net::check_static_count(&n, subnets.len()).map(|()| n))
+                .and_then(|n| crate::net::check_static_count(&n, zones.len()).map(|()| n))
                 .unwrap_or_else(|e| {
                     errors.push(Diagnostic::error(&path, Some(r.line), format!("{meta}_nat_gateways: {e}")));
                     NatGateways::None
                 }),
         };
+        nats.insert(meta, nat_gateways.clone());
+        let (Some(cidr), false) = (cidr, subnets.is_empty()) else { continue };
         let subnets = zones
             .iter()
             .zip(subnets)
@@ -440,7 +452,7 @@ pub fn desired(
         );
     }
     for (src, dst) in &nat_routes {
-        if metanetworks.get(dst).is_some_and(|m: &MetanetworkSpec| m.nat_gateways == NatGateways::None) {
+        if nats.get(dst) == Some(&NatGateways::None) {
             let line = opt("nat_gateway_routes").map(|r| r.line);
             errors.push(Diagnostic::error(
                 &path,
@@ -450,10 +462,12 @@ pub fn desired(
         }
     }
 
-    let dhcp = dhcp(vpc, name, vpc_type, &metanetworks, &mut errors);
-    if !errors.is_empty() {
+    // NTP by offset needs the subnets; without CIDRs its error would only repeat the CIDR one.
+    let dhcp =
+        if meta_cidrs.is_empty() { DhcpSpec::default() } else { dhcp(vpc, name, vpc_type, &metanetworks, &mut errors) };
+    let Some(vpc_cidr) = vpc_cidr.filter(|_| errors.is_empty()) else {
         return Err(Diagnostics(errors));
-    }
+    };
     let mut tags = BTreeMap::from([
         ("Name".to_string(), name.to_string()),
         ("type".to_string(), vpc_type.to_string()),
@@ -637,7 +651,12 @@ mod tests {
             ]
         );
         assert_eq!(notes.len(), 1);
-        assert!(notes[0].starts_with("[mhcelsewhere] ip_address skipped: 10.9.9.9 is in none"), "{notes:?}");
+        assert!(
+            notes[0]
+                .to_string()
+                .starts_with("aws.ini:9: warning: [mhcelsewhere] ip_address skipped: 10.9.9.9 is in none"),
+            "{notes:?}"
+        );
     }
 
     #[test]

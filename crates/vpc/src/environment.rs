@@ -118,7 +118,7 @@ pub async fn desired_shape(
 /// addresses that do not apply to this environment.
 pub fn with_interfaces(spec: &mut EnvironmentSpec, aws: Option<&AwsConfig>) -> anyhow::Result<Vec<String>> {
     let Some(aws) = aws else { return Ok(Vec::new()) };
-    let (interfaces, notes) = floating_interfaces(spec, aws).map_err(|d| anyhow::anyhow!("{d}"))?;
+    let (interfaces, skipped) = floating_interfaces(spec, aws).map_err(|d| anyhow::anyhow!("{d}"))?;
     spec.interfaces = interfaces;
-    Ok(notes)
+    Ok(skipped.iter().map(ToString::to_string).collect())
 }
