@@ -31,7 +31,11 @@ pub(crate) fn scrubbed_command(program: impl AsRef<OsStr>, endpoint: &str) -> Co
             command.env_remove(key.as_ref());
         }
     }
-    let nowhere = std::env::temp_dir().join("sila-testkit-no-aws-config");
+    // Empty shared config files: nothing of the developer's leaks in, and the SDK has nothing to warn about.
+    let nowhere = std::env::temp_dir().join("sila-testkit-empty-aws-config");
+    if !nowhere.is_file() {
+        let _ = std::fs::write(&nowhere, "");
+    }
     command
         .env("AWS_ACCESS_KEY_ID", "test")
         .env("AWS_SECRET_ACCESS_KEY", "test")
