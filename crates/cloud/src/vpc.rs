@@ -191,8 +191,15 @@ impl Clients {
             if t.associations().iter().any(|a| a.main() == Some(true)) {
                 continue;
             }
+            let associated =
+                t.associations().iter().any(|a| a.subnet_id().and_then(|s| subnet_ids.get(s)) == Some(&place));
+            // Two tables with the same tags (a create killed with the call in flight): the one that is
+            // associated with the subnet is the subnet's; the other is left for destroy.
+            if live.associated.contains(&place) && !associated {
+                continue;
+            }
             live.ids.insert(Key::RouteTable { meta: place.0, zone: place.1.clone() }, id.to_string());
-            if t.associations().iter().any(|a| a.subnet_id().and_then(|s| subnet_ids.get(s)) == Some(&place)) {
+            if associated {
                 live.associated.insert(place.clone());
             }
             let routes = t

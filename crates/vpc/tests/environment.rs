@@ -942,3 +942,29 @@ fn destroy_on_a_terminal_asks_for_the_environment_name() {
     assert_eq!(code, Some(0), "{text}");
     assert!(picture(&s, "tty").is_none(), "gone: {text}");
 }
+
+#[test]
+fn a_duplicate_route_table_from_a_killed_run_does_not_confuse_update() {
+    let s = session();
+    assert_eq!(vpc(&s, &project_root(), &["create", "--name", "demo", "--type", "sandbox"]).code, Some(0));
+    let vpc_id = picture(&s, "demo").unwrap().vpc_id;
+    // What a create killed with CreateRouteTable in flight can leave: a second table, same tags.
+    let ec2 = s.ec2();
+    block_on(async {
+        let tags = aws_sdk_ec2::types::TagSpecification::builder()
+            .resource_type(aws_sdk_ec2::types::ResourceType::RouteTable)
+            .tags(aws_sdk_ec2::types::Tag::builder().key("Name").value("demo_dmz_us-west-2a").build())
+            .tags(aws_sdk_ec2::types::Tag::builder().key("meta_network").value("dmz").build())
+            .tags(aws_sdk_ec2::types::Tag::builder().key("subnet").value("us-west-2a").build())
+            .build();
+        ec2.create_route_table().vpc_id(&vpc_id).tag_specifications(tags).send().await.unwrap();
+    });
+    s.forget_requests();
+    let out = vpc(&s, &project_root(), &["update", "--name", "demo"]);
+    assert_eq!(out.code, Some(0), "{out:?}");
+    assert!(out.stdout.contains("nothing to change"), "{}", out.stdout);
+    assert!(s.requests().mutating().is_empty(), "{:?}", s.requests().mutating());
+    assert_eq!(vpc(&s, &project_root(), &["destroy", "--name", "demo", "--yes"]).code, Some(0));
+    let left = block_on(ec2.describe_route_tables().filters(f("vpc-id", &vpc_id)).send()).unwrap();
+    assert!(left.route_tables().is_empty(), "{left:?}");
+}
