@@ -3,7 +3,7 @@
 
 use crate::error::CloudError;
 use crate::Clients;
-use aws_sdk_ec2::types::{Filter, NatGateway, RouteTable, SecurityGroup, Subnet};
+use aws_sdk_ec2::types::{Filter, NatGateway, RouteTable, SecurityGroup, Subnet, VpcEndpoint};
 
 /// An EC2 filter: `name` matches any of `values`.
 pub(crate) fn filter(name: &str, values: &[&str]) -> Filter {
@@ -18,7 +18,48 @@ macro_rules! paginated {
 }
 pub(crate) use paginated;
 
+/// A deletion whose target is already gone has done its job.
+pub(crate) fn gone<T>(result: Result<T, CloudError>) -> Result<(), CloudError> {
+    match result {
+        Err(e) if e.kind != crate::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
+}
+
+/// A NAT gateway's id and the allocation ids of its addresses.
+pub(crate) fn nat_allocations(n: &NatGateway) -> (String, Vec<String>) {
+    let allocations = n.nat_gateway_addresses().iter().filter_map(|a| a.allocation_id().map(str::to_string)).collect();
+    (n.nat_gateway_id().unwrap_or_default().to_string(), allocations)
+}
+
+/// A route table's id and the ids of its associations.
+pub(crate) fn table_associations(t: &RouteTable) -> (String, Vec<String>) {
+    let associations =
+        t.associations().iter().filter_map(|a| a.route_table_association_id().map(str::to_string)).collect();
+    (t.route_table_id().unwrap_or_default().to_string(), associations)
+}
+
+/// True for an endpoint on its way out (AWS shows deleted ones for a while).
+pub(crate) fn endpoint_going(e: &VpcEndpoint) -> bool {
+    e.state().is_some_and(|s| matches!(s.as_str().to_ascii_lowercase().as_str(), "deleted" | "deleting"))
+}
+
 impl Clients {
+    /// Ids of the instances of VPC `vpc` that are not terminated (or terminating past return).
+    pub(crate) async fn live_instances_in(&self, vpc: &str) -> Result<Vec<String>, CloudError> {
+        let states = ["pending", "running", "stopping", "stopped", "shutting-down"];
+        let request = self
+            .ec2
+            .describe_instances()
+            .filters(filter("vpc-id", &[vpc]))
+            .filters(filter("instance-state-name", &states));
+        let reservations: Vec<aws_sdk_ec2::types::Reservation> = paginated!(request, "DescribeInstances")?;
+        Ok(reservations
+            .iter()
+            .flat_map(|r| r.instances().iter().filter_map(|i| i.instance_id().map(str::to_string)))
+            .collect())
+    }
+
     /// Every subnet of VPC `vpc`.
     pub(crate) async fn subnets_in(&self, vpc: &str) -> Result<Vec<Subnet>, CloudError> {
         paginated!(self.ec2.describe_subnets().filters(filter("vpc-id", &[vpc])), "DescribeSubnets")

@@ -2,7 +2,7 @@
 //! both sides, and deleting a peering together with every route through it.
 
 use crate::error::CloudError;
-use crate::finders::{filter, paginated};
+use crate::finders::{filter, gone, paginated};
 use crate::Clients;
 use ipnetwork::Ipv4Network;
 use serde::Serialize;
@@ -295,12 +295,13 @@ impl Clients {
                 }
             }
         }
-        match self.ec2.delete_vpc_peering_connection().vpc_peering_connection_id(&peering.id).send().await {
-            Ok(_) => Ok(()),
-            Err(e) => match CloudError::from_sdk("DeleteVpcPeeringConnection", e) {
-                e if e.kind == crate::ErrorKind::NotFound => Ok(()),
-                e => Err(e),
-            },
-        }
+        gone(
+            self.ec2
+                .delete_vpc_peering_connection()
+                .vpc_peering_connection_id(&peering.id)
+                .send()
+                .await
+                .map_err(|e| CloudError::from_sdk("DeleteVpcPeeringConnection", e)),
+        )
     }
 }

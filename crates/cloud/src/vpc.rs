@@ -2,7 +2,7 @@
 //! one step of a plan, and taking an environment apart.
 
 use crate::error::CloudError;
-use crate::finders::{filter, paginated};
+use crate::finders::{endpoint_going, filter, gone, nat_allocations, paginated, table_associations};
 use crate::Clients;
 use aws_sdk_ec2::types::{
     AttributeBooleanValue, DomainType, Filter, IpPermission, IpRange, NewDhcpConfiguration, ResourceType, Tag,
@@ -27,14 +27,6 @@ where
         result?;
     }
     Ok(())
-}
-
-/// A deletion whose target is already gone has done its job.
-fn gone<T>(result: Result<T, CloudError>) -> Result<(), CloudError> {
-    match result {
-        Err(e) if e.kind != crate::ErrorKind::NotFound => Err(e),
-        _ => Ok(()),
-    }
 }
 
 /// The description of the network interfaces kept for static hostclass IPs (Asiaq's, kept so its
@@ -241,14 +233,7 @@ impl Clients {
         }
 
         // NAT gateways with their address, and whether that address is a dynamic one.
-        let allocations: Vec<(String, Vec<String>)> = nats
-            .iter()
-            .map(|n| {
-                let ids =
-                    n.nat_gateway_addresses().iter().filter_map(|a| a.allocation_id().map(str::to_string)).collect();
-                (n.nat_gateway_id().unwrap_or_default().to_string(), ids)
-            })
-            .collect();
+        let allocations: Vec<(String, Vec<String>)> = nats.iter().map(nat_allocations).collect();
         let dynamic: std::collections::BTreeSet<String> =
             self.dynamic_addresses(&allocations).await?.into_iter().collect();
         for n in &nats {
@@ -267,9 +252,7 @@ impl Clients {
                 live.ids.insert(Key::Interface { ip: ip.to_string() }, id.to_string());
             }
         }
-        live.s3_endpoint = endpoints.vpc_endpoints().iter().any(|e| {
-            !matches!(e.state().map(|s| s.as_str().to_ascii_lowercase()), Some(s) if s == "deleted" || s == "deleting")
-        });
+        live.s3_endpoint = endpoints.vpc_endpoints().iter().any(|e| !endpoint_going(e));
         Ok(())
     }
 
@@ -742,18 +725,7 @@ impl Clients {
                 .send()
                 .await
                 .map_err(|e| CloudError::from_sdk("DescribeRouteTables", e))?;
-            c.route_tables = out
-                .route_tables()
-                .iter()
-                .map(|t| {
-                    let associations = t
-                        .associations()
-                        .iter()
-                        .filter_map(|a| a.route_table_association_id().map(str::to_string))
-                        .collect();
-                    (t.route_table_id().unwrap_or_default().to_string(), associations)
-                })
-                .collect();
+            c.route_tables = out.route_tables().iter().map(table_associations).collect();
         }
         if !nats.is_empty() {
             let out = self
@@ -763,18 +735,7 @@ impl Clients {
                 .send()
                 .await
                 .map_err(|e| CloudError::from_sdk("DescribeNatGateways", e))?;
-            c.nat_gateways = out
-                .nat_gateways()
-                .iter()
-                .map(|n| {
-                    let allocations = n
-                        .nat_gateway_addresses()
-                        .iter()
-                        .filter_map(|a| a.allocation_id().map(str::to_string))
-                        .collect();
-                    (n.nat_gateway_id().unwrap_or_default().to_string(), allocations)
-                })
-                .collect();
+            c.nat_gateways = out.nat_gateways().iter().map(nat_allocations).collect();
             c.dynamic_addresses = self.dynamic_addresses(&c.nat_gateways).await?;
         }
         Ok(c)
@@ -909,15 +870,8 @@ impl Clients {
         let by_vpc = [vpc_id];
         // Every describe is independent: one round trip for all of them, a second for what depends
         // on the first (the NAT gateways' addresses, the subnets' interfaces).
-        let (reservations, nats, endpoints, igws, vgws, groups, subnets, tables, vpcs, dhcp, peerings) = tokio::try_join!(
-            async {
-                let live = ["pending", "running", "stopping", "stopped", "shutting-down"];
-                let request = ec2
-                    .describe_instances()
-                    .filters(filter("vpc-id", &by_vpc))
-                    .filters(filter("instance-state-name", &live));
-                paginated!(request, "DescribeInstances")
-            },
+        let (instances, nats, endpoints, igws, vgws, groups, subnets, tables, vpcs, dhcp, peerings) = tokio::try_join!(
+            self.live_instances_in(vpc_id),
             self.nat_gateways_in(vpc_id, &["pending", "available", "failed"]),
             async {
                 ec2.describe_vpc_endpoints()
@@ -956,27 +910,13 @@ impl Clients {
             },
             self.peerings(Some(vpc_id)),
         )?;
-        let reservations: Vec<aws_sdk_ec2::types::Reservation> = reservations;
-        let mut c = VpcContents { vpc_id: vpc_id.into(), name: name.into(), peerings, ..VpcContents::default() };
-        c.instances = reservations
-            .iter()
-            .flat_map(|r| r.instances().iter().filter_map(|i| i.instance_id().map(str::to_string)))
-            .collect();
-        let nats: Vec<aws_sdk_ec2::types::NatGateway> = nats;
-        c.nat_gateways = nats
-            .iter()
-            .map(|n| {
-                let ids =
-                    n.nat_gateway_addresses().iter().filter_map(|a| a.allocation_id().map(str::to_string)).collect();
-                (n.nat_gateway_id().unwrap_or_default().to_string(), ids)
-            })
-            .collect();
+        let mut c =
+            VpcContents { vpc_id: vpc_id.into(), name: name.into(), instances, peerings, ..VpcContents::default() };
+        c.nat_gateways = nats.iter().map(nat_allocations).collect();
         c.endpoints = endpoints
             .vpc_endpoints()
             .iter()
-            .filter(|e| {
-                !e.state().is_some_and(|s| matches!(s.as_str().to_ascii_lowercase().as_str(), "deleted" | "deleting"))
-            })
+            .filter(|e| !endpoint_going(e))
             .filter_map(|e| e.vpc_endpoint_id().map(str::to_string))
             .collect();
         c.internet_gateways =
@@ -994,14 +934,7 @@ impl Clients {
         c.route_tables = tables
             .iter()
             .filter(|t| !t.associations().iter().any(|a| a.main() == Some(true)))
-            .map(|t| {
-                let associations = t
-                    .associations()
-                    .iter()
-                    .filter_map(|a| a.route_table_association_id().map(str::to_string))
-                    .collect();
-                (t.route_table_id().unwrap_or_default().to_string(), associations)
-            })
+            .map(table_associations)
             .collect();
         // The set tagged with the environment name, preferring the one the VPC uses.
         let current = vpcs.vpcs().first().and_then(|v| v.dhcp_options_id()).unwrap_or_default().to_string();
@@ -1046,13 +979,10 @@ impl Clients {
     pub async fn destroy_vpc(&self, c: &VpcContents) -> Result<(), CloudError> {
         self.delete_groups(&c.autoscaling_groups).await?;
         // Instances outside any group, and any a group left behind.
-        let remaining = self.vpc_contents(&c.vpc_id, &c.name).await?.instances;
+        let remaining = self.live_instances_in(&c.vpc_id).await?;
         self.terminate_instances(&remaining).await?;
         self.take_apart(c).await?;
-        match self.ec2.delete_vpc().vpc_id(&c.vpc_id).send().await.map_err(|e| CloudError::from_sdk("DeleteVpc", e)) {
-            Err(e) if e.kind != crate::ErrorKind::NotFound => Err(e),
-            _ => Ok(()),
-        }
+        gone(self.ec2.delete_vpc().vpc_id(&c.vpc_id).send().await.map_err(|e| CloudError::from_sdk("DeleteVpc", e)))
     }
 
     /// Deletes everything listed in `c` (not the VPC), in dependency order: each phase waits for the
