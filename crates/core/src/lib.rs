@@ -8,6 +8,7 @@ pub mod config;
 pub mod diag;
 pub mod discoroot;
 pub mod environment;
+pub mod iam;
 pub mod ini;
 pub mod net;
 pub mod peering_plan;

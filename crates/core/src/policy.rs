@@ -155,9 +155,64 @@ pub fn validate(doc: &PolicyDocument, kind: PolicyKind) -> Vec<PolicyProblem> {
     problems
 }
 
+/// The form two documents are compared in: `Statement` always a list, and the values of `Action`,
+/// `NotAction`, `Resource`, `NotResource` and of each `Principal` kind always sorted lists without
+/// duplicates. Those are sets to IAM, so documents that differ only in that layout mean the same and
+/// an unchanged policy is never rewritten.
+pub fn normalized(document: &Value) -> Value {
+    let mut doc = document.clone();
+    let Some(object) = doc.as_object_mut() else { return doc };
+    if let Some(single @ Value::Object(_)) = object.get("Statement") {
+        let list = Value::Array(vec![single.clone()]);
+        object.insert("Statement".into(), list);
+    }
+    if let Some(Value::Array(statements)) = object.get_mut("Statement") {
+        for statement in statements.iter_mut().filter_map(Value::as_object_mut) {
+            for key in ["Action", "NotAction", "Resource", "NotResource"] {
+                if let Some(value) = statement.get_mut(key) {
+                    *value = as_set(value);
+                }
+            }
+            for key in ["Principal", "NotPrincipal"] {
+                if let Some(Value::Object(kinds)) = statement.get_mut(key) {
+                    kinds.values_mut().for_each(|v| *v = as_set(v));
+                }
+            }
+        }
+    }
+    doc
+}
+
+/// A string or list of strings as a sorted list without duplicates; anything else unchanged.
+fn as_set(value: &Value) -> Value {
+    let mut items: Vec<Value> = match value {
+        Value::String(_) => vec![value.clone()],
+        Value::Array(list) if list.iter().all(Value::is_string) => list.clone(),
+        _ => return value.clone(),
+    };
+    items.sort_by(|a, b| a.as_str().cmp(&b.as_str()));
+    items.dedup();
+    Value::Array(items)
+}
+
+/// True when two documents mean the same to IAM (see [`normalized`]).
+pub fn same_policy(a: &Value, b: &Value) -> bool {
+    normalized(a) == normalized(b)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn layout_differences_are_the_same_policy() {
+        let file = serde_json::json!({"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":["s3:Put*","s3:Get*","s3:Get*"],"Resource":"*","Principal":{"AWS":"arn:x"}}});
+        let live = serde_json::json!({"Statement":[{"Resource":["*"],"Principal":{"AWS":["arn:x"]},"Action":["s3:Get*","s3:Put*"],"Effect":"Allow"}],"Version":"2012-10-17"});
+        assert!(same_policy(&file, &live));
+        let other =
+            serde_json::json!({"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"s3:*","Resource":"*"}]});
+        assert!(!same_policy(&file, &other));
+    }
 
     #[test]
     fn trailing_commas_are_read_and_reported() {

@@ -1,0 +1,603 @@
+//! The IAM sync as a plan (reference §4.17, with Asiaq's dangers fixed): what exists in the account,
+//! what the config wants, and the steps between them, each with its reason.
+//!
+//! Ownership decides what may change. The sync owns groups under the group prefix, trust roles under
+//! `<role_prefix>_<E>_` and the naked roles its config names, roles and instance profiles under
+//! `instance_`, and the users listed in `group_membership/<E>/` (plus users it tagged earlier).
+//! Everything else is reported as unmanaged and never touched. Deleting something owned that the
+//! config dropped is destructive.
+
+use super::spec::{ec2_trust, IamSpec, PolicyFile, INSTANCE_PREFIX};
+use crate::policy::same_policy;
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+/// A group as it is in the account.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LiveGroup {
+    /// Inline policies by name.
+    pub policies: BTreeMap<String, Value>,
+}
+
+/// A role as it is in the account.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LiveRole {
+    /// Its trust (assume-role) document.
+    pub trust: Option<Value>,
+    /// Inline policies by name.
+    pub policies: BTreeMap<String, Value>,
+}
+
+/// A user as it is in the account.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LiveUser {
+    /// The groups it is a member of.
+    pub groups: BTreeSet<String>,
+    /// True when it carries sila-iam's tag.
+    pub tagged: bool,
+}
+
+/// A SAML provider as it is in the account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveSamlProvider {
+    /// Its ARN.
+    pub arn: String,
+    /// Its metadata document, when it was read.
+    pub metadata: Option<String>,
+}
+
+impl LiveSamlProvider {
+    /// The name: the part of the ARN after `saml-provider/`.
+    pub fn name(&self) -> &str {
+        self.arn.rsplit_once("saml-provider/").map_or(self.arn.as_str(), |(_, name)| name)
+    }
+}
+
+/// The account as read before planning.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LiveIam {
+    /// The account id.
+    pub account_id: String,
+    /// The ARN partition (`aws`, `aws-cn`, `aws-us-gov`).
+    pub partition: String,
+    /// Groups by name.
+    pub groups: BTreeMap<String, LiveGroup>,
+    /// Roles by name.
+    pub roles: BTreeMap<String, LiveRole>,
+    /// Instance profiles by name, with the roles in each.
+    pub profiles: BTreeMap<String, Vec<String>>,
+    /// Users by name.
+    pub users: BTreeMap<String, LiveUser>,
+    /// SAML providers.
+    pub saml_providers: Vec<LiveSamlProvider>,
+}
+
+/// One change to the account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum IamStep {
+    /// Create the SAML provider.
+    CreateSamlProvider {
+        name: String,
+        #[serde(skip)]
+        metadata: String,
+    },
+    /// Replace the SAML provider's metadata.
+    UpdateSamlProvider {
+        arn: String,
+        #[serde(skip)]
+        metadata: String,
+    },
+    /// Create a group.
+    CreateGroup { group: String },
+    /// Create or replace a group's inline policy.
+    PutGroupPolicy { group: String, policy: String, document: String },
+    /// Delete a group's inline policy.
+    DeleteGroupPolicy { group: String, policy: String },
+    /// Create a user (tagged as sila-iam's).
+    CreateUser { user: String },
+    /// Tag an existing user as sila-iam's.
+    TagUser { user: String },
+    /// Add a user to a group.
+    AddUserToGroup { user: String, group: String },
+    /// Remove a user from a group.
+    RemoveUserFromGroup { user: String, group: String },
+    /// Create a role with its trust document.
+    CreateRole { role: String, trust: String },
+    /// Replace a role's trust document.
+    UpdateTrust { role: String, trust: String },
+    /// Create or replace a role's inline policy.
+    PutRolePolicy { role: String, policy: String, document: String },
+    /// Delete a role's inline policy.
+    DeleteRolePolicy { role: String, policy: String },
+    /// Create an instance profile.
+    CreateInstanceProfile { profile: String },
+    /// Put a role into an instance profile.
+    AddRoleToInstanceProfile { profile: String, role: String },
+    /// Take a role out of an instance profile.
+    RemoveRoleFromInstanceProfile { profile: String, role: String },
+    /// Delete a user with its keys, password, certificates, MFA devices and policies.
+    DeleteUser { user: String },
+    /// Delete a group, its members and policies first.
+    DeleteGroup { group: String },
+    /// Delete a role, its policies and instance-profile memberships first; `profiles` are deleted too.
+    DeleteRole { role: String, profiles: Vec<String> },
+    /// Delete an instance profile that holds no role of the sync.
+    DeleteInstanceProfile { profile: String },
+}
+
+impl IamStep {
+    /// The level the step runs at: what it needs exists after the levels before it.
+    fn level(&self) -> usize {
+        use IamStep::*;
+        match self {
+            CreateSamlProvider { .. }
+            | UpdateSamlProvider { .. }
+            | CreateGroup { .. }
+            | CreateUser { .. }
+            | TagUser { .. }
+            | CreateInstanceProfile { .. } => 1,
+            CreateRole { .. }
+            | UpdateTrust { .. }
+            | PutGroupPolicy { .. }
+            | DeleteGroupPolicy { .. }
+            | AddUserToGroup { .. }
+            | RemoveUserFromGroup { .. }
+            | RemoveRoleFromInstanceProfile { .. } => 2,
+            PutRolePolicy { .. } | DeleteRolePolicy { .. } | AddRoleToInstanceProfile { .. } => 3,
+            DeleteUser { .. } | DeleteInstanceProfile { .. } => 4,
+            DeleteGroup { .. } | DeleteRole { .. } => 5,
+        }
+    }
+}
+
+impl fmt::Display for IamStep {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use IamStep::*;
+        match self {
+            CreateSamlProvider { name, .. } => write!(f, "create SAML provider {name}"),
+            UpdateSamlProvider { arn, .. } => write!(f, "update the metadata of SAML provider {arn}"),
+            CreateGroup { group } => write!(f, "create group {group}"),
+            PutGroupPolicy { group, policy, .. } => write!(f, "put policy {policy} on group {group}"),
+            DeleteGroupPolicy { group, policy } => write!(f, "delete policy {policy} of group {group}"),
+            CreateUser { user } => write!(f, "create user {user}"),
+            TagUser { user } => write!(f, "tag user {user} as managed by sila-iam"),
+            AddUserToGroup { user, group } => write!(f, "add user {user} to group {group}"),
+            RemoveUserFromGroup { user, group } => write!(f, "remove user {user} from group {group}"),
+            CreateRole { role, .. } => write!(f, "create role {role}"),
+            UpdateTrust { role, .. } => write!(f, "replace the trust document of role {role}"),
+            PutRolePolicy { role, policy, .. } => write!(f, "put policy {policy} on role {role}"),
+            DeleteRolePolicy { role, policy } => write!(f, "delete policy {policy} of role {role}"),
+            CreateInstanceProfile { profile } => write!(f, "create instance profile {profile}"),
+            AddRoleToInstanceProfile { profile, role } => write!(f, "add role {role} to instance profile {profile}"),
+            RemoveRoleFromInstanceProfile { profile, role } => {
+                write!(f, "remove role {role} from instance profile {profile}")
+            }
+            DeleteUser { user } => write!(f, "delete user {user}"),
+            DeleteGroup { group } => write!(f, "delete group {group}"),
+            DeleteRole { role, profiles } if profiles.is_empty() => write!(f, "delete role {role}"),
+            DeleteRole { role, profiles } => {
+                write!(f, "delete role {role} and instance profile {}", profiles.join(", "))
+            }
+            DeleteInstanceProfile { profile } => write!(f, "delete instance profile {profile}"),
+        }
+    }
+}
+
+/// A step with the level it runs at and why it is there.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PlannedStep {
+    /// 1-based level; the steps of a level run concurrently.
+    pub level: usize,
+    /// The change.
+    #[serde(flatten)]
+    pub step: IamStep,
+    /// Why (the config file or rule behind it).
+    pub reason: String,
+    /// True when it deletes something the config dropped (needs `--allow-destructive`).
+    pub destructive: bool,
+}
+
+/// What the sync found in the account and leaves alone.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Unmanaged {
+    /// Users neither listed nor tagged by sila-iam.
+    pub users: Vec<String>,
+    /// Groups outside the group prefix.
+    pub groups: Vec<String>,
+    /// Roles outside the sync's prefixes and names.
+    pub roles: Vec<String>,
+    /// Instance profiles outside `instance_`.
+    pub instance_profiles: Vec<String>,
+}
+
+/// The plan of a sync.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct IamPlan {
+    /// The steps, by level.
+    pub steps: Vec<PlannedStep>,
+    /// What is left alone.
+    pub unmanaged: Unmanaged,
+    /// Things worth knowing that are not steps.
+    pub notes: Vec<String>,
+}
+
+impl IamPlan {
+    /// True when nothing would change.
+    pub fn is_empty(&self) -> bool {
+        self.steps.is_empty()
+    }
+
+    /// The destructive steps.
+    pub fn destructive(&self) -> Vec<&PlannedStep> {
+        self.steps.iter().filter(|s| s.destructive).collect()
+    }
+
+    /// The steps grouped by level, empty levels left out.
+    pub fn levels(&self) -> Vec<Vec<&PlannedStep>> {
+        let mut levels: BTreeMap<usize, Vec<&PlannedStep>> = BTreeMap::new();
+        for s in &self.steps {
+            levels.entry(s.level).or_default().push(s);
+        }
+        levels.into_values().collect()
+    }
+}
+
+/// Collects steps; keeps them sorted by level, then as they were added.
+struct Builder {
+    steps: Vec<PlannedStep>,
+}
+
+impl Builder {
+    fn add(&mut self, step: IamStep, reason: impl Into<String>) {
+        self.steps.push(PlannedStep { level: step.level(), step, reason: reason.into(), destructive: false });
+    }
+
+    fn destroy(&mut self, step: IamStep, reason: impl Into<String>) {
+        self.steps.push(PlannedStep { level: step.level(), step, reason: reason.into(), destructive: true });
+    }
+}
+
+/// Compact JSON of a document, the form sent to AWS.
+fn compact(document: &Value) -> String {
+    document.to_string()
+}
+
+/// The file's path as shown in reasons: from `iam/` on.
+fn shown(file: &PolicyFile) -> String {
+    let path = file.path.to_string_lossy();
+    match path.rfind("iam/") {
+        Some(i) => path[i..].to_string(),
+        None => path.into_owned(),
+    }
+}
+
+/// The steps that make the inline policies of an entity exactly `[file]`: nothing when one of them
+/// already means the same (whatever its name, so Asiaq's timestamp-named policies are adopted), else
+/// a put under the file's name; every other inline policy is deleted.
+fn inline_policies(
+    b: &mut Builder,
+    existing: Option<&BTreeMap<String, Value>>,
+    file: &PolicyFile,
+    put: impl Fn(String, String) -> IamStep,
+    delete: impl Fn(String) -> IamStep,
+) {
+    let empty = BTreeMap::new();
+    let existing = existing.unwrap_or(&empty);
+    let keep = existing.iter().find(|(_, doc)| same_policy(doc, &file.document)).map(|(name, _)| name.clone());
+    let keep = match keep {
+        Some(name) => name,
+        None => {
+            let why = if existing.contains_key(&file.name) { "changed in" } else { "from" };
+            b.add(put(file.name.clone(), compact(&file.document)), format!("{why} {}", shown(file)));
+            file.name.clone()
+        }
+    };
+    for name in existing.keys().filter(|n| **n != keep) {
+        b.add(delete(name.clone()), format!("not in {}", shown(file)));
+    }
+}
+
+/// The trust document of a federated role: the template with its first statement's
+/// `Principal.Federated` set to the provider.
+fn federated_trust(template: &Value, provider_arn: &str) -> Value {
+    let mut doc = template.clone();
+    let first = match doc.get_mut("Statement") {
+        Some(Value::Array(list)) => list.first_mut(),
+        Some(single @ Value::Object(_)) => Some(single),
+        _ => None,
+    };
+    if let Some(Value::Object(statement)) = first {
+        let principal = statement.entry("Principal").or_insert_with(|| Value::Object(Default::default()));
+        if let Value::Object(kinds) = principal {
+            kinds.insert("Federated".into(), Value::String(provider_arn.to_string()));
+        } else {
+            *principal = serde_json::json!({ "Federated": provider_arn });
+        }
+    }
+    doc
+}
+
+/// True when a trust document's first statement trusts a federated (SAML) principal, as Asiaq
+/// decides `listroles --federation`.
+pub fn is_federated(trust: &Value) -> bool {
+    let first = match trust.get("Statement") {
+        Some(Value::Array(list)) => list.first(),
+        other => other,
+    };
+    first.and_then(|s| s.get("Principal")).and_then(|p| p.get("Federated")).is_some()
+}
+
+/// Plans the sync of `spec` into the account `live`. `saml_metadata` is the downloaded metadata of
+/// the configured provider. Fails when a federated role is wanted but no SAML provider is known.
+pub fn plan_sync(spec: &IamSpec, live: &LiveIam, saml_metadata: Option<&str>) -> Result<IamPlan, String> {
+    let mut b = Builder { steps: Vec::new() };
+    let mut notes = Vec::new();
+    let env = &spec.account_env;
+    let membership = format!("iam/group_membership/{env}/");
+
+    // SAML provider: the configured one is created or its metadata updated; others are left alone.
+    let provider_arn = if let Some(saml) = &spec.saml {
+        let metadata = saml_metadata.unwrap_or_default().to_string();
+        match live.saml_providers.iter().find(|p| p.name() == saml.name) {
+            None => b.add(
+                IamStep::CreateSamlProvider { name: saml.name.clone(), metadata },
+                format!("[iam] saml_provider_name, metadata from {}", saml.url),
+            ),
+            Some(p) if p.metadata.as_deref().map(str::trim) != Some(metadata.trim()) => b.add(
+                IamStep::UpdateSamlProvider { arn: p.arn.clone(), metadata },
+                format!("metadata at {} changed", saml.url),
+            ),
+            Some(_) => {}
+        }
+        Some(format!("arn:{}:iam::{}:saml-provider/{}", live.partition, live.account_id, saml.name))
+    } else {
+        let mut arns: Vec<&str> = live.saml_providers.iter().map(|p| p.arn.as_str()).collect();
+        arns.sort();
+        arns.first().map(|a| a.to_string())
+    };
+
+    // Users: the listed ones exist and carry the tag; tagged ones no longer listed are deleted.
+    for user in spec.memberships.keys() {
+        let file = format!("{membership}{user}.grp");
+        match live.users.get(user) {
+            None => b.add(IamStep::CreateUser { user: user.clone() }, format!("listed in {file}")),
+            Some(u) if !u.tagged => b.add(IamStep::TagUser { user: user.clone() }, format!("listed in {file}")),
+            Some(_) => {}
+        }
+    }
+    let dropped_users: BTreeSet<&String> = live
+        .users
+        .iter()
+        .filter(|(name, u)| u.tagged && !spec.memberships.contains_key(*name))
+        .map(|(n, _)| n)
+        .collect();
+    for user in &dropped_users {
+        b.destroy(
+            IamStep::DeleteUser { user: (*user).clone() },
+            format!("tagged by sila-iam, no longer in {membership}"),
+        );
+    }
+
+    // Groups: one per user policy (unless pruned), exactly its policy, exactly its listed members.
+    let mut wanted_groups = BTreeSet::new();
+    for (name, user_policy) in &spec.user_policies {
+        let group = spec.group_name(name);
+        let members: BTreeSet<&String> =
+            spec.memberships.iter().filter(|(_, groups)| groups.contains(name)).map(|(user, _)| user).collect();
+        if spec.prune_empty_groups && members.is_empty() {
+            continue;
+        }
+        wanted_groups.insert(group.clone());
+        let existing = live.groups.get(&group);
+        if existing.is_none() {
+            b.add(IamStep::CreateGroup { group: group.clone() }, format!("from {}", shown(&user_policy.policy)));
+        }
+        inline_policies(
+            &mut b,
+            existing.map(|g| &g.policies),
+            &user_policy.policy,
+            |policy, document| IamStep::PutGroupPolicy { group: group.clone(), policy, document },
+            |policy| IamStep::DeleteGroupPolicy { group: group.clone(), policy },
+        );
+        let live_members: BTreeSet<&String> =
+            live.users.iter().filter(|(_, u)| u.groups.contains(&group)).map(|(n, _)| n).collect();
+        for user in members.difference(&live_members) {
+            b.add(
+                IamStep::AddUserToGroup { user: (*user).clone(), group: group.clone() },
+                format!("{membership}{user}.grp lists {name}"),
+            );
+        }
+        for user in live_members.difference(&members).filter(|u| !dropped_users.contains(*u)) {
+            b.add(
+                IamStep::RemoveUserFromGroup { user: (*user).clone(), group: group.clone() },
+                format!("not listed as a member of {name} in {membership}"),
+            );
+        }
+    }
+    for group in live.groups.keys().filter(|g| spec.owns_group(g) && !wanted_groups.contains(*g)) {
+        let policy = &group[spec.group_prefix.len() + 1..];
+        let reason = if spec.user_policies.contains_key(policy) {
+            format!("prune_empty_groups: no user of {membership} is a member")
+        } else {
+            format!("no iam/user_policies/{policy}.iam")
+        };
+        b.destroy(IamStep::DeleteGroup { group: group.clone() }, reason);
+    }
+
+    // Trust roles: one per user policy not blacklisted, trusted through its .tr or federation.
+    let mut wanted_roles = BTreeSet::new();
+    for (name, user_policy) in &spec.user_policies {
+        if spec.blacklist.contains(name) {
+            continue;
+        }
+        let role = spec.role_name(name);
+        wanted_roles.insert(role.clone());
+        let trust = match (&user_policy.trust, &spec.federation) {
+            (Some(tr), _) => Some(tr.document.clone()),
+            (None, Some(template)) => {
+                let arn = provider_arn.as_deref().ok_or_else(|| {
+                    format!(
+                        "{} needs a SAML provider for role {role}: set [iam] saml_provider_name and saml_provider_url, or add iam/user_policies/{name}.tr",
+                        shown(template)
+                    )
+                })?;
+                Some(federated_trust(&template.document, arn))
+            }
+            (None, None) => None,
+        };
+        let trust_source = match &user_policy.trust {
+            Some(tr) => shown(tr),
+            None => "iam/federation/AssumeRolePolicyDocument.iam".to_string(),
+        };
+        let existing = live.roles.get(&role);
+        match (existing, &trust) {
+            (None, None) => {
+                notes.push(format!(
+                    "role {role} is not created: no trust document (add iam/user_policies/{name}.tr or iam/federation/AssumeRolePolicyDocument.iam)"
+                ));
+                continue;
+            }
+            (None, Some(trust)) => b.add(
+                IamStep::CreateRole { role: role.clone(), trust: compact(trust) },
+                format!("trust from {trust_source}"),
+            ),
+            (Some(r), Some(trust)) if !r.trust.as_ref().is_some_and(|t| same_policy(t, trust)) => b.add(
+                IamStep::UpdateTrust { role: role.clone(), trust: compact(trust) },
+                format!("trust changed in {trust_source}"),
+            ),
+            _ => {}
+        }
+        inline_policies(
+            &mut b,
+            existing.map(|r| &r.policies),
+            &user_policy.policy,
+            |policy, document| IamStep::PutRolePolicy { role: role.clone(), policy, document },
+            |policy| IamStep::DeleteRolePolicy { role: role.clone(), policy },
+        );
+    }
+
+    // Instance roles and profiles: `instance_<P>`, trusted by EC2, the role in the profile.
+    let mut wanted_instance = BTreeSet::new();
+    for (name, policy) in &spec.instance_policies {
+        let role = IamSpec::instance_name(name);
+        wanted_instance.insert(role.clone());
+        let existing = live.roles.get(&role);
+        let trust = ec2_trust();
+        match existing {
+            None => b.add(
+                IamStep::CreateRole { role: role.clone(), trust: compact(&trust) },
+                format!("from {}", shown(policy)),
+            ),
+            Some(r) if !r.trust.as_ref().is_some_and(|t| same_policy(t, &trust)) => b.add(
+                IamStep::UpdateTrust { role: role.clone(), trust: compact(&trust) },
+                "instance roles are trusted by ec2.amazonaws.com",
+            ),
+            Some(_) => {}
+        }
+        inline_policies(
+            &mut b,
+            existing.map(|r| &r.policies),
+            policy,
+            |policy, document| IamStep::PutRolePolicy { role: role.clone(), policy, document },
+            |policy| IamStep::DeleteRolePolicy { role: role.clone(), policy },
+        );
+        match live.profiles.get(&role) {
+            None => {
+                b.add(IamStep::CreateInstanceProfile { profile: role.clone() }, format!("from {}", shown(policy)));
+                b.add(
+                    IamStep::AddRoleToInstanceProfile { profile: role.clone(), role: role.clone() },
+                    "an instance profile carries its role",
+                );
+            }
+            Some(roles) if !roles.contains(&role) => {
+                for other in roles {
+                    b.add(
+                        IamStep::RemoveRoleFromInstanceProfile { profile: role.clone(), role: other.clone() },
+                        format!("instance profile {role} must carry role {role}"),
+                    );
+                }
+                b.add(
+                    IamStep::AddRoleToInstanceProfile { profile: role.clone(), role: role.clone() },
+                    "an instance profile carries its role",
+                );
+            }
+            Some(_) => {}
+        }
+    }
+
+    // Roles the sync owns that the config dropped.
+    let owned_prefix = spec.owned_role_prefix();
+    let mut deleted_profiles = BTreeSet::new();
+    for role in live.roles.keys() {
+        let instance = role.starts_with(INSTANCE_PREFIX);
+        let owned_trust = owned_prefix.as_ref().is_some_and(|p| role.starts_with(p)) || spec.naked_roles.contains(role);
+        if (instance && wanted_instance.contains(role)) || (!instance && (!owned_trust || wanted_roles.contains(role)))
+        {
+            continue;
+        }
+        // Instance profiles of the sync that hold this role go with it.
+        let profiles: Vec<String> = live
+            .profiles
+            .iter()
+            .filter(|(name, roles)| {
+                roles.contains(role) && name.starts_with(INSTANCE_PREFIX) && !wanted_instance.contains(*name)
+            })
+            .map(|(name, _)| name.clone())
+            .collect();
+        deleted_profiles.extend(profiles.iter().cloned());
+        let policy = role.strip_prefix(INSTANCE_PREFIX).unwrap_or(role);
+        let reason = if instance {
+            format!("no iam/instance_policies/{policy}.iam")
+        } else {
+            let name = spec.user_policies.keys().find(|p| spec.role_name(p) == *role);
+            match name {
+                Some(p) if spec.blacklist.contains(p) => format!("{p} is in [iam] policy_blacklist"),
+                _ => format!("no user policy for role {role} in iam/user_policies/"),
+            }
+        };
+        b.destroy(IamStep::DeleteRole { role: role.clone(), profiles }, reason);
+    }
+    for (profile, _) in live.profiles.iter().filter(|(name, _)| {
+        name.starts_with(INSTANCE_PREFIX) && !wanted_instance.contains(*name) && !deleted_profiles.contains(*name)
+    }) {
+        let policy = &profile[INSTANCE_PREFIX.len()..];
+        b.destroy(
+            IamStep::DeleteInstanceProfile { profile: profile.clone() },
+            format!("no iam/instance_policies/{policy}.iam"),
+        );
+    }
+    if owned_prefix.is_none() {
+        notes.push("no [iam] role_prefix: roles the config no longer names are not looked for".to_string());
+    }
+
+    let unmanaged = Unmanaged {
+        users: live
+            .users
+            .iter()
+            .filter(|(n, u)| !u.tagged && !spec.memberships.contains_key(*n))
+            .map(|(n, _)| n.clone())
+            .collect(),
+        groups: live.groups.keys().filter(|g| !spec.owns_group(g)).cloned().collect(),
+        roles: live
+            .roles
+            .keys()
+            .filter(|r| {
+                !r.starts_with(INSTANCE_PREFIX)
+                    && !wanted_roles.contains(*r)
+                    && !spec.naked_roles.contains(*r)
+                    && !owned_prefix.as_ref().is_some_and(|p| r.starts_with(p))
+            })
+            .cloned()
+            .collect(),
+        instance_profiles: live.profiles.keys().filter(|p| !p.starts_with(INSTANCE_PREFIX)).cloned().collect(),
+    };
+    let mut steps = b.steps;
+    steps.sort_by_key(|s| s.level);
+    Ok(IamPlan { steps, unmanaged, notes })
+}
+
+#[cfg(test)]
+mod tests;
