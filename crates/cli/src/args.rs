@@ -104,6 +104,13 @@ impl GlobalArgs {
         Ok(AwsConfig::new(ini))
     }
 
+    /// The parsed `aws.ini` when the config dir has one (for tools that only need a few of its
+    /// sections); a parse error is still an error.
+    pub fn optional_aws_config(&self) -> anyhow::Result<Option<AwsConfig>> {
+        let dir = self.config_dir();
+        Ok(dir.load(ConfigFile::Aws).map_err(|d| anyhow::anyhow!("{d}"))?.map(AwsConfig::new))
+    }
+
     /// `--env`, else `[disco_aws] default_environment`.
     pub fn environment(&self, aws: &AwsConfig) -> anyhow::Result<String> {
         if let Some(env) = &self.env {

@@ -33,6 +33,7 @@ pub struct Clients {
     pub(crate) ec2: aws_sdk_ec2::Client,
     pub(crate) autoscaling: aws_sdk_autoscaling::Client,
     pub(crate) sts: aws_sdk_sts::Client,
+    pub(crate) iam: aws_sdk_iam::Client,
     region: String,
 }
 
@@ -75,6 +76,7 @@ pub async fn connect(settings: &AwsSettings) -> Result<Clients, CloudError> {
         ec2: aws_sdk_ec2::Client::new(&config),
         autoscaling: aws_sdk_autoscaling::Client::new(&config),
         sts: aws_sdk_sts::Client::new(&config),
+        iam: aws_sdk_iam::Client::new(&config),
         region,
     })
 }

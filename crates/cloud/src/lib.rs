@@ -10,6 +10,7 @@ mod connect;
 pub mod ec2;
 mod error;
 mod finders;
+pub mod iam;
 pub mod peering;
 pub mod vpc;
 

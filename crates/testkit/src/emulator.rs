@@ -197,6 +197,17 @@ impl Emulator {
         aws_sdk_autoscaling::Client::from_conf(config)
     }
 
+    /// An IAM client pointed at the emulator.
+    pub fn iam(&self) -> aws_sdk_iam::Client {
+        let config = aws_sdk_iam::Config::builder()
+            .behavior_version(aws_sdk_iam::config::BehaviorVersion::v2026_01_12())
+            .region(aws_sdk_iam::config::Region::new(crate::REGION))
+            .endpoint_url(&self.endpoint)
+            .credentials_provider(aws_sdk_iam::config::Credentials::new("test", "test", None, None, "sila-testkit"))
+            .build();
+        aws_sdk_iam::Client::from_conf(config)
+    }
+
     /// An EC2 client pointed at the emulator.
     pub fn ec2(&self) -> aws_sdk_ec2::Client {
         let config = aws_sdk_ec2::Config::builder()

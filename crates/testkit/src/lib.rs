@@ -71,6 +71,11 @@ impl Session {
         self.emulator.ec2()
     }
 
+    /// An IAM client for independent checks and fixtures.
+    pub fn iam(&self) -> aws_sdk_iam::Client {
+        self.emulator.iam()
+    }
+
     /// An Auto Scaling client for independent checks and fixtures.
     pub fn autoscaling(&self) -> aws_sdk_autoscaling::Client {
         self.emulator.autoscaling()

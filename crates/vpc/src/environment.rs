@@ -34,8 +34,7 @@ pub fn vpc_config(global: &GlobalArgs) -> anyhow::Result<VpcConfig> {
 
 /// `aws.ini` when the config dir has one (sila-vpc needs it only for hostclasses' static IPs).
 pub fn optional_aws_config(global: &GlobalArgs) -> anyhow::Result<Option<AwsConfig>> {
-    let dir = global.config_dir();
-    Ok(dir.load(ConfigFile::Aws).map_err(|d| anyhow::anyhow!("{d}"))?.map(AwsConfig::new))
+    global.optional_aws_config()
 }
 
 /// Refuses a `--type` that vpc.ini does not describe.

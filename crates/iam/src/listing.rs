@@ -1,0 +1,154 @@
+//! The read-only commands: users, groups, roles, profiles, providers, keys, and `decode`.
+
+use clap::Args;
+use serde_json::Value;
+use sila_cli::{GlobalArgs, Printer, Table};
+use sila_cloud::Clients;
+
+/// `--group-name G`.
+#[derive(Debug, Args)]
+pub struct GroupArgs {
+    /// The group
+    #[arg(long = "group-name", alias = "group_name", value_name = "GROUP")]
+    pub group: String,
+}
+
+/// `--group-name G --policy-name P`.
+#[derive(Debug, Args)]
+pub struct GroupPolicyArgs {
+    /// The group
+    #[arg(long = "group-name", alias = "group_name", value_name = "GROUP")]
+    pub group: String,
+    /// The inline policy
+    #[arg(long = "policy-name", alias = "policy_name", value_name = "POLICY")]
+    pub policy: String,
+}
+
+/// `--user-name U`.
+#[derive(Debug, Args)]
+pub struct UserArgs {
+    /// The user
+    #[arg(long = "user-name", alias = "user_name", value_name = "USER")]
+    pub user: String,
+}
+
+/// `--role-name R`.
+#[derive(Debug, Args)]
+pub struct RoleArgs {
+    /// The role
+    #[arg(long = "role-name", alias = "role_name", value_name = "ROLE")]
+    pub role: String,
+}
+
+/// Arguments of `listroles`.
+#[derive(Debug, Args)]
+pub struct RolesArgs {
+    /// Add a column saying whether each role is federated (trusts a SAML provider)
+    #[arg(long)]
+    pub federation: bool,
+}
+
+/// Arguments of `decode`.
+#[derive(Debug, Args)]
+pub struct DecodeArgs {
+    /// The encoded message from an "encoded authorization failure message" error
+    #[arg(long, value_name = "MESSAGE")]
+    pub message: String,
+}
+
+pub(crate) async fn clients(global: &GlobalArgs) -> anyhow::Result<Clients> {
+    Ok(sila_cloud::connect(&global.aws.settings()).await?)
+}
+
+/// A one-column listing.
+fn names(global: &GlobalArgs, header: &str, names: &[String]) -> anyhow::Result<()> {
+    let mut table = Table::new([header]);
+    names.iter().for_each(|n| table.row([n.as_str()]));
+    Printer::new(global.output).print(&table, names)?;
+    Ok(())
+}
+
+/// `listusers`: `USER  GROUPS`.
+pub async fn users(global: &GlobalArgs) -> anyhow::Result<()> {
+    let rows = clients(global).await?.iam_users().await?;
+    let mut table = Table::new(["USER", "GROUPS"]);
+    rows.iter().for_each(|r| table.row([r.user.clone(), r.groups.join(",")]));
+    Printer::new(global.output).print(&table, &rows)?;
+    Ok(())
+}
+
+/// `listgroups`.
+pub async fn groups(global: &GlobalArgs) -> anyhow::Result<()> {
+    names(global, "GROUP", &clients(global).await?.iam_groups().await?)
+}
+
+/// `listgrouppolicies`.
+pub async fn group_policies(global: &GlobalArgs, args: &GroupArgs) -> anyhow::Result<()> {
+    names(global, "POLICY", &clients(global).await?.group_policy_names(&args.group).await?)
+}
+
+/// `getgrouppolicy`: the decoded document, pretty-printed (JSON either way).
+pub async fn group_policy(global: &GlobalArgs, args: &GroupPolicyArgs) -> anyhow::Result<()> {
+    let document = clients(global).await?.group_policy(&args.group, &args.policy).await?;
+    Printer::new(global.output).print_json(&document)?;
+    Ok(())
+}
+
+/// `listusergroups`.
+pub async fn user_groups(global: &GlobalArgs, args: &UserArgs) -> anyhow::Result<()> {
+    names(global, "GROUP", &clients(global).await?.user_groups(&args.user).await?)
+}
+
+/// `listroles [--federation]`.
+pub async fn roles(global: &GlobalArgs, args: &RolesArgs) -> anyhow::Result<()> {
+    let rows = clients(global).await?.iam_roles().await?;
+    let mut table = Table::new(if args.federation { vec!["ROLE", "TRUST"] } else { vec!["ROLE"] });
+    for r in &rows {
+        let trust = if r.federated { "federated" } else { "unfederated" };
+        table.row(if args.federation { vec![r.role.as_str(), trust] } else { vec![r.role.as_str()] });
+    }
+    Printer::new(global.output).print(&table, &rows)?;
+    Ok(())
+}
+
+/// `listrolepolicies`.
+pub async fn role_policies(global: &GlobalArgs, args: &RoleArgs) -> anyhow::Result<()> {
+    names(global, "POLICY", &clients(global).await?.role_policy_names(&args.role).await?)
+}
+
+/// `listinstanceprofiles`: `PROFILE  ROLES`.
+pub async fn instance_profiles(global: &GlobalArgs) -> anyhow::Result<()> {
+    let rows = clients(global).await?.instance_profiles().await?;
+    let mut table = Table::new(["PROFILE", "ROLES"]);
+    rows.iter().for_each(|r| table.row([r.profile.clone(), r.roles.join(",")]));
+    Printer::new(global.output).print(&table, &rows)?;
+    Ok(())
+}
+
+/// `listproviders`.
+pub async fn providers(global: &GlobalArgs) -> anyhow::Result<()> {
+    names(global, "SAML PROVIDER", &clients(global).await?.saml_provider_arns().await?)
+}
+
+/// `listkeys`: `USER  ACCESS KEY ID  STATUS  CREATED`.
+pub async fn keys(global: &GlobalArgs, args: &UserArgs) -> anyhow::Result<()> {
+    let rows = clients(global).await?.access_keys(&args.user).await?;
+    let mut table = Table::new(["USER", "ACCESS KEY ID", "STATUS", "CREATED"]);
+    for k in &rows {
+        table.row([k.user.clone(), k.access_key_id.clone(), k.status.clone(), k.created.clone()]);
+    }
+    Printer::new(global.output).print(&table, &rows)?;
+    Ok(())
+}
+
+/// `decode`: the decoded message is JSON; print it pretty (as is when it is not).
+pub async fn decode(global: &GlobalArgs, args: &DecodeArgs) -> anyhow::Result<()> {
+    let decoded = clients(global).await?.decode_authorization_message(&args.message).await?;
+    let printer = Printer::new(global.output);
+    match serde_json::from_str::<Value>(&decoded) {
+        Ok(value) => printer.print_json(&value)?,
+        Err(_) if printer.json() => printer.print_json(&Value::String(decoded))?,
+        Err(_) => printer.line(&decoded)?,
+    }
+    Ok(())
+}

@@ -1,0 +1,199 @@
+//! `update --environment E`: validate iam/, check the account, read it, plan, print, apply.
+
+use anyhow::Context as _;
+use clap::Args;
+use futures::stream::{self, StreamExt as _};
+use serde::Serialize;
+use sila_cli::{GlobalArgs, Printer, UsageError};
+use sila_cloud::Clients;
+use sila_core::config::ConfigDir;
+use sila_core::iam::plan::{plan_sync, IamPlan};
+use sila_core::iam::spec::{IamSpec, SamlSpec};
+use std::time::Instant;
+
+/// IAM calls in flight at once. IAM's limits are account-wide and cannot be raised, so the sync
+/// stays modest; the SDK's backoff handles the rest.
+const CONCURRENCY: usize = 8;
+
+/// Arguments of `update`.
+#[derive(Debug, Args)]
+pub struct UpdateArgs {
+    /// Account environment: selects iam/group_membership/<E>/ and `@E` options of [iam]
+    #[arg(long, value_name = "E")]
+    pub environment: String,
+    /// Print the plan and change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Allow deleting users, groups, roles and instance profiles the config dropped (without it, a
+    /// plan with such steps is refused and nothing is changed)
+    #[arg(long)]
+    pub allow_destructive: bool,
+}
+
+#[derive(Serialize)]
+struct Report<'a> {
+    account_id: &'a str,
+    account_environment: &'a str,
+    dry_run: bool,
+    applied: bool,
+    plan: &'a IamPlan,
+}
+
+/// `sila-iam update`.
+pub async fn run(global: &GlobalArgs, args: &UpdateArgs) -> anyhow::Result<()> {
+    let started = Instant::now();
+    // Everything local first: a bad file stops the sync before the first AWS call.
+    let dir = global.config_dir();
+    let aws = global.optional_aws_config()?;
+    let spec = IamSpec::load(&dir, aws.as_ref(), &args.environment).map_err(|d| anyhow::anyhow!("{d}"))?;
+    for warning in &spec.warnings {
+        eprintln!("{warning}");
+    }
+    let metadata = match &spec.saml {
+        Some(saml) => Some(saml_metadata(&dir, saml).await?),
+        None => None,
+    };
+
+    let clients = sila_cloud::connect(&global.aws.settings()).await?;
+    let caller = clients.caller().await?;
+    check_account(&spec, aws.as_ref(), &caller.account)?;
+    let live = clients.read_iam(&caller, spec.saml.as_ref().map(|s| s.name.as_str())).await?;
+    let plan = plan_sync(&spec, &live, metadata.as_deref()).map_err(anyhow::Error::msg)?;
+
+    let printer = Printer::new(global.output);
+    if !printer.json() {
+        printer.line(&render(&spec, &caller.account, &plan))?;
+    }
+    let destructive: Vec<String> = plan.destructive().iter().map(|s| s.step.to_string()).collect();
+    let refused = !destructive.is_empty() && !args.allow_destructive;
+    let mut report = Report {
+        account_id: &caller.account,
+        account_environment: &spec.account_env,
+        dry_run: args.dry_run,
+        applied: false,
+        plan: &plan,
+    };
+    if args.dry_run || plan.is_empty() || refused {
+        if printer.json() {
+            printer.print_json(&report)?;
+        }
+        if refused && !args.dry_run {
+            return Err(UsageError(format!(
+                "{} destructive step(s) refused ({}); nothing was changed; rerun with --allow-destructive to apply them",
+                destructive.len(),
+                destructive.join("; ")
+            ))
+            .into());
+        }
+        return Ok(());
+    }
+    apply(&clients, &plan).await?;
+    report.applied = true;
+    if printer.json() {
+        printer.print_json(&report)?;
+    } else {
+        printer.line(&format!(
+            "synced account {} for {} in {:.1}s: {} change(s)",
+            caller.account,
+            spec.account_env,
+            started.elapsed().as_secs_f64(),
+            plan.steps.len()
+        ))?;
+    }
+    Ok(())
+}
+
+/// Refuses to touch an account other than the one configured for the environment; without one
+/// configured, says which account is being changed.
+fn check_account(spec: &IamSpec, aws: Option<&sila_core::config::AwsConfig>, account: &str) -> anyhow::Result<()> {
+    match &spec.account_id {
+        Some(expected) if expected != account => {
+            let at = aws
+                .and_then(|a| {
+                    let r = a.iam_option("account_id", Some(&spec.account_env))?;
+                    Some(format!("{}:{}: [iam] {}", a.ini.path.display(), r.line, r.option))
+                })
+                .unwrap_or_else(|| "[iam] account_id".to_string());
+            anyhow::bail!(
+                "refusing to sync: the credentials are for account {account}, but {at} says {} is account {expected}; nothing was changed",
+                spec.account_env
+            )
+        }
+        Some(_) => Ok(()),
+        None => {
+            eprintln!(
+                "note: no [iam] account_id@{} configured; syncing account {account} as {}",
+                spec.account_env, spec.account_env
+            );
+            Ok(())
+        }
+    }
+}
+
+/// The SAML metadata document: downloaded from an `http(s)://` URL, else read from a file (relative
+/// to the config dir).
+async fn saml_metadata(dir: &ConfigDir, saml: &SamlSpec) -> anyhow::Result<String> {
+    let url = saml.url.clone();
+    if url.starts_with("http://") || url.starts_with("https://") {
+        let fetched = tokio::task::spawn_blocking(move || {
+            let agent = ureq::AgentBuilder::new().timeout(std::time::Duration::from_secs(30)).build();
+            agent.get(&url).call().map_err(|e| e.to_string())?.into_string().map_err(|e| e.to_string())
+        })
+        .await?;
+        return fetched.map_err(|e| anyhow::anyhow!("[iam] saml_provider_url {}: {e}", saml.url));
+    }
+    let path = dir.resolve(url.strip_prefix("file://").unwrap_or(&url));
+    std::fs::read_to_string(&path).with_context(|| format!("[iam] saml_provider_url {}", path.display()))
+}
+
+/// Applies the plan level by level, the steps of a level concurrently; a failure stops after its
+/// level, listing what failed (a rerun picks up where this one stopped).
+async fn apply(clients: &Clients, plan: &IamPlan) -> anyhow::Result<()> {
+    let levels = plan.levels();
+    for (n, level) in levels.iter().enumerate() {
+        tracing::info!("level {}/{}: {} step(s)", n + 1, levels.len(), level.len());
+        let failures: Vec<String> = stream::iter(level.iter())
+            .map(|s| async move { clients.run_iam_step(&s.step).await.err().map(|e| format!("  {}: {e}", s.step)) })
+            .buffer_unordered(CONCURRENCY)
+            .filter_map(|f| async move { f })
+            .collect()
+            .await;
+        if !failures.is_empty() {
+            anyhow::bail!(
+                "{} step(s) failed:\n{}\nhint: `sila-iam update` again completes the sync (finished steps are not repeated)",
+                failures.len(),
+                failures.join("\n")
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The plan as people read it: `+` adds or changes, `!` deletes what the config dropped.
+fn render(spec: &IamSpec, account: &str, plan: &IamPlan) -> String {
+    let mut out = format!("IAM of account {account} for account environment {}\n", spec.account_env);
+    if plan.is_empty() {
+        out.push_str("nothing to change\n");
+    } else {
+        out.push_str(&format!("plan: {} step(s) in {} level(s)\n", plan.steps.len(), plan.levels().len()));
+        for (n, level) in plan.levels().iter().enumerate() {
+            out.push_str(&format!("  level {}:\n", n + 1));
+            for s in level {
+                let mark = if s.destructive { "!" } else { "+" };
+                out.push_str(&format!("    {mark} {}  ({})\n", s.step, s.reason));
+            }
+        }
+    }
+    let u = &plan.unmanaged;
+    for (kind, names) in
+        [("users", &u.users), ("groups", &u.groups), ("roles", &u.roles), ("instance profiles", &u.instance_profiles)]
+    {
+        if !names.is_empty() {
+            out.push_str(&format!("unmanaged {kind} (left alone): {}\n", names.join(", ")));
+        }
+    }
+    for note in &plan.notes {
+        out.push_str(&format!("note: {note}\n"));
+    }
+    out.trim_end().to_string()
+}
