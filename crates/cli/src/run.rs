@@ -21,7 +21,9 @@ where
     F: Future<Output = anyhow::Result<()>>,
 {
     let default = match verbose {
-        0 => "warn,sila=info",
+        // aws_config warns about every link of its chains it tries (IMDS for a region, ...); the
+        // one-line error at the end says what is missing, so at the default level those stay quiet.
+        0 => "warn,sila=info,aws_config=error",
         1 => "info,sila=debug",
         _ => "debug,sila=trace",
     };

@@ -102,7 +102,7 @@ pub fn validate(doc: &PolicyDocument, kind: PolicyKind) -> Vec<PolicyProblem> {
         None => problems.push(PolicyProblem {
             is_error: false,
             line: None,
-            message: "no \"Version\": AWS then uses 2008-10-17, which disables policy variables; add \"Version\": \"2012-10-17\"".into(),
+            message: "no \"Version\": AWS reads it as 2008-10-17, without policy variables (sila-iam sends 2012-10-17 when the policy uses none); add \"Version\": \"2012-10-17\"".into(),
         }),
         Some("2012-10-17" | "2008-10-17") => {}
         Some(other) => problems.push(error(format!("unknown policy Version {other:?} (use \"2012-10-17\")"))),

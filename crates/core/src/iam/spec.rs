@@ -295,7 +295,22 @@ fn read_policy(dir: &Path, name: &str, ext: &str, kind: PolicyKind, out: &mut Ve
             Diagnostic::warning(&path, problem.line, problem.message)
         });
     }
-    usable.then(|| PolicyFile { name: name.to_string(), path, document: document.json })
+    let mut json = document.json;
+    with_current_version(&mut json);
+    usable.then(|| PolicyFile { name: name.to_string(), path, document: json })
+}
+
+/// Gives a document without `Version` the current one when that cannot change its meaning. The two
+/// versions differ only in policy variables (`${aws:username}`), which 2008-10-17 reads as literal
+/// text; a document without `${` means the same under both. Asiaq's own sample has two such
+/// files; AWS accepts them as they are, the emulator does not, and the explicit version works on both.
+fn with_current_version(document: &mut Value) {
+    let uses_variables = document.to_string().contains("${");
+    if let Some(object) = document.as_object_mut() {
+        if !object.contains_key("Version") && !uses_variables {
+            object.insert("Version".into(), Value::String("2012-10-17".into()));
+        }
+    }
 }
 
 #[cfg(test)]
@@ -346,6 +361,22 @@ mod tests {
         assert_eq!(spec.role_name("ops"), "ops");
         assert_eq!(spec.owned_role_prefix().as_deref(), Some("sila_dev_"));
         assert_eq!(IamSpec::instance_name("common"), "instance_common");
+    }
+
+    #[test]
+    fn a_missing_version_is_made_explicit_when_that_means_the_same() {
+        let dir = tree(&[
+            ("iam/user_policies/plain.iam", r#"{"Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#),
+            (
+                "iam/user_policies/vars.iam",
+                r#"{"Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"arn:aws:s3:::b/${aws:username}/*"}]}"#,
+            ),
+            ("iam/group_membership/dev/x.grp", ""),
+        ]);
+        let spec = IamSpec::load(&ConfigDir::new(dir.path()), None, "dev").unwrap();
+        assert_eq!(spec.user_policies["plain"].policy.document["Version"], "2012-10-17");
+        assert!(spec.user_policies["vars"].policy.document.get("Version").is_none());
+        assert_eq!(spec.warnings.len(), 2, "both still warned about: {:?}", spec.warnings);
     }
 
     #[test]
