@@ -3,6 +3,7 @@
 //! This crate never depends on the AWS SDK and never performs network I/O; it reads the config tree
 //! from disk and nothing else. Tools turn its results into plans and hand those to `sila-cloud`.
 
+pub mod ami;
 pub mod check;
 pub mod config;
 pub mod diag;
