@@ -1,22 +1,69 @@
-//! sila-bake: Bake machine images in two phases over SSH, promote them through stages, share and clean them up.
-//!
-//! Its commands are not built yet; the binary exists so the suite's layout, global flags and help are
-//! in place from the start.
+//! sila-bake: machine images: two-phase baking over SSH (not built yet), and the images' life after:
+//! listing, lookup, promotion through stages, sharing with production, cleanup and scaffolding.
 
-use clap::Parser;
+mod images;
+mod promote;
+mod scaffold;
+
+use clap::{Parser, Subcommand};
 use sila_cli::GlobalArgs;
 
-/// Bake machine images in two phases over SSH, promote them through stages, share and clean them up.
+/// Manage machine images: list, promote through stages, share with production, clean up.
 ///
-/// No commands yet in this version: bake, promote, listamis, cleanupamis and reap are planned.
+/// Images are named `<hostclass> <epoch seconds>` and tagged with their `stage`; the stages are
+/// `[bake] ami_stages` (first: new bakes; last: the final, production-eligible stage). The two-phase
+/// bake itself (`bake`, `reap`) is not built yet.
+///
+/// Exit status: 0 success, 1 failure (configuration, input or AWS; or nothing found), 2 bad usage.
 #[derive(Debug, Parser)]
 #[command(name = "sila-bake", version, arg_required_else_help = true)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The sub-commands (Asiaq's names).
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List images owned by this account and the trusted accounts, oldest first.
+    #[command(name = "listamis")]
+    ListAmis(images::ListArgs),
+    /// The image a spinup would pick for a hostclass in a stage (private images included).
+    #[command(name = "listlatestami")]
+    ListLatestAmi(images::LatestArgs),
+    /// Hostclasses whose newest bake has not reached the final stage within --days.
+    #[command(name = "liststragglers")]
+    ListStragglers(images::StragglersArgs),
+    /// Set an image's stage; with --promote-to-prod also share it with the production accounts.
+    Promote(promote::PromoteArgs),
+    /// Share a hostclass's newest final-stage image with the production accounts.
+    #[command(name = "hostclasspromote")]
+    HostclassPromote(promote::HostclassPromoteArgs),
+    /// Deregister an image and delete its snapshots (refused while an instance uses it).
+    #[command(name = "deleteami")]
+    DeleteAmi(images::DeleteArgs),
+    /// Delete a stage's images that are old and not among the newest of their hostclass, keeping
+    /// any that an instance, a launch template or a pipeline still uses.
+    #[command(name = "cleanupamis")]
+    CleanupAmis(images::CleanupArgs),
+    /// Scaffold init/<hostclass>.sh from init/template.sh.
+    Create(scaffold::CreateArgs),
 }
 
 /// Runs the parsed command line.
-pub async fn run(_cli: Cli) -> anyhow::Result<()> {
-    Err(sila_cli::UsageError("sila-bake has no commands yet; see --help".to_string()).into())
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let g = &cli.global;
+    match &cli.command {
+        Command::ListAmis(args) => images::list(g, args).await,
+        Command::ListLatestAmi(args) => images::latest(g, args).await,
+        Command::ListStragglers(args) => images::stragglers(g, args).await,
+        Command::Promote(args) => promote::promote(g, args).await,
+        Command::HostclassPromote(args) => promote::hostclass(g, args).await,
+        Command::DeleteAmi(args) => images::delete(g, args).await,
+        Command::CleanupAmis(args) => images::cleanup(g, args).await,
+        Command::Create(args) => scaffold::create(g, args),
+    }
 }

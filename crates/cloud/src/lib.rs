@@ -11,6 +11,7 @@ pub mod ec2;
 mod error;
 mod finders;
 pub mod iam;
+pub mod images;
 pub mod peering;
 pub mod vpc;
 

@@ -171,6 +171,25 @@ pub fn shares_on_promotion(image: &Image, stage: &str, stages: &Stages, prod_bak
             .is_some_and(|baker| !baker.is_empty() && image.tags.get("baker").map(String::as_str) == Some(baker))
 }
 
+/// Whether `image`, in (or being promoted to) `stage`, may be shared with production on request
+/// (§4.7): only from the final stage, and, when a production baker is configured, only its bakes.
+pub fn may_share(image: &Image, stage: &str, stages: &Stages, prod_baker: Option<&str>) -> Result<(), String> {
+    if stage != stages.last() {
+        return Err(format!(
+            "only images in the final stage ({}) are shared with production, not {stage}",
+            stages.last()
+        ));
+    }
+    match prod_baker.filter(|b| !b.is_empty()) {
+        Some(baker) if image.tags.get("baker").map(String::as_str) != Some(baker) => Err(format!(
+            "{} was baked by {}, not by the production baker {baker} ([bake] prod_baker)",
+            image.id,
+            image.tags.get("baker").map_or("nobody known", String::as_str)
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// Hostclasses whose newest bake has not been promoted (§4.9 `liststragglers`): for each hostclass
 /// with any image, the newest non-private image in the final stage; when there is none, or it is older
 /// than `days`, the hostclass is reported with its newest non-private image of the first stage (if
@@ -268,10 +287,8 @@ pub fn cleanup(images: &[Image], request: &CleanupRequest, in_use: &InUse) -> Ve
             Some(format!("used by instance {who}"))
         } else if let Some(who) = users(&in_use.templates) {
             Some(format!("used by launch template {who}"))
-        } else if let Some(who) = users(&in_use.pipelines) {
-            Some(format!("pinned in {who}"))
         } else {
-            None
+            users(&in_use.pipelines).map(|who| format!("pinned in {who}"))
         };
         verdicts.push(match keep_reason {
             Some(reason) => Verdict { image: image.clone(), delete: false, reason },

@@ -99,6 +99,12 @@ fn vector_66_promotion_shares_only_final_stage_bakes_of_the_prod_baker() {
     assert!(!shares_on_promotion(&by_jenkins, "tested", &stages, Some("")));
     assert!(!shares_on_promotion(&by_jenkins, "tested", &stages, None));
     assert_eq!((stages.first(), stages.last()), ("untested", "tested"));
+    assert!(may_share(&by_jenkins, "tested", &stages, Some("jenkins")).is_ok());
+    assert!(may_share(&by_alice, "tested", &stages, None).is_ok(), "no production baker: any bake");
+    assert!(may_share(&by_alice, "tested", &stages, Some("jenkins"))
+        .unwrap_err()
+        .contains("not by the production baker jenkins"));
+    assert!(may_share(&by_jenkins, "failed", &stages, Some("jenkins")).unwrap_err().contains("final stage (tested)"));
     assert_eq!(Stages::parse(None).0, ["untested", "failed", "tested"]);
 }
 
