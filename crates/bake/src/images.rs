@@ -151,7 +151,7 @@ async fn print_images(
     }
     Printer::new(global.output).print(&table, &rows)?;
     if images.is_empty() {
-        if !global.output.eq(&sila_cli::OutputFormat::Json) {
+        if global.output != sila_cli::OutputFormat::Json {
             eprintln!("no images found");
         }
         return Err(Failure.into());
