@@ -2,8 +2,8 @@
 
 use crate::config::ConfigDir;
 use crate::diag::Diagnostic;
-use crate::policy::{parse_lenient, validate, PolicyKind};
-use std::collections::BTreeSet;
+use crate::iam::spec::{read_membership, read_policy_file};
+use crate::policy::{parse_lenient, PolicyKind};
 use std::path::{Path, PathBuf};
 
 pub(super) fn check(dir: &ConfigDir, out: &mut Vec<Diagnostic>) {
@@ -53,19 +53,8 @@ fn read(path: &Path, out: &mut Vec<Diagnostic>) -> Option<String> {
 }
 
 fn policy(path: &Path, kind: PolicyKind, out: &mut Vec<Diagnostic>) {
-    let Some(text) = read(path, out) else { return };
-    match parse_lenient(&text) {
-        Err((line, message)) => out.push(Diagnostic::error(path, Some(line), message)),
-        Ok(doc) => {
-            for p in validate(&doc, kind) {
-                out.push(if p.is_error {
-                    Diagnostic::error(path, p.line, p.message)
-                } else {
-                    Diagnostic::warning(path, p.line, p.message)
-                });
-            }
-        }
-    }
+    let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    read_policy_file(path.to_path_buf(), &name, kind, out);
 }
 
 /// S3 bucket documents may be empty (an empty file switches the default off) and hold `$PLACEHOLDERS`
@@ -86,28 +75,9 @@ fn json_only(path: &Path, out: &mut Vec<Diagnostic>) {
 
 /// `group_membership/<account-env>/<user>.grp`: every group named must have a `user_policies/<g>.iam`.
 fn membership(iam: &Path, out: &mut Vec<Diagnostic>) {
-    let groups: BTreeSet<String> = std::fs::read_dir(iam.join("user_policies"))
-        .into_iter()
-        .flatten()
-        .filter_map(|e| {
-            let path = e.ok()?.path();
-            (path.extension()? == "iam").then(|| path.file_stem().map(|s| s.to_string_lossy().into_owned()))?
-        })
-        .collect();
     let mut files = Vec::new();
     walk(&iam.join("group_membership"), &mut files);
     for path in files.iter().filter(|p| p.extension().is_some_and(|e| e == "grp")) {
-        let Some(text) = read(path, out) else { continue };
-        for (i, line) in text.lines().enumerate() {
-            for group in line.split_whitespace() {
-                if !groups.contains(group) {
-                    out.push(Diagnostic::error(
-                        path,
-                        Some(i + 1),
-                        format!("group {group:?} has no iam/user_policies/{group}.iam"),
-                    ));
-                }
-            }
-        }
+        read_membership(path, &iam.join("user_policies"), out);
     }
 }

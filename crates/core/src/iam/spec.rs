@@ -143,28 +143,11 @@ impl IamSpec {
 
         let mut memberships = BTreeMap::new();
         for user in files(&membership_dir, Some("grp"), false) {
-            let path = membership_dir.join(format!("{user}.grp"));
-            let text = match std::fs::read_to_string(&path) {
-                Ok(text) => text,
-                Err(e) => {
-                    out.push(Diagnostic::error(&path, None, format!("cannot read: {e}")));
-                    continue;
-                }
-            };
-            let mut groups = BTreeSet::new();
-            for (i, line) in text.lines().enumerate() {
-                for group in line.split_whitespace() {
-                    if !user_policy_dir.join(format!("{group}.iam")).is_file() {
-                        out.push(Diagnostic::error(
-                            &path,
-                            Some(i + 1),
-                            format!("group {group:?} has no iam/user_policies/{group}.iam"),
-                        ));
-                    }
-                    groups.insert(group.to_string());
-                }
+            if let Some(groups) =
+                read_membership(&membership_dir.join(format!("{user}.grp")), &user_policy_dir, &mut out)
+            {
+                memberships.insert(user, groups);
             }
-            memberships.insert(user, groups);
         }
 
         let saml = match (nonempty("saml_provider_name"), nonempty("saml_provider_url")) {
@@ -269,9 +252,50 @@ fn files(dir: &Path, ext: Option<&str>, dirs: bool) -> Vec<String> {
     names
 }
 
+/// Reads a `group_membership/<E>/<user>.grp` file: the policy names of the user's groups, each of
+/// which must have its `user_policies/<name>.iam`. Problems go to `out` (`sila check` reads every
+/// environment's files with this too); `None` when the file cannot be read.
+pub(crate) fn read_membership(
+    path: &Path,
+    user_policy_dir: &Path,
+    out: &mut Vec<Diagnostic>,
+) -> Option<BTreeSet<String>> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) => {
+            out.push(Diagnostic::error(path, None, format!("cannot read: {e}")));
+            return None;
+        }
+    };
+    let mut groups = BTreeSet::new();
+    for (i, line) in text.lines().enumerate() {
+        for group in line.split_whitespace() {
+            if !user_policy_dir.join(format!("{group}.iam")).is_file() {
+                out.push(Diagnostic::error(
+                    path,
+                    Some(i + 1),
+                    format!("group {group:?} has no iam/user_policies/{group}.iam"),
+                ));
+            }
+            groups.insert(group.to_string());
+        }
+    }
+    Some(groups)
+}
+
 /// Reads and validates `<dir>/<name>.<ext>`; problems go to `out`, and `None` when it is unusable.
 fn read_policy(dir: &Path, name: &str, ext: &str, kind: PolicyKind, out: &mut Vec<Diagnostic>) -> Option<PolicyFile> {
-    let path = dir.join(format!("{name}.{ext}"));
+    read_policy_file(dir.join(format!("{name}.{ext}")), name, kind, out)
+}
+
+/// Reads and validates the policy at `path` (named `name`); problems go to `out` (`sila check` uses
+/// this for every policy file), and `None` when it is unusable.
+pub(crate) fn read_policy_file(
+    path: PathBuf,
+    name: &str,
+    kind: PolicyKind,
+    out: &mut Vec<Diagnostic>,
+) -> Option<PolicyFile> {
     let text = match std::fs::read_to_string(&path) {
         Ok(text) => text,
         Err(e) => {
