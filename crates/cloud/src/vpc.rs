@@ -53,6 +53,20 @@ fn placement(tags: &[Tag]) -> Option<(Metanetwork, String)> {
     Some((Metanetwork::from_name(tag(tags, "meta_network")?)?, tag(tags, "subnet")?.to_string()))
 }
 
+/// The gateway or NAT gateway a route goes through, as `(gateway_id, nat_gateway_id)` (one is set),
+/// for both CreateRoute and ReplaceRoute.
+fn route_target(
+    target: &RouteTarget,
+    zone: &str,
+    id: &impl Fn(&Key) -> Result<String, CloudError>,
+) -> Result<(Option<String>, Option<String>), CloudError> {
+    Ok(match target {
+        RouteTarget::InternetGateway => (Some(id(&Key::InternetGateway)?), None),
+        RouteTarget::VpnGateway => (Some(id(&Key::VpnGateway)?), None),
+        RouteTarget::NatGateway(via) => (None, Some(id(&Key::NatGateway { meta: *via, zone: zone.to_string() })?)),
+    })
+}
+
 fn missing(what: &str) -> CloudError {
     CloudError {
         op: "plan",
@@ -471,13 +485,8 @@ impl Clients {
                     .replace_route()
                     .route_table_id(id(&Key::RouteTable { meta: *meta, zone: zone.clone() })?)
                     .destination_cidr_block(destination);
-                request = match target {
-                    RouteTarget::InternetGateway => request.gateway_id(id(&Key::InternetGateway)?),
-                    RouteTarget::VpnGateway => request.gateway_id(id(&Key::VpnGateway)?),
-                    RouteTarget::NatGateway(via) => {
-                        request.nat_gateway_id(id(&Key::NatGateway { meta: *via, zone: zone.clone() })?)
-                    }
-                };
+                let (gateway, nat) = route_target(target, zone, &id)?;
+                request = request.set_gateway_id(gateway).set_nat_gateway_id(nat);
                 request.send().await.map_err(|e| CloudError::from_sdk("ReplaceRoute", e))?;
                 Ok(None)
             }
@@ -607,13 +616,8 @@ impl Clients {
                     .create_route()
                     .route_table_id(id(&Key::RouteTable { meta: *meta, zone: zone.clone() })?)
                     .destination_cidr_block(destination);
-                request = match target {
-                    RouteTarget::InternetGateway => request.gateway_id(id(&Key::InternetGateway)?),
-                    RouteTarget::VpnGateway => request.gateway_id(id(&Key::VpnGateway)?),
-                    RouteTarget::NatGateway(via) => {
-                        request.nat_gateway_id(id(&Key::NatGateway { meta: *via, zone: zone.clone() })?)
-                    }
-                };
+                let (gateway, nat) = route_target(target, zone, &id)?;
+                request = request.set_gateway_id(gateway).set_nat_gateway_id(nat);
                 request.send().await.map_err(|e| CloudError::from_sdk("CreateRoute", e))?;
                 Ok(None)
             }
