@@ -21,6 +21,8 @@ A RULE is a JSON object; every key is optional:
   probability  chance that a matching request gets the error (default 1.0; seeded RNG)
   after     let this many matching requests through before the error fires
   times     fire the error at most this many times
+  lost      true: carry the request out, then answer with the error instead (an answer lost on the
+            way back, so the client's retry finds the work done)
 
 It listens on loopback only and, with --parent-pid, exits when that process is gone, so a test binary
 that dies never leaves a server behind.
@@ -93,7 +95,7 @@ class Faults:
             rule["_fired"] += 1
             if code is None:
                 code = "ServiceUnavailable"
-            error = (code, status or (503 if code == "ServiceUnavailable" else 400))
+            error = (code, status or (503 if code == "ServiceUnavailable" else 400), bool(rule.get("lost")))
         return delay, error
 
 
@@ -169,7 +171,12 @@ class SilaMiddleware:
         if delay:
             time.sleep(delay)
         if error:
-            return error_response(start_response, service, bool(environ.get("HTTP_X_AMZ_TARGET")),
+            json_protocol = bool(environ.get("HTTP_X_AMZ_TARGET"))
+            if error[2]:
+                # Carried out, answer dropped: run moto's app to the end, then answer with the error.
+                answer = self.app(environ, lambda *args, **kwargs: None)
+                b"".join(answer)
+            return error_response(start_response, service, json_protocol,
                                   error[0], error[1], "injected by the Sila test emulator")
         return self.app(environ, start_response)
 

@@ -72,3 +72,76 @@ impl Clients {
         Ok(vpcs)
     }
 }
+
+/// Where a route sends its traffic.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RouteVia {
+    /// An internet or VPN gateway (`igw-…`, `vgw-…`).
+    Gateway(String),
+    /// A NAT gateway (`nat-…`).
+    NatGateway(String),
+    /// A VPC peering connection (`pcx-…`).
+    Peering(String),
+}
+
+/// Sets the target of a CreateRoute or ReplaceRoute request; the two builders differ only in type.
+macro_rules! route_to {
+    ($request:expr, $via:expr) => {
+        match $via {
+            RouteVia::Gateway(id) => $request.gateway_id(id),
+            RouteVia::NatGateway(id) => $request.nat_gateway_id(id),
+            RouteVia::Peering(id) => $request.vpc_peering_connection_id(id),
+        }
+    };
+}
+
+impl Clients {
+    /// Adds the ingress `permissions` (one rule each) to group `group_id`, many in one call. Rules
+    /// that exist already count as added: a run killed with the call in flight, or the request that
+    /// lands after a lost answer, makes them exist while the plan says they do not, and AWS refuses
+    /// the whole call for one duplicate. Then the rules go one call each, the duplicates skipped.
+    pub(crate) async fn authorize_ingress(
+        &self,
+        group_id: &str,
+        permissions: Vec<aws_sdk_ec2::types::IpPermission>,
+    ) -> Result<(), CloudError> {
+        let send = |permissions: Vec<aws_sdk_ec2::types::IpPermission>| async move {
+            let sent = self
+                .ec2
+                .authorize_security_group_ingress()
+                .group_id(group_id)
+                .set_ip_permissions(Some(permissions))
+                .send()
+                .await
+                .map_err(|e| CloudError::from_sdk("AuthorizeSecurityGroupIngress", e));
+            match sent {
+                Err(e) if e.kind == crate::ErrorKind::AlreadyExists => Ok(false),
+                other => other.map(|_| true),
+            }
+        };
+        if send(permissions.clone()).await? || permissions.len() == 1 {
+            return Ok(());
+        }
+        // One of them existed: the others go one by one.
+        futures::future::try_join_all(permissions.into_iter().map(|p| send(vec![p]))).await?;
+        Ok(())
+    }
+
+    /// Routes `destination` in route table `table` via `via`. A route for the destination that
+    /// exists already (made by a run killed with the call in flight) is replaced, so the table ends
+    /// as planned either way.
+    pub(crate) async fn put_route(&self, table: &str, destination: &str, via: &RouteVia) -> Result<(), CloudError> {
+        let request = self.ec2.create_route().route_table_id(table).destination_cidr_block(destination);
+        match route_to!(request, via.clone()).send().await.map_err(|e| CloudError::from_sdk("CreateRoute", e)) {
+            Err(e) if e.kind == crate::ErrorKind::AlreadyExists => self.replace_route(table, destination, via).await,
+            other => other.map(drop),
+        }
+    }
+
+    /// Points the existing route for `destination` in `table` at `via`.
+    pub(crate) async fn replace_route(&self, table: &str, destination: &str, via: &RouteVia) -> Result<(), CloudError> {
+        let request = self.ec2.replace_route().route_table_id(table).destination_cidr_block(destination);
+        route_to!(request, via.clone()).send().await.map_err(|e| CloudError::from_sdk("ReplaceRoute", e))?;
+        Ok(())
+    }
+}

@@ -1,6 +1,7 @@
 //! VPC peering connections between environments: what exists, creating and accepting, routes on
 //! both sides, and deleting a peering together with every route through it.
 
+use crate::ec2::RouteVia;
 use crate::error::CloudError;
 use crate::finders::{filter, gone, paginated};
 use crate::Clients;
@@ -185,26 +186,12 @@ impl Clients {
         pcx: &str,
         replace: bool,
     ) -> Result<(), CloudError> {
+        let via = RouteVia::Peering(pcx.to_string());
         if replace {
-            self.ec2
-                .replace_route()
-                .route_table_id(table)
-                .destination_cidr_block(destination)
-                .vpc_peering_connection_id(pcx)
-                .send()
-                .await
-                .map_err(|e| CloudError::from_sdk("ReplaceRoute", e))?;
+            self.replace_route(table, destination, &via).await
         } else {
-            self.ec2
-                .create_route()
-                .route_table_id(table)
-                .destination_cidr_block(destination)
-                .vpc_peering_connection_id(pcx)
-                .send()
-                .await
-                .map_err(|e| CloudError::from_sdk("CreateRoute", e))?;
+            self.put_route(table, destination, &via).await
         }
-        Ok(())
     }
 
     /// Lets all traffic from `cidr` into group `group_id` (a peered metanetwork).
@@ -213,14 +200,7 @@ impl Clients {
             .ip_protocol("-1")
             .ip_ranges(aws_sdk_ec2::types::IpRange::builder().cidr_ip(cidr).build())
             .build();
-        self.ec2
-            .authorize_security_group_ingress()
-            .group_id(group_id)
-            .ip_permissions(permission)
-            .send()
-            .await
-            .map_err(|e| CloudError::from_sdk("AuthorizeSecurityGroupIngress", e))?;
-        Ok(())
+        self.authorize_ingress(group_id, vec![permission]).await
     }
 
     /// Revokes, in the metanetwork groups of `vpc_id`, the all-traffic rules admitting addresses

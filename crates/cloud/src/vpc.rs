@@ -1,6 +1,7 @@
 //! Environments in EC2: reading what exists (every describe filtered by VPC id or tags), running
 //! one step of a plan, and taking an environment apart.
 
+use crate::ec2::RouteVia;
 use crate::error::CloudError;
 use crate::finders::{endpoint_going, filter, gone, nat_allocations, paginated, table_associations};
 use crate::Clients;
@@ -53,17 +54,18 @@ fn placement(tags: &[Tag]) -> Option<(Metanetwork, String)> {
     Some((Metanetwork::from_name(tag(tags, "meta_network")?)?, tag(tags, "subnet")?.to_string()))
 }
 
-/// The gateway or NAT gateway a route goes through, as `(gateway_id, nat_gateway_id)` (one is set),
-/// for both CreateRoute and ReplaceRoute.
+/// The gateway or NAT gateway a route goes through, for both CreateRoute and ReplaceRoute.
 fn route_target(
     target: &RouteTarget,
     zone: &str,
     id: &impl Fn(&Key) -> Result<String, CloudError>,
-) -> Result<(Option<String>, Option<String>), CloudError> {
+) -> Result<RouteVia, CloudError> {
     Ok(match target {
-        RouteTarget::InternetGateway => (Some(id(&Key::InternetGateway)?), None),
-        RouteTarget::VpnGateway => (Some(id(&Key::VpnGateway)?), None),
-        RouteTarget::NatGateway(via) => (None, Some(id(&Key::NatGateway { meta: *via, zone: zone.to_string() })?)),
+        RouteTarget::InternetGateway => RouteVia::Gateway(id(&Key::InternetGateway)?),
+        RouteTarget::VpnGateway => RouteVia::Gateway(id(&Key::VpnGateway)?),
+        RouteTarget::NatGateway(via) => {
+            RouteVia::NatGateway(id(&Key::NatGateway { meta: *via, zone: zone.to_string() })?)
+        }
     })
 }
 
@@ -481,13 +483,8 @@ impl Clients {
                 Ok(Some((Key::RulesRevoked { meta: *meta }, String::new())))
             }
             Step::ReplaceRoute { meta, zone, destination, target } => {
-                let mut request = ec2
-                    .replace_route()
-                    .route_table_id(id(&Key::RouteTable { meta: *meta, zone: zone.clone() })?)
-                    .destination_cidr_block(destination);
-                let (gateway, nat) = route_target(target, zone, &id)?;
-                request = request.set_gateway_id(gateway).set_nat_gateway_id(nat);
-                request.send().await.map_err(|e| CloudError::from_sdk("ReplaceRoute", e))?;
+                let table = id(&Key::RouteTable { meta: *meta, zone: zone.clone() })?;
+                self.replace_route(&table, destination, &route_target(target, zone, &id)?).await?;
                 Ok(None)
             }
             Step::DeleteRoute { meta, zone, destination } => {
@@ -518,12 +515,7 @@ impl Clients {
             }
             Step::AuthorizeIngress { meta, rules } => {
                 let permissions = rules.iter().map(|r| self.permission(r, ids)).collect::<Result<Vec<_>, _>>()?;
-                ec2.authorize_security_group_ingress()
-                    .group_id(id(&Key::SecurityGroup { meta: *meta })?)
-                    .set_ip_permissions(Some(permissions))
-                    .send()
-                    .await
-                    .map_err(|e| CloudError::from_sdk("AuthorizeSecurityGroupIngress", e))?;
+                self.authorize_ingress(&id(&Key::SecurityGroup { meta: *meta })?, permissions).await?;
                 Ok(None)
             }
             Step::CreateSubnet { meta, zone, cidr, tags } => {
@@ -612,13 +604,8 @@ impl Clients {
                 Ok(Some((Key::NatGatewayGone { meta: *meta, zone: zone.clone() }, nat.clone())))
             }
             Step::CreateRoute { meta, zone, destination, target } => {
-                let mut request = ec2
-                    .create_route()
-                    .route_table_id(id(&Key::RouteTable { meta: *meta, zone: zone.clone() })?)
-                    .destination_cidr_block(destination);
-                let (gateway, nat) = route_target(target, zone, &id)?;
-                request = request.set_gateway_id(gateway).set_nat_gateway_id(nat);
-                request.send().await.map_err(|e| CloudError::from_sdk("CreateRoute", e))?;
+                let table = id(&Key::RouteTable { meta: *meta, zone: zone.clone() })?;
+                self.put_route(&table, destination, &route_target(target, zone, &id)?).await?;
                 Ok(None)
             }
             Step::CreateInterface { meta, zone, ip, tags, .. } => {

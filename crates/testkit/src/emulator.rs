@@ -88,6 +88,9 @@ pub struct FaultRule {
     /// Maximum number of injected errors.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub times: Option<u64>,
+    /// Carry the request out, then answer with the error (an answer lost on the way back).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub lost: bool,
 }
 
 impl FaultRule {
@@ -100,6 +103,12 @@ impl FaultRule {
             times: Some(times),
             ..Self::default()
         }
+    }
+
+    /// `action` is carried out but its answer lost (HTTP 503), `times` times: the SDK retries a
+    /// request that has already done its work.
+    pub fn lost_answer(action: &str, times: u64) -> Self {
+        Self { action: Some(action.into()), status: Some(503), times: Some(times), lost: true, ..Self::default() }
     }
 
     /// `delay_ms` of latency on every request.
