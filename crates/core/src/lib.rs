@@ -4,6 +4,7 @@
 //! from disk and nothing else. Tools turn its results into plans and hand those to `sila-cloud`.
 
 pub mod ami;
+pub mod bake;
 pub mod check;
 pub mod config;
 pub mod diag;
