@@ -15,4 +15,4 @@ mod run;
 
 pub use args::{AwsArgs, GlobalArgs, OutputFormat};
 pub use output::{Printer, Table};
-pub use run::{run, Failure, UsageError};
+pub use run::{run, run_with, Failure, Interrupts, UsageError};

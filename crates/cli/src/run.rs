@@ -20,6 +20,24 @@ pub fn run<F>(tool: &str, verbose: u8, command: F) -> ExitCode
 where
     F: Future<Output = anyhow::Result<()>>,
 {
+    run_with(tool, verbose, command, Interrupts::Abandon)
+}
+
+/// What Ctrl-C does to a running command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Interrupts {
+    /// The command is dropped and the tool exits 130: for commands with nothing to undo.
+    Abandon,
+    /// The command listens for SIGINT and SIGTERM itself, undoes what it did, and ends with its own
+    /// error (a bake, which must not leave a builder behind).
+    Handled,
+}
+
+/// [`run`], with the choice of who handles Ctrl-C.
+pub fn run_with<F>(tool: &str, verbose: u8, command: F, interrupts: Interrupts) -> ExitCode
+where
+    F: Future<Output = anyhow::Result<()>>,
+{
     let default = match verbose {
         // aws_config warns about every link of its chains it tries (IMDS for a region, ...); the
         // one-line error at the end says what is missing, so at the default level those stay quiet.
@@ -46,6 +64,9 @@ where
         }
     };
     let result = runtime.block_on(async {
+        if interrupts == Interrupts::Handled {
+            return Some(command.await);
+        }
         tokio::select! {
             result = command => Some(result),
             _ = tokio::signal::ctrl_c() => None,
