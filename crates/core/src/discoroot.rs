@@ -272,6 +272,42 @@ pub fn effective_metadata<'a>(entries: &'a [MetadataEntry], priority: &[&str]) -
     chosen
 }
 
+/// Makes sure a group exists: tries `groupadd --system`, `groupadd -r` and busybox's `addgroup -S`.
+const ENSURE_GROUP: &str = r#"ensure_group() { grep -q "^$1:" /etc/group || groupadd --system "$1" 2>/dev/null || groupadd -r "$1" 2>/dev/null || addgroup -S "$1"; }"#;
+/// Makes sure a user exists, as a system user with no login shell, in group `$2`.
+const ENSURE_USER: &str = r#"ensure_user() { grep -q "^$1:" /etc/passwd || useradd --system -M -s /sbin/nologin -g "$2" "$1" 2>/dev/null || useradd -r -s /sbin/nologin -g "$2" "$1" 2>/dev/null || adduser -S -D -H -s /sbin/nologin -G "$2" "$1"; }"#;
+/// Applies one metadata line to a path that exists; says which line it skipped otherwise.
+const APPLY: &str = r#"apply() { if [ -e "$1" ] || [ -L "$1" ]; then ensure_group "$4" && ensure_user "$3" "$4" && chown "$3:$4" "$1" && chmod "$2" "$1"; else echo "acfg.metadata:$5: $1 is not on this machine; skipped" >&2; fi; }"#;
+
+/// The shell script that gives installed files the modes and owners `acfg.metadata` chose
+/// ([`effective_metadata`]), creating missing users and groups as system accounts with no login
+/// shell. Paths that are not on the machine are skipped with a message naming the line. Owner and
+/// group names are refused unless they are plain account names, as the script passes them on.
+pub fn metadata_script(chosen: &BTreeMap<&str, &MetadataEntry>) -> Result<String, String> {
+    let plain = |name: &str| {
+        !name.is_empty()
+            && !name.starts_with('-')
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+    };
+    let mut script = format!("set -e\n{ENSURE_GROUP}\n{ENSURE_USER}\n{APPLY}\n");
+    for entry in chosen.values() {
+        for name in [&entry.owner, &entry.group] {
+            if !plain(name) {
+                return Err(format!("acfg.metadata:{}: {name:?} is not a user or group name", entry.line));
+            }
+        }
+        script.push_str(&format!(
+            "apply {} {:04o} {} {} {}\n",
+            crate::shell::quote(&entry.path),
+            entry.mode,
+            entry.owner,
+            entry.group,
+            entry.line
+        ));
+    }
+    Ok(script)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -282,6 +318,27 @@ mod tests {
 
     fn pair(source: &str, installed: &str) -> (String, String) {
         (source.to_string(), installed.to_string())
+    }
+
+    #[test]
+    fn metadata_script_applies_each_chosen_line_and_refuses_odd_names() {
+        let entry = |line, path: &str, owner: &str| MetadataEntry {
+            line,
+            path: path.into(),
+            hostclass: None,
+            mode: 0o640,
+            owner: owner.into(),
+            group: "web".into(),
+        };
+        let entries = [entry(2, "/etc/it's.conf", "www-data"), entry(5, "/opt/app", "app")];
+        let chosen = effective_metadata(&entries, &["mhcweb"]);
+        let script = metadata_script(&chosen).unwrap();
+        assert!(script.starts_with("set -e\nensure_group() {"), "{script}");
+        assert!(script.contains("apply '/etc/it'\\''s.conf' 0640 www-data web 2\n"), "{script}");
+        assert!(script.ends_with("apply '/opt/app' 0640 app web 5\n"), "{script}");
+        let bad = [entry(7, "/etc/x", "root;reboot")];
+        let err = metadata_script(&effective_metadata(&bad, &[])).unwrap_err();
+        assert_eq!(err, "acfg.metadata:7: \"root;reboot\" is not a user or group name");
     }
 
     #[test]

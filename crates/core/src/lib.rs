@@ -16,5 +16,6 @@ pub mod net;
 pub mod peering_plan;
 pub mod pipeline;
 pub mod policy;
+pub mod shell;
 pub mod truth;
 pub mod vpc_plan;
