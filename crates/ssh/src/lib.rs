@@ -1,0 +1,441 @@
+//! SSH for the Sila tools: reach a freshly launched machine before a deadline, trust its host key on
+//! first contact (and refuse a different one later), log in with a private key or the ssh-agent, and
+//! run commands with their output streamed line by line, optionally with the agent forwarded.
+//!
+//! Built on russh rather than the ssh2 crate: libssh2 hands a forwarded agent channel to a C callback
+//! that libssh2-sys does not bind, so forwarding the agent with ssh2 would need unsafe code, which the
+//! workspace forbids.
+
+use russh::client::{self, ChannelOpenHandle, Handle, Msg, Session};
+use russh::keys::agent::client::AgentClient;
+use russh::keys::agent::AgentIdentity;
+use russh::keys::{HashAlg, PrivateKey, PrivateKeyWithHashAlg, PublicKey, PublicKeyOrCertificate};
+use russh::{Channel, ChannelMsg};
+use sila_core::shell::quote;
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// What went wrong, in terms an operator can act on.
+#[derive(Debug, thiserror::Error)]
+pub enum SshError {
+    /// Nothing answered, or the connection broke, before the deadline.
+    #[error("{addr} did not answer SSH within {waited:?} (last: {last})")]
+    Unreachable { addr: SocketAddr, waited: Duration, last: String },
+    /// The host presented another key than the one recorded on first contact.
+    #[error("{addr} presented host key {got}, not {expected} seen before: refusing to go on")]
+    HostKeyChanged { addr: SocketAddr, expected: String, got: String },
+    /// No credential was accepted for any of the users tried.
+    #[error("{addr} accepted none of the keys for {users}")]
+    Rejected { addr: SocketAddr, users: String },
+    /// A key file could not be read.
+    #[error("{path}: {message}")]
+    Key { path: PathBuf, message: String },
+    /// The SSH protocol failed on an established connection.
+    #[error("ssh to {addr}: {message}")]
+    Protocol { addr: SocketAddr, message: String },
+}
+
+/// A credential to log in with, tried in the order given.
+#[derive(Clone)]
+pub enum Credential {
+    /// A private key held in memory (read from a file, or a temporary key pair's material).
+    Key(Arc<PrivateKey>),
+    /// Every identity of the ssh-agent at this socket.
+    Agent(PathBuf),
+}
+
+impl std::fmt::Debug for Credential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Credential::Key(k) => write!(f, "key {}", k.public_key().fingerprint(HashAlg::Sha256)),
+            Credential::Agent(p) => write!(f, "agent at {}", p.display()),
+        }
+    }
+}
+
+impl Credential {
+    /// A private key from an OpenSSH or PEM file (unencrypted).
+    pub fn from_file(path: &Path) -> Result<Self, SshError> {
+        let key = russh::keys::load_secret_key(path, None)
+            .map_err(|e| SshError::Key { path: path.to_path_buf(), message: e.to_string() })?;
+        Ok(Credential::Key(Arc::new(key)))
+    }
+
+    /// A private key from its text (OpenSSH or PEM), e.g. a key pair's material.
+    pub fn from_text(text: &str, origin: &str) -> Result<Self, SshError> {
+        let key = russh::keys::decode_secret_key(text, None)
+            .map_err(|e| SshError::Key { path: PathBuf::from(origin), message: e.to_string() })?;
+        Ok(Credential::Key(Arc::new(key)))
+    }
+
+    /// The agent named by `SSH_AUTH_SOCK`, if any.
+    pub fn agent_from_env() -> Option<Self> {
+        std::env::var_os("SSH_AUTH_SOCK").filter(|v| !v.is_empty()).map(|v| Credential::Agent(PathBuf::from(v)))
+    }
+}
+
+/// Host keys trusted on first contact: the first key a host presents is recorded, and any later
+/// connection to it that presents another key is refused. One per bake run.
+#[derive(Debug, Clone, Default)]
+pub struct HostKeys(Arc<Mutex<Vec<(SocketAddr, PublicKey)>>>);
+
+impl HostKeys {
+    /// The SHA-256 fingerprint recorded for `addr`.
+    pub fn fingerprint(&self, addr: SocketAddr) -> Option<String> {
+        let keys = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        keys.iter().find(|(a, _)| *a == addr).map(|(_, k)| k.fingerprint(HashAlg::Sha256).to_string())
+    }
+
+    /// Records `key` for `addr` on first contact; afterwards, whether `key` is the recorded one.
+    fn check(&self, addr: SocketAddr, key: &PublicKey) -> Result<(), (String, String)> {
+        let mut keys = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        match keys.iter().find(|(a, _)| *a == addr) {
+            Some((_, known)) if known.key_data() == key.key_data() => Ok(()),
+            Some((_, known)) => {
+                Err((known.fingerprint(HashAlg::Sha256).to_string(), key.fingerprint(HashAlg::Sha256).to_string()))
+            }
+            None => {
+                tracing::info!("{addr}: host key {} recorded on first contact", key.fingerprint(HashAlg::Sha256));
+                keys.push((addr, key.clone()));
+                Ok(())
+            }
+        }
+    }
+}
+
+/// The client side of one connection: checks the host key, serves forwarded agent channels.
+struct Client {
+    addr: SocketAddr,
+    host_keys: HostKeys,
+    agent: Option<PathBuf>,
+    /// Set when the host key did not match, to tell that apart from other failures.
+    mismatch: Arc<Mutex<Option<(String, String)>>>,
+}
+
+impl client::Handler for Client {
+    type Error = russh::Error;
+
+    async fn check_server_key(&mut self, key: &PublicKeyOrCertificate) -> Result<bool, Self::Error> {
+        let key = match key {
+            PublicKeyOrCertificate::PublicKey { key, .. } => key.clone(),
+            PublicKeyOrCertificate::Certificate(cert) => PublicKey::from(cert.public_key().clone()),
+        };
+        match self.host_keys.check(self.addr, &key) {
+            Ok(()) => Ok(true),
+            Err(m) => {
+                *self.mismatch.lock().unwrap_or_else(|e| e.into_inner()) = Some(m);
+                Ok(false)
+            }
+        }
+    }
+
+    async fn server_channel_open_agent_forward(
+        &mut self,
+        channel: Channel<Msg>,
+        reply: ChannelOpenHandle,
+        _session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        let Some(socket) = self.agent.clone() else {
+            drop(reply); // rejects: nothing to forward to
+            return Ok(());
+        };
+        reply.accept().await;
+        // Each remote use of the agent is one channel: relay it to a fresh connection to the agent.
+        tokio::spawn(async move {
+            match tokio::net::UnixStream::connect(&socket).await {
+                Ok(mut agent) => {
+                    let mut remote = channel.into_stream();
+                    let _ = tokio::io::copy_bidirectional(&mut remote, &mut agent).await;
+                }
+                Err(e) => tracing::warn!("forwarded agent: {}: {e}", socket.display()),
+            }
+        });
+        Ok(())
+    }
+}
+
+/// How long one attempt to connect may take before it is retried.
+const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Pause between attempts while the machine boots.
+const RETRY_PAUSE: Duration = Duration::from_secs(2);
+
+/// An authenticated SSH connection.
+pub struct Connection {
+    handle: Handle<Client>,
+    addr: SocketAddr,
+    user: String,
+    /// Commands go through `sudo -n` (logged in as a user other than root).
+    sudo: bool,
+    agent: bool,
+}
+
+/// Output of a command: exit status and the last lines it printed (stdout and stderr).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Output {
+    /// Exit status; `None` when the command ended without one (killed by a signal, or the
+    /// connection closed).
+    pub status: Option<u32>,
+    /// The last [`TAIL_LINES`] lines, for error messages.
+    pub tail: Vec<String>,
+    /// Everything printed to stdout (kept only when asked for).
+    pub stdout: String,
+}
+
+/// How many of a command's last lines are kept for the error message.
+pub const TAIL_LINES: usize = 20;
+
+impl Connection {
+    /// Connects to `addr` as the first of `users` that one of `credentials` logs in as, retrying
+    /// while nothing answers (a machine that is still booting) until `deadline`. A user that logs in
+    /// but is not root must be able to `sudo -n`; a root login that is not really root (images that
+    /// answer root with "log in as ubuntu" and exit) is skipped.
+    pub async fn open(
+        addr: SocketAddr,
+        users: &[&str],
+        credentials: &[Credential],
+        host_keys: &HostKeys,
+        deadline: Instant,
+    ) -> Result<Self, SshError> {
+        let started = Instant::now();
+        let agent = credentials.iter().find_map(|c| match c {
+            Credential::Agent(p) => Some(p.clone()),
+            Credential::Key(_) => None,
+        });
+        loop {
+            let last = match Self::attempt(addr, users, credentials, host_keys, agent.clone()).await {
+                Ok(Some(connection)) => return Ok(connection),
+                Ok(None) => return Err(SshError::Rejected { addr, users: users.join(", ") }),
+                Err(Attempt::Fatal(e)) => return Err(e),
+                Err(Attempt::Retry(last)) => last,
+            };
+            if Instant::now() + RETRY_PAUSE >= deadline {
+                return Err(SshError::Unreachable { addr, waited: started.elapsed(), last });
+            }
+            tracing::debug!("{addr}: not yet ({last}); retrying");
+            tokio::time::sleep(RETRY_PAUSE).await;
+        }
+    }
+
+    async fn attempt(
+        addr: SocketAddr,
+        users: &[&str],
+        credentials: &[Credential],
+        host_keys: &HostKeys,
+        agent: Option<PathBuf>,
+    ) -> Result<Option<Self>, Attempt> {
+        for user in users {
+            let mismatch = Arc::new(Mutex::new(None));
+            let client =
+                Client { addr, host_keys: host_keys.clone(), agent: agent.clone(), mismatch: mismatch.clone() };
+            let config = Arc::new(client::Config {
+                inactivity_timeout: None,
+                keepalive_interval: Some(Duration::from_secs(15)),
+                keepalive_max: 4,
+                ..client::Config::default()
+            });
+            let connected = tokio::time::timeout(ATTEMPT_TIMEOUT, client::connect(config, addr, client)).await;
+            let mut handle = match connected {
+                Err(_) => return Err(Attempt::Retry("timed out".into())),
+                Ok(Err(e)) => {
+                    if let Some((expected, got)) = mismatch.lock().unwrap_or_else(|e| e.into_inner()).take() {
+                        return Err(Attempt::Fatal(SshError::HostKeyChanged { addr, expected, got }));
+                    }
+                    return Err(Attempt::Retry(e.to_string()));
+                }
+                Ok(Ok(handle)) => handle,
+            };
+            if !login(&mut handle, user, credentials).await.map_err(Attempt::Retry)? {
+                continue;
+            }
+            let mut connection =
+                Connection { handle, addr, user: (*user).to_string(), sudo: false, agent: agent.is_some() };
+            let id = connection
+                .run_raw("id -u", None, false, &mut |_| {})
+                .await
+                .map_err(|e| Attempt::Retry(e.to_string()))?;
+            if id.status == Some(0) && id.stdout.trim() == "0" {
+                return Ok(Some(connection));
+            }
+            if *user != "root" {
+                let sudo = connection
+                    .run_raw("sudo -n true", None, false, &mut |_| {})
+                    .await
+                    .map_err(|e| Attempt::Retry(e.to_string()))?;
+                if sudo.status == Some(0) {
+                    connection.sudo = true;
+                    return Ok(Some(connection));
+                }
+            }
+            tracing::debug!("{addr}: {user} logs in but cannot act as root; trying the next user");
+            connection.close().await;
+        }
+        Ok(None)
+    }
+
+    /// The user logged in as.
+    pub fn user(&self) -> &str {
+        &self.user
+    }
+
+    /// The address connected to.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Runs `command` as root (through `sudo -n` when logged in as another user), feeding it `stdin`
+    /// and then end-of-file, passing each line it prints to `on_line`. With `forward_agent`, the
+    /// agent of this connection's credentials is forwarded to it.
+    pub async fn run(
+        &self,
+        command: &str,
+        stdin: Option<Vec<u8>>,
+        forward_agent: bool,
+        on_line: &mut (dyn FnMut(&str) + Send),
+    ) -> Result<Output, SshError> {
+        let command = if self.sudo { format!("sudo -n -E sh -c {}", quote(command)) } else { command.to_string() };
+        self.run_raw(&command, stdin, forward_agent && self.agent, on_line).await
+    }
+
+    async fn run_raw(
+        &self,
+        command: &str,
+        stdin: Option<Vec<u8>>,
+        forward_agent: bool,
+        on_line: &mut (dyn FnMut(&str) + Send),
+    ) -> Result<Output, SshError> {
+        let protocol = |e: russh::Error| SshError::Protocol { addr: self.addr, message: e.to_string() };
+        let mut channel = self.handle.channel_open_session().await.map_err(protocol)?;
+        if forward_agent {
+            channel.agent_forward(false).await.map_err(protocol)?;
+        }
+        channel.exec(true, command).await.map_err(protocol)?;
+        if let Some(bytes) = stdin {
+            channel.data(&bytes[..]).await.map_err(protocol)?;
+        }
+        channel.eof().await.map_err(protocol)?;
+        let mut lines = Lines::default();
+        let mut status = None;
+        while let Some(message) = channel.wait().await {
+            match message {
+                ChannelMsg::Data { data } => lines.push(&data, true, on_line),
+                ChannelMsg::ExtendedData { data, .. } => lines.push(&data, false, on_line),
+                ChannelMsg::ExitStatus { exit_status } => status = Some(exit_status),
+                _ => {}
+            }
+        }
+        lines.finish(on_line);
+        Ok(Output { status, tail: lines.tail.into(), stdout: lines.stdout })
+    }
+
+    /// Ends the session politely.
+    pub async fn close(self) {
+        let _ = self.handle.disconnect(russh::Disconnect::ByApplication, "", "en").await;
+    }
+}
+
+enum Attempt {
+    /// Worth trying again (nothing answered yet, the connection broke).
+    Retry(String),
+    /// Not worth trying again.
+    Fatal(SshError),
+}
+
+/// Tries each credential for `user`; whether one was accepted. An error is a broken connection.
+async fn login(handle: &mut Handle<Client>, user: &str, credentials: &[Credential]) -> Result<bool, String> {
+    let rsa_hash = handle.best_supported_rsa_hash().await.map_err(|e| e.to_string())?.flatten();
+    for credential in credentials {
+        match credential {
+            Credential::Key(key) => {
+                let key = PrivateKeyWithHashAlg::new(key.clone(), rsa_hash);
+                if handle.authenticate_publickey(user, key).await.map_err(|e| e.to_string())?.success() {
+                    return Ok(true);
+                }
+            }
+            Credential::Agent(socket) => {
+                let Ok(mut agent) = AgentClient::connect_uds(socket).await else {
+                    tracing::warn!("ssh-agent at {} does not answer", socket.display());
+                    continue;
+                };
+                let identities = agent.request_identities().await.unwrap_or_default();
+                for identity in identities {
+                    let AgentIdentity::PublicKey { key, .. } = identity else { continue };
+                    if let Ok(result) = handle.authenticate_publickey_with(user, key, rsa_hash, &mut agent).await {
+                        if result.success() {
+                            return Ok(true);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Ok(false)
+}
+
+/// Splits a command's output into lines as it arrives; keeps the last few, and stdout whole.
+#[derive(Default)]
+struct Lines {
+    partial: [Vec<u8>; 2],
+    tail: VecDeque<String>,
+    stdout: String,
+}
+
+impl Lines {
+    fn push(&mut self, data: &[u8], is_stdout: bool, on_line: &mut (dyn FnMut(&str) + Send)) {
+        if is_stdout {
+            self.stdout.push_str(&String::from_utf8_lossy(data));
+        }
+        let i = usize::from(!is_stdout);
+        self.partial[i].extend_from_slice(data);
+        while let Some(end) = self.partial[i].iter().position(|b| *b == b'\n') {
+            let line: Vec<u8> = self.partial[i].drain(..=end).collect();
+            self.emit(&line[..line.len() - 1], on_line);
+        }
+    }
+
+    /// Passes on what is left after the last newline.
+    fn finish(&mut self, on_line: &mut (dyn FnMut(&str) + Send)) {
+        for i in 0..2 {
+            let rest = std::mem::take(&mut self.partial[i]);
+            if !rest.is_empty() {
+                self.emit(&rest, on_line);
+            }
+        }
+    }
+
+    fn emit(&mut self, line: &[u8], on_line: &mut (dyn FnMut(&str) + Send)) {
+        let line = String::from_utf8_lossy(line).trim_end_matches('\r').to_string();
+        on_line(&line);
+        if self.tail.len() == TAIL_LINES {
+            self.tail.pop_front();
+        }
+        self.tail.push_back(line);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_are_split_across_chunks_and_the_tail_is_bounded() {
+        let mut seen = Vec::new();
+        let mut on_line = |l: &str| seen.push(l.to_string());
+        let mut lines = Lines::default();
+        lines.push(b"one\ntw", true, &mut on_line);
+        lines.push(b"o\r\n", true, &mut on_line);
+        lines.push(b"err\n", false, &mut on_line);
+        lines.push(b"no newline", true, &mut on_line);
+        lines.finish(&mut on_line);
+        assert_eq!(seen, ["one", "two", "err", "no newline"]);
+        assert_eq!(lines.stdout, "one\ntwo\r\nno newline");
+        for i in 0..50 {
+            lines.push(format!("{i}\n").as_bytes(), false, &mut |_| {});
+        }
+        assert_eq!(lines.tail.len(), TAIL_LINES);
+        assert_eq!(lines.tail.back().map(String::as_str), Some("49"));
+    }
+}
