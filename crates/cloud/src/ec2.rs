@@ -43,7 +43,20 @@ impl Ec2Filter {
     }
 }
 
-fn tag_map(tags: &[Tag]) -> BTreeMap<String, String> {
+/// Tags at creation, for one kind of resource.
+pub(crate) fn tag_spec<'a>(
+    kind: aws_sdk_ec2::types::ResourceType,
+    tags: impl IntoIterator<Item = (&'a String, &'a String)>,
+) -> aws_sdk_ec2::types::TagSpecification {
+    let mut spec = aws_sdk_ec2::types::TagSpecification::builder().resource_type(kind);
+    for (k, v) in tags {
+        spec = spec.tags(Tag::builder().key(k).value(v).build());
+    }
+    spec.build()
+}
+
+/// An EC2 tag list as a map.
+pub(crate) fn tag_map(tags: &[Tag]) -> BTreeMap<String, String> {
     tags.iter().filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or_default().to_string()))).collect()
 }
 

@@ -6,6 +6,7 @@
 //! return plain Sila types. No SDK type appears in its public API, so tools never recompile the SDK.
 
 mod autoscaling;
+pub mod bake;
 mod connect;
 pub mod ec2;
 mod error;

@@ -38,11 +38,7 @@ pub const FLOATING_INTERFACE: &str = "floating interface";
 pub const VGW_WAIT: Duration = Duration::from_secs(600);
 
 fn tag_spec(kind: ResourceType, tags: &BTreeMap<String, String>) -> TagSpecification {
-    let mut spec = TagSpecification::builder().resource_type(kind);
-    for (k, v) in tags {
-        spec = spec.tags(Tag::builder().key(k).value(v).build());
-    }
-    spec.build()
+    crate::ec2::tag_spec(kind, tags)
 }
 
 fn tag<'a>(tags: &'a [Tag], key: &str) -> Option<&'a str> {
