@@ -1,6 +1,7 @@
-//! sila-bake: machine images: two-phase baking over SSH (not built yet), and the images' life after:
-//! listing, lookup, promotion through stages, sharing with production, cleanup and scaffolding.
+//! sila-bake: machine images: two-phase baking over SSH, and the images' life after: listing,
+//! lookup, promotion through stages, sharing with production, cleanup, scaffolding and reaping.
 
+mod bake;
 mod images;
 mod promote;
 mod scaffold;
@@ -8,11 +9,11 @@ mod scaffold;
 use clap::{Parser, Subcommand};
 use sila_cli::GlobalArgs;
 
-/// Manage machine images: list, promote through stages, share with production, clean up.
+/// Bake machine images over SSH, and list, promote, share and clean them up.
 ///
 /// Images are named `<hostclass> <epoch seconds>` and tagged with their `stage`; the stages are
-/// `[bake] ami_stages` (first: new bakes; last: the final, production-eligible stage). The two-phase
-/// bake itself (`bake`, `reap`) is not built yet.
+/// `[bake] ami_stages` (first: new bakes; last: the final, production-eligible stage). Phase 1 turns
+/// an upstream image into a base; phase 2 makes a base into a hostclass.
 ///
 /// Exit status: 0 success, 1 failure (configuration, input or AWS; or nothing found), 2 bad usage.
 #[derive(Debug, Parser)]
@@ -28,6 +29,12 @@ pub struct Cli {
 /// The sub-commands (Asiaq's names).
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Bake an image: launch a builder in the bakery, upload the config, run init/phase<N>.sh,
+    /// image it, and remove the builder (everything is taken back on failure or Ctrl-C).
+    Bake(bake::BakeArgs),
+    /// Remove what finished bake runs left: builders, temporary key pairs and groups, unfinished
+    /// images.
+    Reap(bake::reap::ReapArgs),
     /// List images owned by this account and the trusted accounts, oldest first.
     #[command(name = "listamis")]
     ListAmis(images::ListArgs),
@@ -57,6 +64,8 @@ pub enum Command {
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let g = &cli.global;
     match &cli.command {
+        Command::Bake(args) => bake::bake(g, args).await,
+        Command::Reap(args) => bake::reap::reap(g, args).await,
         Command::ListAmis(args) => images::list(g, args).await,
         Command::ListLatestAmi(args) => images::latest(g, args).await,
         Command::ListStragglers(args) => images::stragglers(g, args).await,

@@ -8,12 +8,15 @@
 //! * [`Session::ec2`] is an SDK client for independent assertions.
 //! * [`Session::requests`] and [`Session::set_faults`] read the request log and inject throttling,
 //!   5xx and latency per action.
+//! * [`TestHost`] is a real sshd confined to a busybox root, standing in for a booted builder.
 
 mod emulator;
 mod run;
+mod sshd;
 
 pub use emulator::{Emulator, FaultRule, LoggedRequest, Requests};
 pub use run::{assert_cli_contract, bin, project_root, Outcome, GLOBAL_FLAGS};
+pub use sshd::TestHost;
 
 use std::sync::{Mutex, MutexGuard, OnceLock};
 

@@ -1,0 +1,563 @@
+//! The bake end to end: the emulator plays EC2, a real sshd confined to a busybox root plays the
+//! builder (it comes up on the builder's address once the emulator says the builder runs, with the
+//! key pair's public key for root, as cloud-init would). Checked with an independent EC2 client and
+//! by looking into the builder's root.
+
+use aws_sdk_ec2::types::{Filter, ResourceType, Tag, TagSpecification};
+use serde_json::Value;
+use sila_testkit::{block_on, session, Outcome, Session, TestHost};
+use std::collections::BTreeMap;
+use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
+use std::path::Path;
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_sila-bake");
+
+fn f(name: &str, value: &str) -> Filter {
+    Filter::builder().name(name).values(value).build()
+}
+
+fn tag_spec(kind: ResourceType, tags: &[(&str, &str)]) -> TagSpecification {
+    let tags = tags.iter().map(|(k, v)| Tag::builder().key(*k).value(*v).build()).collect();
+    TagSpecification::builder().resource_type(kind).set_tags(Some(tags)).build()
+}
+
+/// The bakery as `sila-vpc` makes it, inside 127.0.0.0/16 so builders get loopback addresses.
+fn bakery(ec2: &aws_sdk_ec2::Client) {
+    let vpc = block_on(
+        ec2.create_vpc()
+            .cidr_block("127.0.0.0/16")
+            .tag_specifications(tag_spec(ResourceType::Vpc, &[("Name", "bakery"), ("type", "build")]))
+            .send(),
+    )
+    .unwrap();
+    let vpc = vpc.vpc().unwrap().vpc_id().unwrap().to_string();
+    let tunnel = [("Name", "bakery_tunnel_us-west-2a"), ("meta_network", "tunnel"), ("subnet", "us-west-2a")];
+    block_on(
+        ec2.create_subnet()
+            .vpc_id(&vpc)
+            .cidr_block("127.0.1.0/24")
+            .availability_zone("us-west-2a")
+            .tag_specifications(tag_spec(ResourceType::Subnet, &tunnel))
+            .send(),
+    )
+    .unwrap();
+    block_on(
+        ec2.create_security_group()
+            .vpc_id(&vpc)
+            .group_name("bakery_tunnel")
+            .description("tunnel")
+            .tag_specifications(tag_spec(ResourceType::SecurityGroup, &[("meta_network", "tunnel")]))
+            .send(),
+    )
+    .unwrap();
+}
+
+/// An image named `name` with `tags`, made from a throwaway instance.
+fn image(ec2: &aws_sdk_ec2::Client, name: &str, tags: &[(&str, &str)]) -> String {
+    let run = block_on(ec2.run_instances().image_id("ami-0000000000000de12").min_count(1).max_count(1).send()).unwrap();
+    let instance = run.instances()[0].instance_id().unwrap().to_string();
+    let mut request = ec2.create_image().instance_id(&instance).name(name);
+    if !tags.is_empty() {
+        request = request.tag_specifications(tag_spec(ResourceType::Image, tags));
+    }
+    let made = block_on(request.send()).unwrap();
+    block_on(ec2.terminate_instances().instance_ids(&instance).send()).unwrap();
+    made.image_id().unwrap().to_string()
+}
+
+fn write(path: &Path, text: &str, mode: u32) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+/// A config dir of its own (not the repo's sample): two stages, a phase-1 section starting from
+/// `upstream`, a hostclass with a product line, init scripts, and a discoroot with variants.
+fn config(upstream: &str, phase2: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write(
+        &root.join("aws.ini"),
+        &format!(
+            "[disco_aws]\ndefault_environment=ci\n\n[bake]\nbakery_environment=bakery\nbakery_instance_type=t3.small\n\
+             phase1_ami_name=base_phase1\nphase1_hostclass=mhcbase\nphase=2\nami_stages=untested tested\n\
+             data_destination=/opt/acme/config\n\n[base_phase1]\nbake_ami={upstream}\nphase=1\n\n\
+             [mhcweb]\nproduct_line=storefront\n"
+        ),
+        0o644,
+    );
+    write(
+        &root.join("init/phase1.sh"),
+        "#!/bin/sh\nset -eu\necho \"$1 $2 $3\" > /var/log/phase1.args\necho phase 1 done\n",
+        0o755,
+    );
+    write(&root.join("init/phase2.sh"), phase2, 0o755);
+    write(&root.join("discoroot/etc/app/app.conf"), "plain\n", 0o644);
+    write(&root.join("discoroot/etc/app/app.conf~mhcweb"), "web\n", 0o644);
+    write(&root.join("discoroot/etc/app/only~mhcother"), "other\n", 0o644);
+    write(&root.join("discoroot/usr/local/bin/run-app"), "#!/bin/sh\n", 0o750);
+    write(
+        &root.join("discoroot/acfg.metadata"),
+        "# path mode owner group\n/etc/app/app.conf 0640 app appgroup\n/etc/app/app.conf~mhcother 0600 other other\n/etc/missing 0600 root root\n",
+        0o644,
+    );
+    write(&root.join(".nosync"), "/secrets/\n", 0o644);
+    write(&root.join("secrets/token"), "do not upload\n", 0o600);
+    dir
+}
+
+/// Phase 2: records its arguments and the forwarded agent, waits (10 s at most) until the test has
+/// asked that agent for its keys, then prints a line.
+const PHASE2: &str = "#!/bin/sh\nset -eu\necho \"$1 $2 $3\" > /var/log/phase2.args\necho \"${SSH_AUTH_SOCK:-none}\" > /var/log/agent.sock\n\
+i=0\nwhile [ ! -e /var/log/agent.checked ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done\necho \"phase 2 of $1 done\"\n";
+
+/// Starts a bake (stdout and stderr into files of `out`), without the developer's ssh-agent.
+fn spawn(s: &Session, config: &Path, out: &Path, args: &[&str], agent: Option<&Path>) -> Child {
+    let mut command = s.command(BIN);
+    command.env_remove("SSH_AUTH_SOCK").env("USER", "ci-baker");
+    if let Some(agent) = agent {
+        command.env("SSH_AUTH_SOCK", agent);
+    }
+    command
+        .arg("--config-dir")
+        .arg(config)
+        .arg("bake")
+        .args(args)
+        .stdout(std::fs::File::create(out.join("stdout")).unwrap())
+        .stderr(std::fs::File::create(out.join("stderr")).unwrap())
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+fn finish(mut child: Child, out: &Path, limit: Duration) -> Outcome {
+    let deadline = Instant::now() + limit;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the bake did not end within {limit:?}: {}", std::fs::read_to_string(out.join("stderr")).unwrap());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    Outcome {
+        code: status.code(),
+        stdout: std::fs::read_to_string(out.join("stdout")).unwrap(),
+        stderr: std::fs::read_to_string(out.join("stderr")).unwrap(),
+    }
+}
+
+/// Plays the builder's boot: once the bake's instance runs, puts its key pair's public key in root's
+/// authorized_keys and starts sshd on the instance's private (`local`) or public address.
+fn boot(s: &Session, host: &mut TestHost, child: &mut Child, out: &Path, local: bool) -> String {
+    let ec2 = s.ec2();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!(
+                "the bake ended ({status}) before its builder ran: {}",
+                std::fs::read_to_string(out.join("stderr")).unwrap()
+            );
+        }
+        let found = block_on(
+            ec2.describe_instances()
+                .filters(f("tag-key", "sila-bake-run"))
+                .filters(f("instance-state-name", "running"))
+                .send(),
+        )
+        .unwrap();
+        if let Some(i) = found.reservations().iter().flat_map(|r| r.instances()).next() {
+            let address = if local { i.private_ip_address() } else { i.public_ip_address() };
+            let address = address.unwrap_or_else(|| panic!("builder without the address wanted: {i:?}"));
+            let key =
+                block_on(ec2.describe_key_pairs().key_names(i.key_name().unwrap()).include_public_key(true).send())
+                    .unwrap();
+            let public = key.key_pairs()[0].public_key().unwrap().to_string();
+            host.listen(address.parse().unwrap(), &format!("{public}\n"));
+            return i.instance_id().unwrap().to_string();
+        }
+        assert!(Instant::now() < deadline, "no builder ran");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn image_tags(ec2: &aws_sdk_ec2::Client, id: &str) -> (String, BTreeMap<String, String>, Vec<String>) {
+    let out = block_on(ec2.describe_images().image_ids(id).send()).unwrap();
+    let image = &out.images()[0];
+    let tags = image.tags().iter().map(|t| (t.key().unwrap().to_string(), t.value().unwrap().to_string())).collect();
+    let snapshots =
+        image.block_device_mappings().iter().filter_map(|b| b.ebs()?.snapshot_id().map(str::to_string)).collect();
+    (image.name().unwrap().to_string(), tags, snapshots)
+}
+
+/// Nothing of a bake run is left: builders terminated, no temporary key pair or group, and no image
+/// named `prefix *`.
+fn assert_nothing_left(ec2: &aws_sdk_ec2::Client, prefix: &str) {
+    let live = block_on(
+        ec2.describe_instances()
+            .filters(f("tag-key", "sila-bake-run"))
+            .filters(f("instance-state-name", "pending"))
+            .filters(f("instance-state-name", "running"))
+            .send(),
+    )
+    .unwrap();
+    let live: Vec<_> = live
+        .reservations()
+        .iter()
+        .flat_map(|r| r.instances())
+        .filter(|i| i.state().and_then(|s| s.name()).map(|n| n.as_str()) != Some("terminated"))
+        .collect();
+    assert!(live.is_empty(), "builders left: {live:?}");
+    let keys = block_on(ec2.describe_key_pairs().send()).unwrap();
+    assert!(!keys.key_pairs().iter().any(|k| k.key_name().unwrap_or_default().starts_with("sila-bake-")), "{keys:?}");
+    let groups = block_on(ec2.describe_security_groups().send()).unwrap();
+    assert!(
+        !groups.security_groups().iter().any(|g| g.group_name().unwrap_or_default().starts_with("sila-bake-")),
+        "{groups:?}"
+    );
+    let images =
+        block_on(ec2.describe_images().owners("self").filters(f("name", &format!("{prefix} *"))).send()).unwrap();
+    assert!(images.images().is_empty(), "images left: {:?}", images.images());
+}
+
+fn json(out: &Outcome) -> Value {
+    serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}: {out:?}"))
+}
+
+/// An ssh-agent holding a fresh key, on a socket in `dir`.
+struct Agent {
+    socket: std::path::PathBuf,
+    pid: String,
+    fingerprint: String,
+}
+
+impl Agent {
+    fn start(dir: &Path) -> Self {
+        let socket = dir.join("agent.sock");
+        let out = std::process::Command::new("ssh-agent").arg("-a").arg(&socket).output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        let pid = text.split("SSH_AGENT_PID=").nth(1).and_then(|t| t.split(';').next()).unwrap().to_string();
+        let key = dir.join("agent_key");
+        assert!(std::process::Command::new("ssh-keygen")
+            .args(["-q", "-t", "ed25519", "-N", "", "-C", "forwarded-test-key", "-f"])
+            .arg(&key)
+            .status()
+            .unwrap()
+            .success());
+        assert!(std::process::Command::new("ssh-add")
+            .arg(&key)
+            .env("SSH_AUTH_SOCK", &socket)
+            .output()
+            .unwrap()
+            .status
+            .success());
+        let listed = std::process::Command::new("ssh-add").arg("-l").env("SSH_AUTH_SOCK", &socket).output().unwrap();
+        let fingerprint = String::from_utf8_lossy(&listed.stdout).split_whitespace().nth(1).unwrap().to_string();
+        Agent { socket, pid, fingerprint }
+    }
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("kill").arg(&self.pid).status();
+    }
+}
+
+#[test]
+fn phase_one_then_phase_two_over_real_ssh() {
+    let s = session();
+    let ec2 = s.ec2();
+    bakery(&ec2);
+    let upstream = image(&ec2, "upstream debian 12", &[]);
+    let cfg = config(&upstream, PHASE2);
+    let work = tempfile::tempdir().unwrap();
+
+    // Phase 1, reaching the builder on its private address.
+    let mut host = TestHost::prepare();
+    let mut child = spawn(&s, cfg.path(), work.path(), &["--use-local-ip", "--output", "json"], None);
+    let builder = boot(&s, &mut host, &mut child, work.path(), true);
+    let out = finish(child, work.path(), Duration::from_secs(120));
+    assert_eq!(out.code, Some(0), "{out:?}\nsshd: {}", host.log());
+    let result = json(&out);
+    let run = result["run_id"].as_str().unwrap();
+    let phase1 = result["image_id"].as_str().unwrap().to_string();
+    assert_eq!(std::fs::read_to_string(host.path("/var/log/phase1.args")).unwrap(), format!("mhcbase #None {run}\n"));
+    assert!(out.stderr.contains("[phase1 mhcbase] phase 1 done"), "streamed with a prefix: {}", out.stderr);
+    let (name, tags, _) = image_tags(&ec2, &phase1);
+    assert!(name.starts_with("base_phase1 "), "{name}");
+    assert_eq!(tags["hostclass"], "mhcbase");
+    assert_eq!(tags["source_ami"], upstream);
+    assert_eq!(tags["stage"], "untested");
+    assert!(!host.authorized_keys().exists(), "root's authorized_keys removed before imaging");
+    let state = block_on(ec2.describe_instances().instance_ids(&builder).send()).unwrap();
+    let state = state.reservations()[0].instances()[0].state().unwrap().name().unwrap().as_str().to_string();
+    assert_eq!(state, "terminated");
+    drop(host);
+
+    // Phase 2 needs a phase-1 image in the final stage.
+    let promoted = Outcome::of(
+        s.command(BIN).arg("--config-dir").arg(cfg.path()).args(["promote", "--ami", &phase1, "--stage", "tested"]),
+    );
+    assert_eq!(promoted.code, Some(0), "{promoted:?}");
+
+    // Phase 2, with an ssh-agent to forward. (The emulator's public addresses of instances are not
+    // loopback addresses, so every test reaches its builder on the private one.)
+    let agent = Agent::start(work.path());
+    let mut host = TestHost::prepare();
+    let args =
+        ["--hostclass", "mhcweb", "--use-local-ip", "--tag", "team:web", "--tag", "baker:mallory", "--output", "json"];
+    let mut child = spawn(&s, cfg.path(), work.path(), &args, Some(&agent.socket));
+    boot(&s, &mut host, &mut child, work.path(), true);
+    // The init script waits while the test asks the forwarded agent (sshd's socket for it is made
+    // outside the root) for its keys.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let sock = loop {
+        if let Ok(text) = std::fs::read_to_string(host.path("/var/log/agent.sock")) {
+            if text.ends_with('\n') {
+                break text.trim().to_string();
+            }
+        }
+        assert!(Instant::now() < deadline, "the init script never ran: {}", host.log());
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_ne!(sock, "none", "SSH_AUTH_SOCK is set for the init script");
+    let listed = std::process::Command::new("ssh-add").arg("-l").env("SSH_AUTH_SOCK", &sock).output().unwrap();
+    write(&host.path("/var/log/agent.checked"), "", 0o644);
+    assert!(
+        String::from_utf8_lossy(&listed.stdout).contains(&agent.fingerprint),
+        "the forwarded agent answers with the operator's key: {listed:?}"
+    );
+    let out = finish(child, work.path(), Duration::from_secs(120));
+    assert_eq!(out.code, Some(0), "{out:?}\nsshd: {}", host.log());
+    let result = json(&out);
+    let run = result["run_id"].as_str().unwrap();
+    let id = result["image_id"].as_str().unwrap();
+    assert!(out.stderr.contains("[phase2 mhcweb] phase 2 of mhcweb done"), "{}", out.stderr);
+    assert_eq!(std::fs::read_to_string(host.path("/var/log/phase2.args")).unwrap(), format!("mhcweb #None {run}\n"));
+
+    // The config tree, minus .nosync excludes.
+    assert!(host.path("/opt/acme/config/aws.ini").is_file());
+    assert!(host.path("/opt/acme/config/init/phase2.sh").is_file());
+    assert!(!host.path("/opt/acme/config/secrets").exists(), "excluded by .nosync");
+    assert!(!host.path("/opt/acme/config/.nosync").exists());
+    // The overlay: the hostclass variant, modes, owners (accounts created), no other hostclass's file.
+    let conf = host.path("/etc/app/app.conf");
+    assert_eq!(std::fs::read_to_string(&conf).unwrap(), "web\n");
+    let meta = std::fs::metadata(&conf).unwrap();
+    assert_eq!(meta.mode() & 0o7777, 0o640);
+    let passwd = std::fs::read_to_string(host.path("/etc/passwd")).unwrap();
+    let group = std::fs::read_to_string(host.path("/etc/group")).unwrap();
+    let id_of = |file: &str, name: &str, field: usize| -> u32 {
+        let line =
+            file.lines().find(|l| l.starts_with(&format!("{name}:"))).unwrap_or_else(|| panic!("{name} in {file}"));
+        line.split(':').nth(field).unwrap().parse().unwrap()
+    };
+    assert_eq!(meta.uid(), id_of(&passwd, "app", 2), "{passwd}");
+    assert_eq!(meta.gid(), id_of(&group, "appgroup", 2), "{group}");
+    assert_eq!(std::fs::metadata(host.path("/usr/local/bin/run-app")).unwrap().mode() & 0o7777, 0o750);
+    assert!(!host.path("/etc/app/only").exists());
+    assert!(out.stderr.contains("acfg.metadata:4: /etc/missing is not on this machine; skipped"), "{}", out.stderr);
+
+    // The image, with every tag, and its snapshots; the run's tags are gone from both.
+    let (name, tags, snapshots) = image_tags(&ec2, id);
+    assert!(name.starts_with("mhcweb "), "{name}");
+    let expected = [
+        ("hostclass", "mhcweb"),
+        ("stage", "untested"),
+        ("source_ami", phase1.as_str()),
+        ("baker", "ci-baker"),
+        ("is_private", "False"),
+        ("productline", "storefront"),
+        ("team", "web"),
+    ];
+    for (k, v) in expected {
+        assert_eq!(tags.get(k).map(String::as_str), Some(v), "{k} in {tags:?}");
+    }
+    assert!(tags["version-sila"].starts_with(env!("CARGO_PKG_VERSION")), "{tags:?}");
+    assert!(!tags.contains_key("sila-bake-run") && !tags.contains_key("sila-bake-until"), "{tags:?}");
+    assert!(!snapshots.is_empty());
+    let snaps = block_on(ec2.describe_snapshots().snapshot_ids(&snapshots[0]).send()).unwrap();
+    let snap_tags: BTreeMap<_, _> =
+        snaps.snapshots()[0].tags().iter().map(|t| (t.key().unwrap(), t.value().unwrap())).collect();
+    assert_eq!(snap_tags.get("hostclass"), Some(&"mhcweb"), "{snap_tags:?}");
+    assert!(!snap_tags.contains_key("sila-bake-run"));
+    // Nothing temporary is left (the new image is kept: only temporary resources are checked).
+    assert_nothing_left(&ec2, "nothing-is-named-like-this");
+}
+
+/// A phase-2 bake of mhcweb with this init script, under way: its builder has booted.
+fn bake_phase2(
+    s: &Session,
+    script: &str,
+) -> (aws_sdk_ec2::Client, tempfile::TempDir, tempfile::TempDir, TestHost, Child) {
+    let ec2 = s.ec2();
+    bakery(&ec2);
+    let upstream = image(&ec2, "upstream", &[]);
+    image(&ec2, "base_phase1 0000000100", &[("stage", "tested")]);
+    let cfg = config(&upstream, script);
+    let work = tempfile::tempdir().unwrap();
+    let mut host = TestHost::prepare();
+    let mut child = spawn(s, cfg.path(), work.path(), &["--hostclass", "mhcweb", "--use-local-ip"], None);
+    boot(s, &mut host, &mut child, work.path(), true);
+    (ec2, cfg, work, host, child)
+}
+
+#[test]
+fn a_failing_init_script_leaves_nothing_behind() {
+    let s = session();
+    let (ec2, _cfg, work, _host, child) = bake_phase2(&s, "#!/bin/sh\necho about to fail\necho boom >&2\nexit 3\n");
+    let out = finish(child, work.path(), Duration::from_secs(120));
+    assert_eq!(out.code, Some(1), "{out:?}");
+    assert!(out.stderr.contains("bake failed at step run the init script"), "{}", out.stderr);
+    assert!(out.stderr.contains("exit status 3") && out.stderr.contains("boom"), "{}", out.stderr);
+    assert!(out.stderr.contains("everything it made is removed"), "{}", out.stderr);
+    assert_nothing_left(&ec2, "mhcweb");
+}
+
+#[test]
+fn sigint_in_the_middle_takes_everything_back() {
+    let s = session();
+    let (ec2, _cfg, work, host, child) = bake_phase2(&s, "#!/bin/sh\ntouch /var/log/started\nsleep 60\n");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !host.path("/var/log/started").exists() {
+        assert!(Instant::now() < deadline, "the init script never started: {}", host.log());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let started = Instant::now();
+    assert!(std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap().success());
+    let out = finish(child, work.path(), Duration::from_secs(60));
+    assert_eq!(out.code, Some(1), "{out:?}");
+    assert!(started.elapsed() < Duration::from_secs(30), "it did not wait for the init script to end");
+    assert!(out.stderr.contains("interrupted by SIGINT"), "{}", out.stderr);
+    assert!(out.stderr.contains("step \"run the init script\" failed; taking back"), "{}", out.stderr);
+    assert_nothing_left(&ec2, "mhcweb");
+}
+
+#[test]
+fn dry_run_and_bad_input_change_nothing() {
+    let s = session();
+    let ec2 = s.ec2();
+    bakery(&ec2);
+    let upstream = image(&ec2, "upstream", &[]);
+    let base = image(&ec2, "base_phase1 0000000100", &[("stage", "tested")]);
+    let cfg = config(&upstream, PHASE2);
+    s.forget_requests();
+    let run = |args: &[&str]| {
+        Outcome::of(
+            s.command(BIN).env_remove("SSH_AUTH_SOCK").arg("--config-dir").arg(cfg.path()).arg("bake").args(args),
+        )
+    };
+
+    let out = run(&["--hostclass", "mhcweb", "--dry-run"]);
+    assert_eq!(out.code, Some(0), "{out:?}");
+    assert!(
+        out.stdout.contains(&format!("bake mhcweb (phase 2) from {base} (base_phase1 0000000100)")),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("+ run /opt/acme/config/init/phase2.sh 'mhcweb' '#None' "), "{}", out.stdout);
+    assert!(out.stdout.contains("overlay discoroot for mhcweb: 2 file(s), 2 metadata line(s)"), "{}", out.stdout);
+    assert!(out.stdout.contains("dry run: nothing changed"), "{}", out.stdout);
+    let out = run(&["--hostclass", "mhcweb", "--dry-run", "--output", "json"]);
+    assert_eq!(json(&out)["source_ami"], base.as_str());
+    assert!(s.requests().mutating().is_empty(), "{:?}", s.requests().mutating());
+
+    let out = run(&["--hostclass", "mhcnope"]);
+    assert_eq!(out.code, Some(2), "{out:?}");
+    assert!(out.stderr.contains("--hostclass mhcnope: unknown hostclass"), "{}", out.stderr);
+    assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
+    let out = run(&["--hostclass", "mhcweb", "--tag", "novalue"]);
+    assert_eq!(out.code, Some(2), "{out:?}");
+    let out = run(&["--hostclass", "mhcweb", "--stage", "shipped"]);
+    assert_eq!(out.code, Some(2), "{out:?}");
+    let out = run(&["--hostclass", "mhcweb", "--source-ami", "ami-00000000000000bad"]);
+    assert_eq!(out.code, Some(1), "{out:?}");
+    assert!(out.stderr.contains("source image ami-00000000000000bad does not exist"), "{}", out.stderr);
+    let elsewhere = cfg.path().join("aws.ini");
+    let text =
+        std::fs::read_to_string(&elsewhere).unwrap().replace("bakery_environment=bakery", "bakery_environment=nowhere");
+    std::fs::write(&elsewhere, text).unwrap();
+    let out = run(&["--hostclass", "mhcweb"]);
+    assert_eq!(out.code, Some(1), "{out:?}");
+    assert!(out.stderr.contains("bakery environment nowhere does not exist"), "{}", out.stderr);
+    assert!(s.requests().mutating().is_empty(), "{:?}", s.requests().mutating());
+}
+
+#[test]
+fn reap_removes_what_finished_runs_left_and_nothing_else() {
+    let s = session();
+    let ec2 = s.ec2();
+    bakery(&ec2);
+    let vpc = block_on(ec2.describe_vpcs().filters(f("tag:Name", "bakery")).send()).unwrap().vpcs()[0]
+        .vpc_id()
+        .unwrap()
+        .to_string();
+    let over = [("sila-bake-run", "old-run"), ("sila-bake-until", "1000")];
+    let far =
+        (std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() + 3600).to_string();
+    let running = [("sila-bake-run", "live-run"), ("sila-bake-until", far.as_str())];
+    for (name, tags) in [("sila-bake-old-run", &over), ("sila-bake-live-run", &running)] {
+        block_on(ec2.create_key_pair().key_name(name).tag_specifications(tag_spec(ResourceType::KeyPair, tags)).send())
+            .unwrap();
+        block_on(
+            ec2.create_security_group()
+                .vpc_id(&vpc)
+                .group_name(name)
+                .description("t")
+                .tag_specifications(tag_spec(ResourceType::SecurityGroup, tags))
+                .send(),
+        )
+        .unwrap();
+    }
+    let old_builder = block_on(
+        ec2.run_instances()
+            .image_id("ami-0000000000000de12")
+            .min_count(1)
+            .max_count(1)
+            .tag_specifications(tag_spec(ResourceType::Instance, &over))
+            .send(),
+    )
+    .unwrap()
+    .instances()[0]
+        .instance_id()
+        .unwrap()
+        .to_string();
+    let unfinished = image(&ec2, "mhcweb 0000000200", &over);
+    let finished = image(&ec2, "mhcweb 0000000100", &[("stage", "untested")]);
+    let cfg = config("ami-unused", PHASE2);
+    let reap = |args: &[&str]| Outcome::of(s.command(BIN).arg("--config-dir").arg(cfg.path()).arg("reap").args(args));
+
+    s.forget_requests();
+    let out = reap(&["--dry-run", "--output", "json"]);
+    assert_eq!(out.code, Some(0), "{out:?}");
+    let listed: Vec<String> =
+        json(&out).as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap().to_string()).collect();
+    assert_eq!(listed.len(), 4, "{listed:?}");
+    assert!(
+        listed.contains(&old_builder)
+            && listed.contains(&unfinished)
+            && listed.contains(&"sila-bake-old-run".to_string())
+    );
+    assert!(s.requests().mutating().is_empty());
+
+    let out = reap(&[]);
+    assert_eq!(out.code, Some(0), "{out:?}");
+    let keys: Vec<String> = block_on(ec2.describe_key_pairs().send())
+        .unwrap()
+        .key_pairs()
+        .iter()
+        .map(|k| k.key_name().unwrap().to_string())
+        .collect();
+    assert_eq!(keys, ["sila-bake-live-run"], "a run still within its deadline keeps its key pair");
+    let groups = block_on(ec2.describe_security_groups().filters(f("vpc-id", &vpc)).send()).unwrap();
+    let names: Vec<&str> = groups.security_groups().iter().filter_map(|g| g.group_name()).collect();
+    assert!(names.contains(&"sila-bake-live-run") && !names.contains(&"sila-bake-old-run"), "{names:?}");
+    let builder = block_on(ec2.describe_instances().instance_ids(&old_builder).send()).unwrap();
+    assert_eq!(builder.reservations()[0].instances()[0].state().unwrap().name().unwrap().as_str(), "terminated");
+    assert!(block_on(ec2.describe_images().image_ids(&unfinished).send()).map_or(true, |o| o.images().is_empty()));
+    assert!(!block_on(ec2.describe_images().image_ids(&finished).send()).unwrap().images().is_empty(), "not a run's");
+}
