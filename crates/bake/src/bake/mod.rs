@@ -23,6 +23,7 @@ use sila_core::bake::{self as plan, BakeRequest, BakeRun, BakeTarget, ImageTagIn
 use sila_core::config::{AwsConfig, ConfigDir};
 use sila_core::truth::truthy;
 use sila_ssh::{Connection, Credential, HostKeys};
+use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -126,7 +127,7 @@ struct PlanView<'a> {
     metadata_lines: Option<usize>,
     command: &'a str,
     image_name: &'a str,
-    image_tags: &'a [(String, String)],
+    image_tags: BTreeMap<&'a str, &'a str>,
     deadline_seconds: u64,
     dry_run: bool,
 }
@@ -349,7 +350,8 @@ async fn prepare(global: &GlobalArgs, args: &BakeArgs, clients: &Clients) -> any
     })
 }
 
-fn print_plan(printer: &Printer, p: &Prepared, dry_run: bool, deadline: Duration) -> anyhow::Result<()> {
+fn print_plan(printer: &Printer, p: &Prepared, args: &BakeArgs) -> anyhow::Result<()> {
+    let (dry_run, deadline, use_local_ip) = (args.dry_run, args.deadline, args.use_local_ip);
     let view = PlanView {
         run_id: &p.run.id,
         phase: p.target.phase,
@@ -371,7 +373,7 @@ fn print_plan(printer: &Printer, p: &Prepared, dry_run: bool, deadline: Duration
         metadata_lines: p.overlay.as_ref().map(|o| o.metadata_lines),
         command: &p.command,
         image_name: &p.image_name,
-        image_tags: &p.image_tags,
+        image_tags: p.image_tags.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect(),
         deadline_seconds: deadline.as_secs(),
         dry_run,
     };
@@ -394,9 +396,10 @@ fn print_plan(printer: &Printer, p: &Prepared, dry_run: bool, deadline: Duration
         view.ssh_from.join(" ")
     ));
     text.push_str(&format!(
-        "  + builder {} in {} (tunnel), IMDSv2 required, public address{}\n",
+        "  + builder {} in {} (tunnel), IMDSv2 required, reached on its {} address{}\n",
         view.instance_type,
         view.subnet,
+        if use_local_ip { "private" } else { "public" },
         if p.repo_ip.is_some() {
             format!(", repo {}", p.repo_ip.as_deref().unwrap_or_default())
         } else {
@@ -411,7 +414,7 @@ fn print_plan(printer: &Printer, p: &Prepared, dry_run: bool, deadline: Duration
         ));
     }
     text.push_str(&format!("  + run {}\n", view.command));
-    let tags: Vec<String> = view.image_tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let tags: Vec<String> = p.image_tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
     text.push_str(&format!("  + image \"{}\" tagged {}\n", view.image_name, tags.join(" ")));
     text.push_str(&format!(
         "  - builder, key pair and security group removed afterwards; deadline {}\n",
@@ -468,7 +471,7 @@ pub(crate) async fn bake(global: &GlobalArgs, args: &BakeArgs) -> anyhow::Result
     let printer = Printer::new(global.output);
     let clients = clients(global).await?;
     let p = prepare(global, args, &clients).await?;
-    print_plan(&printer, &p, args.dry_run, args.deadline)?;
+    print_plan(&printer, &p, args)?;
     if args.dry_run {
         return Ok(());
     }
