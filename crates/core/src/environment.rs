@@ -235,6 +235,14 @@ impl EnvironmentSpec {
     }
 }
 
+/// The credential buckets of an environment (reference §1.7, vector 99): for each postfix of
+/// `credential_buckets`, `<region>.<project>.credentials.<postfix>` in us-west-2 (Asiaq's first
+/// region) and `<region>--<project>--credentials--<postfix>` elsewhere.
+pub fn credential_buckets(region: &str, project: &str, postfixes: &str) -> Vec<String> {
+    let sep = if region == "us-west-2" { "." } else { "--" };
+    postfixes.split_whitespace().map(|p| [region, project, "credentials", p].join(sep)).collect()
+}
+
 /// Environment names become resource names joined with `_`, so they may not contain one.
 pub fn validate_name(name: &str) -> Result<(), String> {
     if name.is_empty() {
@@ -562,6 +570,18 @@ mod tests {
         VpcConfig::new(Ini::load(&path).unwrap())
     }
 
+    #[test]
+    fn vector_99_credential_bucket_names() {
+        assert_eq!(
+            credential_buckets("us-west-2", "sample_project", "build ci"),
+            ["us-west-2.sample_project.credentials.build", "us-west-2.sample_project.credentials.ci"]
+        );
+        assert_eq!(
+            credential_buckets("us-east-1", "sample_project", "build"),
+            ["us-east-1--sample_project--credentials--build"]
+        );
+        assert!(credential_buckets("us-west-2", "p", "  ").is_empty());
+    }
     #[test]
     fn the_sample_sandbox() {
         let spec = desired(&repo_vpc(), "mine", "sandbox", &BTreeMap::new(), &facts()).unwrap();

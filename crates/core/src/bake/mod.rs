@@ -41,19 +41,25 @@ impl BakeRun {
     }
 }
 
+/// When the run with this id started (epoch seconds): ids begin with the start in hex milliseconds.
+pub fn run_started(id: &str) -> Option<u64> {
+    u64::from_str_radix(id.split('-').next()?, 16).ok().map(|ms| ms / 1000)
+}
+
 /// Whether a resource with these tags belongs to a bake run that is over: its deadline passed, or
-/// (with `older_than`) it started longer ago than that, judged by `created` (epoch seconds) when known.
+/// (with `older_than`) it was made longer ago than that, judged by `created` (epoch seconds) when
+/// known, else by the start of its run.
 pub fn reapable(tags: &BTreeMap<String, String>, now: u64, older_than: Option<u64>, created: Option<u64>) -> bool {
-    if !tags.contains_key(RUN_TAG) {
-        return false;
-    }
-    if let (Some(age), Some(created)) = (older_than, created) {
-        return now.saturating_sub(created) >= age;
+    let Some(run) = tags.get(RUN_TAG) else { return false };
+    if let (Some(age), Some(created)) = (older_than, created.or_else(|| run_started(run))) {
+        if now.saturating_sub(created) >= age {
+            return true;
+        }
     }
     match tags.get(UNTIL_TAG).and_then(|u| u.parse::<u64>().ok()) {
         Some(until) => now >= until,
-        // A run tag without a readable deadline: not ours to judge by deadline; only by age.
-        None => older_than.is_some() && created.is_none(),
+        // A run tag without a readable deadline: judged by age only.
+        None => false,
     }
 }
 

@@ -149,6 +149,9 @@ fn run_tags_mark_what_reap_may_remove() {
     assert!(reapable(&tags, run.started + 600, Some(300), Some(run.started)), "older than asked");
     assert!(!reapable(&tags, run.started + 100, Some(300), Some(run.started)));
     assert!(!reapable(&BTreeMap::new(), u64::MAX, Some(0), Some(0)), "not a bake's");
+    assert_eq!(run_started(&run.id), Some(run.started), "the id tells when the run began");
+    assert!(reapable(&tags, run.started + 600, Some(300), None), "no creation time: the run's start counts");
+    assert!(reapable(&tags, run.until + 1, Some(1_000_000), Some(run.started)), "past the deadline anyway");
 }
 
 #[test]
