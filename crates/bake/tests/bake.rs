@@ -393,6 +393,7 @@ fn phase_one_then_phase_two_over_real_ssh() {
 fn bake_phase2(
     s: &Session,
     script: &str,
+    extra: &[&str],
 ) -> (aws_sdk_ec2::Client, tempfile::TempDir, tempfile::TempDir, TestHost, Child) {
     let ec2 = s.ec2();
     bakery(&ec2);
@@ -401,7 +402,9 @@ fn bake_phase2(
     let cfg = config(&upstream, script);
     let work = tempfile::tempdir().unwrap();
     let mut host = TestHost::prepare();
-    let mut child = spawn(s, cfg.path(), work.path(), &["--hostclass", "mhcweb", "--use-local-ip"], None);
+    let mut args = vec!["--hostclass", "mhcweb", "--use-local-ip"];
+    args.extend(extra);
+    let mut child = spawn(s, cfg.path(), work.path(), &args, None);
     boot(s, &mut host, &mut child, work.path(), true);
     (ec2, cfg, work, host, child)
 }
@@ -409,7 +412,8 @@ fn bake_phase2(
 #[test]
 fn a_failing_init_script_leaves_nothing_behind() {
     let s = session();
-    let (ec2, _cfg, work, _host, child) = bake_phase2(&s, "#!/bin/sh\necho about to fail\necho boom >&2\nexit 3\n");
+    let (ec2, _cfg, work, _host, child) =
+        bake_phase2(&s, "#!/bin/sh\necho about to fail\necho boom >&2\nexit 3\n", &[]);
     let out = finish(child, work.path(), Duration::from_secs(120));
     assert_eq!(out.code, Some(1), "{out:?}");
     assert!(out.stderr.contains("bake failed at step run the init script"), "{}", out.stderr);
@@ -421,7 +425,7 @@ fn a_failing_init_script_leaves_nothing_behind() {
 #[test]
 fn sigint_in_the_middle_takes_everything_back() {
     let s = session();
-    let (ec2, _cfg, work, host, child) = bake_phase2(&s, "#!/bin/sh\ntouch /var/log/started\nsleep 60\n");
+    let (ec2, _cfg, work, host, child) = bake_phase2(&s, "#!/bin/sh\ntouch /var/log/started\nsleep 60\n", &[]);
     let deadline = Instant::now() + Duration::from_secs(60);
     while !host.path("/var/log/started").exists() {
         assert!(Instant::now() < deadline, "the init script never started: {}", host.log());
@@ -560,4 +564,122 @@ fn reap_removes_what_finished_runs_left_and_nothing_else() {
     assert_eq!(builder.reservations()[0].instances()[0].state().unwrap().name().unwrap().as_str(), "terminated");
     assert!(block_on(ec2.describe_images().image_ids(&unfinished).send()).map_or(true, |o| o.images().is_empty()));
     assert!(!block_on(ec2.describe_images().image_ids(&finished).send()).unwrap().images().is_empty(), "not a run's");
+}
+
+#[test]
+fn a_configured_bake_key_comes_from_the_credential_bucket() {
+    let s = session();
+    let ec2 = s.ec2();
+    bakery(&ec2);
+    let upstream = image(&ec2, "upstream", &[]);
+    image(&ec2, "base_phase1 0000000100", &[("stage", "tested")]);
+    let cfg = config(&upstream, "#!/bin/sh\necho baked with the key from the bucket\n");
+    let ini = cfg.path().join("aws.ini");
+    let text = std::fs::read_to_string(&ini).unwrap();
+    let text = text
+        .replace("default_environment=ci\n", "default_environment=ci\nproject_name=acme\n")
+        .replace("bakery_instance_type=t3.small\n", "bakery_instance_type=t3.small\nbake_key=ci-bake\n");
+    std::fs::write(&ini, text).unwrap();
+    write(&cfg.path().join("vpc.ini"), "[envtype:build]\ncredential_buckets=build\n", 0o644);
+
+    // The operator's bake key: its public half imported as the key pair, its private half in the
+    // bakery's credential bucket (next to something that is not a key).
+    let work = tempfile::tempdir().unwrap();
+    let key = work.path().join("ci-bake");
+    assert!(std::process::Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+        .arg(&key)
+        .status()
+        .unwrap()
+        .success());
+    let public = std::fs::read(key.with_extension("pub")).unwrap();
+    block_on(
+        ec2.import_key_pair()
+            .key_name("ci-bake")
+            .public_key_material(aws_sdk_ec2::primitives::Blob::new(public))
+            .send(),
+    )
+    .unwrap();
+    let s3 = s.s3();
+    let bucket = "us-west-2.acme.credentials.build";
+    block_on(
+        s3.create_bucket()
+            .bucket(bucket)
+            .create_bucket_configuration(
+                aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                    .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::UsWest2)
+                    .build(),
+            )
+            .send(),
+    )
+    .unwrap();
+    for (name, body) in
+        [("private_keys/ssh/ci-bake.pem", std::fs::read(&key).unwrap()), ("private_keys/ssh/README", b"keys".to_vec())]
+    {
+        block_on(s3.put_object().bucket(bucket).key(name).body(body.into()).send()).unwrap();
+    }
+
+    let mut host = TestHost::prepare();
+    let mut child = spawn(&s, cfg.path(), work.path(), &["--hostclass", "mhcweb", "--use-local-ip"], None);
+    boot(&s, &mut host, &mut child, work.path(), true);
+    let out = finish(child, work.path(), Duration::from_secs(120));
+    assert_eq!(out.code, Some(0), "{out:?}\nsshd: {}", host.log());
+    assert!(out.stdout.contains("key pair ci-bake\n") || out.stdout.contains("+ key pair ci-bake"), "{}", out.stdout);
+    assert!(out.stderr.contains("s3://us-west-2.acme.credentials.build/private_keys/ssh/README"), "{}", out.stderr);
+    let keys = block_on(ec2.describe_key_pairs().send()).unwrap();
+    let names: Vec<&str> = keys.key_pairs().iter().filter_map(|k| k.key_name()).collect();
+    assert_eq!(names, ["ci-bake"], "the configured key pair stays; no temporary one was made");
+    assert_nothing_left(&ec2, "nothing-is-named-like-this");
+}
+
+#[test]
+fn no_destroy_keeps_the_builder_reachable_until_reaped() {
+    let s = session();
+    let (ec2, cfg, work, host, child) =
+        bake_phase2(&s, "#!/bin/sh\necho ready for a look\n", &["--no-destroy", "--output", "json"]);
+    let out = finish(child, work.path(), Duration::from_secs(120));
+    assert_eq!(out.code, Some(0), "{out:?}\nsshd: {}", host.log());
+    let kept = &json(&out)["kept_builder"];
+    let ssh = kept["ssh"].as_str().unwrap();
+    let key = ssh.split_whitespace().nth(2).unwrap();
+    assert!(ssh.starts_with("ssh -i ") && ssh.ends_with(&format!("root@{}", host.addr)), "{ssh}");
+    assert!(kept["host_key"].as_str().unwrap().starts_with("SHA256:"), "{kept}");
+    // The saved key really logs in (OpenSSH's own client, against the builder's sshd).
+    let login = std::process::Command::new("ssh")
+        .args([
+            "-i",
+            key,
+            "-o",
+            "StrictHostKeyChecking=no",
+            "-o",
+            "UserKnownHostsFile=/dev/null",
+            "-o",
+            "BatchMode=yes",
+        ])
+        .arg(format!("root@{}", host.addr))
+        .arg("echo logged-in")
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&login.stdout).trim(), "logged-in", "{login:?}");
+    assert!(host.authorized_keys().exists(), "kept as it was after the init script");
+    let id = kept["instance_id"].as_str().unwrap();
+    let state = |id: &str| {
+        let out = block_on(ec2.describe_instances().instance_ids(id).send()).unwrap();
+        out.reservations()[0].instances()[0].state().unwrap().name().unwrap().as_str().to_string()
+    };
+    assert_eq!(state(id), "running");
+    assert!(block_on(ec2.describe_images().owners("self").filters(f("name", "mhcweb *")).send())
+        .unwrap()
+        .images()
+        .is_empty());
+
+    // Within its deadline reap leaves it; --older-than takes it.
+    let reap = |args: &[&str]| Outcome::of(s.command(BIN).arg("--config-dir").arg(cfg.path()).arg("reap").args(args));
+    assert_eq!(reap(&[]).code, Some(0));
+    assert_eq!(state(id), "running");
+    let out = reap(&["--older-than", "0s"]);
+    assert_eq!(out.code, Some(0), "{out:?}");
+    assert_eq!(state(id), "terminated");
+    assert_nothing_left(&ec2, "mhcweb");
+    let _ = std::fs::remove_file(key);
 }

@@ -38,6 +38,8 @@ pub struct Bakery {
     pub vpc_id: String,
     /// The VPC's CIDR.
     pub cidr: String,
+    /// Its `type` tag: the environment type in `vpc.ini`.
+    pub vpc_type: Option<String>,
     /// Subnets of its `tunnel` metanetwork, by zone name.
     pub subnets: Vec<String>,
     /// The `tunnel` metanetwork's security group, when it has one.
@@ -142,6 +144,7 @@ impl Clients {
         Ok(Some(Bakery {
             vpc_id,
             cidr: vpc.cidr_block().unwrap_or_default().to_string(),
+            vpc_type: vpc.tags().iter().find(|t| t.key() == Some("type")).and_then(|t| t.value()).map(str::to_string),
             subnets: subnets.into_iter().map(|(_, id)| id).collect(),
             tunnel_group: groups.first().and_then(|g| g.group_id()).map(str::to_string),
         }))
@@ -157,6 +160,34 @@ impl Clients {
         ]));
         let found: Vec<aws_sdk_ec2::types::Reservation> = paginated!(request, "DescribeInstances")?;
         Ok(found.iter().flat_map(|r| r.instances()).find_map(|i| i.private_ip_address().map(str::to_string)))
+    }
+
+    /// The objects under `prefix` in `bucket`, as (key, contents); none when the bucket does not
+    /// exist. For the SSH keys an environment's credential bucket holds (`private_keys/ssh/`).
+    pub async fn bucket_objects(&self, bucket: &str, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, CloudError> {
+        let mut keys = Vec::new();
+        let mut pages = self.s3.list_objects_v2().bucket(bucket).prefix(prefix).into_paginator().send();
+        while let Some(page) = pages.next().await {
+            match page.map_err(|e| CloudError::from_sdk("ListObjectsV2", e)) {
+                Ok(page) => keys.extend(page.contents().iter().filter_map(|o| o.key().map(str::to_string))),
+                Err(e) if e.kind == crate::ErrorKind::NotFound => return Ok(Vec::new()),
+                Err(e) => return Err(e),
+            }
+        }
+        let mut objects = Vec::new();
+        for key in keys.into_iter().filter(|k| !k.ends_with('/')) {
+            let out = self
+                .s3
+                .get_object()
+                .bucket(bucket)
+                .key(&key)
+                .send()
+                .await
+                .map_err(|e| CloudError::from_sdk("GetObject", e))?;
+            let body = out.body.collect().await.map_err(|e| CloudError::config(format!("s3://{bucket}/{key}: {e}")))?;
+            objects.push((key, body.into_bytes().to_vec()));
+        }
+        Ok(objects)
     }
 
     /// Whether key pair `name` exists.

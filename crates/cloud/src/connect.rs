@@ -34,6 +34,7 @@ pub struct Clients {
     pub(crate) autoscaling: aws_sdk_autoscaling::Client,
     pub(crate) sts: aws_sdk_sts::Client,
     pub(crate) iam: aws_sdk_iam::Client,
+    pub(crate) s3: aws_sdk_s3::Client,
     region: String,
 }
 
@@ -77,6 +78,9 @@ pub async fn connect(settings: &AwsSettings) -> Result<Clients, CloudError> {
         autoscaling: aws_sdk_autoscaling::Client::new(&config),
         sts: aws_sdk_sts::Client::new(&config),
         iam: aws_sdk_iam::Client::new(&config),
+        // Path-style addressing: Asiaq's credential bucket names contain dots
+        // (`us-west-2.<project>.credentials.<env>`), which break virtual-hosted TLS names.
+        s3: aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&config).force_path_style(true).build()),
         region,
     })
 }

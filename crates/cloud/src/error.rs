@@ -128,6 +128,8 @@ pub(crate) fn classify_code(code: &str) -> ErrorKind {
         c if c.ends_with(".NotFound")
             || c.ends_with("NotFound")
             || c == "NoSuchEntity"
+            || c == "NoSuchBucket"
+            || c == "NoSuchKey"
             || c.ends_with("NotFoundException") =>
         {
             ErrorKind::NotFound

@@ -217,6 +217,18 @@ impl Emulator {
         aws_sdk_iam::Client::from_conf(config)
     }
 
+    /// An S3 client pointed at the emulator (path-style, as the emulator needs).
+    pub fn s3(&self) -> aws_sdk_s3::Client {
+        let config = aws_sdk_s3::Config::builder()
+            .behavior_version(aws_sdk_s3::config::BehaviorVersion::v2026_01_12())
+            .region(aws_sdk_s3::config::Region::new(crate::REGION))
+            .endpoint_url(&self.endpoint)
+            .force_path_style(true)
+            .credentials_provider(aws_sdk_s3::config::Credentials::new("test", "test", None, None, "sila-testkit"))
+            .build();
+        aws_sdk_s3::Client::from_conf(config)
+    }
+
     /// An EC2 client pointed at the emulator.
     pub fn ec2(&self) -> aws_sdk_ec2::Client {
         let config = aws_sdk_ec2::Config::builder()

@@ -79,6 +79,11 @@ impl Session {
         self.emulator.iam()
     }
 
+    /// An S3 client for independent checks and fixtures.
+    pub fn s3(&self) -> aws_sdk_s3::Client {
+        self.emulator.s3()
+    }
+
     /// An Auto Scaling client for independent checks and fixtures.
     pub fn autoscaling(&self) -> aws_sdk_autoscaling::Client {
         self.emulator.autoscaling()

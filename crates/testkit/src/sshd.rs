@@ -119,7 +119,7 @@ impl TestHost {
             "Port 22\nListenAddress {addr}\nHostKey {key}\nPidFile {pid}\nAuthorizedKeysFile {keys}\n\
              PermitRootLogin prohibit-password\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n\
              UsePAM no\nStrictModes no\nAllowAgentForwarding yes\nChrootDirectory {root}\nPrintMotd no\n\
-             LogLevel VERBOSE\n",
+             LogLevel INFO\n",
             key = self.dir.path().join("host_key").display(),
             pid = self.dir.path().join("sshd.pid").display(),
             keys = self.authorized_keys().display(),

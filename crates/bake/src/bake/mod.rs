@@ -20,7 +20,7 @@ use sila_cli::{GlobalArgs, Printer, UsageError};
 use sila_cloud::bake::{Bakery, BuilderSpec, Machine};
 use sila_cloud::Clients;
 use sila_core::bake::{self as plan, BakeRequest, BakeRun, BakeTarget, ImageTagInput, Source, RUN_TAG, UNTIL_TAG};
-use sila_core::config::{AwsConfig, ConfigDir};
+use sila_core::config::{AwsConfig, ConfigDir, ConfigFile, VpcConfig, GLOBAL_SECTION};
 use sila_core::truth::truthy;
 use sila_ssh::{Connection, Credential, HostKeys};
 use std::collections::BTreeMap;
@@ -153,6 +153,8 @@ struct KeptBuilder {
     address: String,
     user: String,
     ssh: String,
+    /// The host key the bake trusted on first contact (SHA-256), to check on your first login.
+    host_key: Option<String>,
 }
 
 fn bake_value(aws: &AwsConfig, section: &str, key: &str) -> Option<String> {
@@ -287,8 +289,9 @@ async fn prepare(global: &GlobalArgs, args: &BakeArgs, clients: &Clients) -> any
             if !clients.key_pair_exists(&name).await? {
                 bail!("[bake] bake_key {name}: no such key pair");
             }
-            if args.ssh_key.is_none() && Credential::agent_from_env().is_none() {
-                bail!("[bake] bake_key {name}: its private key must be in the ssh-agent (SSH_AUTH_SOCK) or given with --ssh-key");
+            credentials.extend(bucket_credentials(&dir, &aws, clients, &bakery_name, &bakery).await?);
+            if credentials.is_empty() && Credential::agent_from_env().is_none() {
+                bail!("[bake] bake_key {name}: its private key must be in the ssh-agent (SSH_AUTH_SOCK), given with --ssh-key, or under private_keys/ssh/ in the bakery's credential bucket");
             }
             KeyChoice::Configured(name)
         }
@@ -348,6 +351,35 @@ async fn prepare(global: &GlobalArgs, args: &BakeArgs, clients: &Clients) -> any
         image_tags,
         image_wait,
     })
+}
+
+/// The private keys in the bakery environment's credential buckets (`credential_buckets` of its
+/// type in `vpc.ini`), under `private_keys/ssh/`, as Asiaq kept them. Objects that are not private
+/// keys are skipped with a warning.
+async fn bucket_credentials(
+    dir: &ConfigDir,
+    aws: &AwsConfig,
+    clients: &Clients,
+    bakery_name: &str,
+    bakery: &Bakery,
+) -> anyhow::Result<Vec<Credential>> {
+    let Some(vpc_type) = &bakery.vpc_type else { return Ok(Vec::new()) };
+    let Some(ini) = dir.load(ConfigFile::Vpc).map_err(|d| anyhow!("{d}"))? else { return Ok(Vec::new()) };
+    let Some(postfixes) = VpcConfig::new(ini).option(bakery_name, vpc_type, "credential_buckets") else {
+        return Ok(Vec::new());
+    };
+    let project = aws.ini.get(GLOBAL_SECTION, "project_name").map(|e| e.value.trim().to_string()).unwrap_or_default();
+    let mut credentials = Vec::new();
+    for bucket in sila_core::environment::credential_buckets(clients.region(), &project, &postfixes.value) {
+        for (key, bytes) in clients.bucket_objects(&bucket, "private_keys/ssh/").await? {
+            let origin = format!("s3://{bucket}/{key}");
+            match Credential::from_text(&String::from_utf8_lossy(&bytes), &origin) {
+                Ok(credential) => credentials.push(credential),
+                Err(e) => tracing::warn!("{e}: not a private key; skipped"),
+            }
+        }
+    }
+    Ok(credentials)
 }
 
 fn print_plan(printer: &Printer, p: &Prepared, args: &BakeArgs) -> anyhow::Result<()> {
@@ -507,13 +539,17 @@ pub(crate) async fn bake(global: &GlobalArgs, args: &BakeArgs) -> anyhow::Result
             Ok(())
         }
         Ok(Done::Kept(machine, address, user)) => {
-            result.kept_builder = Some(kept(&machine, &address, &user, &p));
+            let mut k = kept(&machine, &address, &user, &p);
+            k.host_key = address.parse().ok().and_then(|ip| host_keys.fingerprint(SocketAddr::new(ip, 22)));
+            result.kept_builder = Some(k);
             if printer.json() {
                 printer.print_json(&result)?;
             } else if let Some(k) = &result.kept_builder {
                 printer.line(&format!(
-                    "builder {} kept (--no-destroy); reach it with: {}\nsila-bake reap removes it (and its key pair and group) after the deadline",
-                    k.instance_id, k.ssh
+                    "builder {} kept (--no-destroy); reach it with: {}\nits host key: {}\nsila-bake reap removes it (and its key pair and group) after the deadline",
+                    k.instance_id,
+                    k.ssh,
+                    k.host_key.as_deref().unwrap_or("unknown")
                 ))?;
             }
             Ok(())
@@ -554,6 +590,7 @@ fn kept(machine: &Machine, address: &str, user: &str, p: &Prepared) -> KeptBuild
         address: address.to_string(),
         user: user.to_string(),
         ssh: format!("ssh{key} {user}@{address}"),
+        host_key: None,
     }
 }
 
