@@ -424,6 +424,15 @@ fn a_failing_init_script_leaves_nothing_behind() {
 
 #[test]
 fn sigint_in_the_middle_takes_everything_back() {
+    interrupted_in_the_middle("INT");
+}
+
+#[test]
+fn sigterm_in_the_middle_takes_everything_back() {
+    interrupted_in_the_middle("TERM");
+}
+
+fn interrupted_in_the_middle(signal: &str) {
     let s = session();
     let (ec2, _cfg, work, host, child) = bake_phase2(&s, "#!/bin/sh\ntouch /var/log/started\nsleep 60\n", &[]);
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -432,11 +441,12 @@ fn sigint_in_the_middle_takes_everything_back() {
         std::thread::sleep(Duration::from_millis(50));
     }
     let started = Instant::now();
-    assert!(std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap().success());
+    let kill = std::process::Command::new("kill").arg(format!("-{signal}")).arg(child.id().to_string()).status();
+    assert!(kill.unwrap().success());
     let out = finish(child, work.path(), Duration::from_secs(60));
     assert_eq!(out.code, Some(1), "{out:?}");
     assert!(started.elapsed() < Duration::from_secs(30), "it did not wait for the init script to end");
-    assert!(out.stderr.contains("interrupted by SIGINT"), "{}", out.stderr);
+    assert!(out.stderr.contains(&format!("interrupted by SIG{signal}")), "{}", out.stderr);
     assert!(out.stderr.contains("step \"run the init script\" failed; taking back"), "{}", out.stderr);
     assert_nothing_left(&ec2, "mhcweb");
 }
@@ -566,14 +576,22 @@ fn reap_removes_what_finished_runs_left_and_nothing_else() {
     assert!(!block_on(ec2.describe_images().image_ids(&finished).send()).unwrap().images().is_empty(), "not a run's");
 }
 
-#[test]
-fn a_configured_bake_key_comes_from_the_credential_bucket() {
+/// Where the private half of a configured `bake_key` is.
+#[derive(Clone, Copy, PartialEq)]
+enum KeySource {
+    Bucket,
+    Agent,
+    File,
+}
+
+/// A phase-2 bake with `[bake] bake_key=ci-bake`, whose private key is only in `source`.
+fn bake_with_configured_key(source: KeySource) {
     let s = session();
     let ec2 = s.ec2();
     bakery(&ec2);
     let upstream = image(&ec2, "upstream", &[]);
     image(&ec2, "base_phase1 0000000100", &[("stage", "tested")]);
-    let cfg = config(&upstream, "#!/bin/sh\necho baked with the key from the bucket\n");
+    let cfg = config(&upstream, "#!/bin/sh\necho baked with the configured key\n");
     let ini = cfg.path().join("aws.ini");
     let text = std::fs::read_to_string(&ini).unwrap();
     let text = text
@@ -582,54 +600,96 @@ fn a_configured_bake_key_comes_from_the_credential_bucket() {
     std::fs::write(&ini, text).unwrap();
     write(&cfg.path().join("vpc.ini"), "[envtype:build]\ncredential_buckets=build\n", 0o644);
 
-    // The operator's bake key: its public half imported as the key pair, its private half in the
-    // bakery's credential bucket (next to something that is not a key).
+    // The operator's key: its public half imported as the key pair.
     let work = tempfile::tempdir().unwrap();
-    let key = work.path().join("ci-bake");
-    assert!(std::process::Command::new("ssh-keygen")
-        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
-        .arg(&key)
-        .status()
-        .unwrap()
-        .success());
+    let agent = (source == KeySource::Agent).then(|| Agent::start(work.path()));
+    let key = match &agent {
+        Some(_) => work.path().join("agent_key"),
+        None => {
+            let key = work.path().join("ci-bake");
+            let made = std::process::Command::new("ssh-keygen")
+                .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+                .arg(&key)
+                .status()
+                .unwrap();
+            assert!(made.success());
+            key
+        }
+    };
     let public = std::fs::read(key.with_extension("pub")).unwrap();
-    block_on(
-        ec2.import_key_pair()
-            .key_name("ci-bake")
-            .public_key_material(aws_sdk_ec2::primitives::Blob::new(public))
-            .send(),
-    )
-    .unwrap();
+    let blob = aws_sdk_ec2::primitives::Blob::new(public);
+    block_on(ec2.import_key_pair().key_name("ci-bake").public_key_material(blob).send()).unwrap();
+    // The bakery's credential bucket holds something that is not a key, and, for Bucket, the key.
     let s3 = s.s3();
     let bucket = "us-west-2.acme.credentials.build";
-    block_on(
-        s3.create_bucket()
-            .bucket(bucket)
-            .create_bucket_configuration(
-                aws_sdk_s3::types::CreateBucketConfiguration::builder()
-                    .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::UsWest2)
-                    .build(),
-            )
-            .send(),
-    )
-    .unwrap();
-    for (name, body) in
-        [("private_keys/ssh/ci-bake.pem", std::fs::read(&key).unwrap()), ("private_keys/ssh/README", b"keys".to_vec())]
-    {
+    let location = aws_sdk_s3::types::CreateBucketConfiguration::builder()
+        .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::UsWest2)
+        .build();
+    block_on(s3.create_bucket().bucket(bucket).create_bucket_configuration(location).send()).unwrap();
+    let mut objects = vec![("private_keys/ssh/README", b"keys".to_vec())];
+    if source == KeySource::Bucket {
+        objects.push(("private_keys/ssh/ci-bake.pem", std::fs::read(&key).unwrap()));
+    }
+    for (name, body) in objects {
         block_on(s3.put_object().bucket(bucket).key(name).body(body.into()).send()).unwrap();
     }
 
+    let mut args = vec!["--hostclass", "mhcweb", "--use-local-ip"];
+    let file = key.display().to_string();
+    if source == KeySource::File {
+        args.extend(["--ssh-key", file.as_str()]);
+    }
     let mut host = TestHost::prepare();
-    let mut child = spawn(&s, cfg.path(), work.path(), &["--hostclass", "mhcweb", "--use-local-ip"], None);
+    let mut child = spawn(&s, cfg.path(), work.path(), &args, agent.as_ref().map(|a| a.socket.as_path()));
     boot(&s, &mut host, &mut child, work.path(), true);
     let out = finish(child, work.path(), Duration::from_secs(120));
     assert_eq!(out.code, Some(0), "{out:?}\nsshd: {}", host.log());
-    assert!(out.stdout.contains("key pair ci-bake\n") || out.stdout.contains("+ key pair ci-bake"), "{}", out.stdout);
+    assert!(out.stdout.contains("+ key pair ci-bake\n"), "{}", out.stdout);
     assert!(out.stderr.contains("s3://us-west-2.acme.credentials.build/private_keys/ssh/README"), "{}", out.stderr);
     let keys = block_on(ec2.describe_key_pairs().send()).unwrap();
     let names: Vec<&str> = keys.key_pairs().iter().filter_map(|k| k.key_name()).collect();
     assert_eq!(names, ["ci-bake"], "the configured key pair stays; no temporary one was made");
     assert_nothing_left(&ec2, "nothing-is-named-like-this");
+}
+
+#[test]
+fn a_configured_bake_key_from_the_credential_bucket() {
+    bake_with_configured_key(KeySource::Bucket);
+}
+
+#[test]
+fn a_configured_bake_key_from_the_agent() {
+    bake_with_configured_key(KeySource::Agent);
+}
+
+#[test]
+fn a_configured_bake_key_from_a_file() {
+    bake_with_configured_key(KeySource::File);
+}
+
+#[test]
+fn a_configured_bake_key_nowhere_to_be_found_is_refused_before_anything_is_made() {
+    let s = session();
+    let ec2 = s.ec2();
+    bakery(&ec2);
+    image(&ec2, "base_phase1 0000000100", &[("stage", "tested")]);
+    let cfg = config("ami-unused", PHASE2);
+    let ini = cfg.path().join("aws.ini");
+    let text = std::fs::read_to_string(&ini).unwrap().replace("[bake]\n", "[bake]\nbake_key=ci-bake\n");
+    std::fs::write(&ini, text).unwrap();
+    let blob = aws_sdk_ec2::primitives::Blob::new(
+        b"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHZ8n0sv1bYy9YQfQ0uXKg0yZrYhB2m8b1ZqA9mQb5Vd x".to_vec(),
+    );
+    block_on(ec2.import_key_pair().key_name("ci-bake").public_key_material(blob).send()).unwrap();
+    s.forget_requests();
+    let out = Outcome::of(s.command(BIN).env_remove("SSH_AUTH_SOCK").arg("--config-dir").arg(cfg.path()).args([
+        "bake",
+        "--hostclass",
+        "mhcweb",
+    ]));
+    assert_eq!(out.code, Some(1), "{out:?}");
+    assert!(out.stderr.contains("[bake] bake_key ci-bake: its private key must be in the ssh-agent"), "{}", out.stderr);
+    assert!(s.requests().mutating().is_empty(), "{:?}", s.requests().mutating());
 }
 
 #[test]
