@@ -112,14 +112,7 @@ impl Clients {
     /// The environment `name` (VPC tagged `Name=name`) with its tunnel subnets and group; `None` when
     /// there is no such VPC.
     pub async fn bakery(&self, name: &str) -> Result<Option<Bakery>, CloudError> {
-        let vpcs = self
-            .ec2
-            .describe_vpcs()
-            .filters(filter("tag:Name", &[name]))
-            .send()
-            .await
-            .map_err(|e| CloudError::from_sdk("DescribeVpcs", e))?;
-        let Some(vpc) = vpcs.vpcs().first() else { return Ok(None) };
+        let Some(vpc) = self.vpc_named(name).await? else { return Ok(None) };
         let vpc_id = vpc.vpc_id().unwrap_or_default().to_string();
         let in_tunnel = || [filter("vpc-id", &[&vpc_id]), filter("tag:meta_network", &["tunnel"])];
         let (subnets, groups) = tokio::try_join!(

@@ -11,6 +11,7 @@ mod connect;
 pub mod ec2;
 mod error;
 mod finders;
+pub mod hosts;
 pub mod iam;
 pub mod images;
 pub mod peering;

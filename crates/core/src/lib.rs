@@ -10,6 +10,7 @@ pub mod config;
 pub mod diag;
 pub mod discoroot;
 pub mod environment;
+pub mod hosts;
 pub mod iam;
 pub mod ini;
 pub mod net;
