@@ -17,6 +17,7 @@ pub mod net;
 pub mod peering_plan;
 pub mod pipeline;
 pub mod policy;
+pub mod provision;
 pub mod shell;
 pub mod truth;
 pub mod vpc_plan;
