@@ -228,8 +228,28 @@ def main():
     os.environ.setdefault("MOTO_PORT", str(args.port))
     if args.parent_pid:
         threading.Thread(target=watch_parent, args=(args.parent_pid,), daemon=True).start()
+    patch_moto()
     app = DomainDispatcherApplication(create_backend_app)
     run_simple(args.host, args.port, SilaMiddleware(app), threaded=True, request_handler=MotoRequestHandler)
+
+
+def patch_moto():
+    """Test-only fixes of moto 5.2.5 bugs that would make correct AWS usage fail (listed in README).
+
+    A launch template version made by CreateLaunchTemplateVersion keeps its UserData as a plain
+    string, and moto asserts it is a Base64EncodedString when an autoscaling group launches from it
+    (HTTP 500 on any scale-up after a second version). AWS has no such problem.
+    """
+    from moto.core.types import Base64EncodedString
+    from moto.ec2.models import launch_templates
+
+    def user_data(self):
+        data = self.data.get("UserData")
+        if isinstance(data, str):
+            data = Base64EncodedString(data)
+        return data
+
+    launch_templates.LaunchTemplateVersion.user_data = property(user_data)
 
 
 if __name__ == "__main__":

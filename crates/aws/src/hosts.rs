@@ -11,7 +11,7 @@ async fn clients(global: &GlobalArgs) -> anyhow::Result<Clients> {
     Ok(sila_cloud::connect(&global.aws.settings()).await?)
 }
 
-fn now() -> u64 {
+pub(crate) fn now() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
 }
 

@@ -1,15 +1,17 @@
-//! sila-aws: hosts of an environment: list them, read hostclass options, tag, check readiness, stop
-//! and terminate. Provisioning and pipelines (provision, spinup, spindown) are not built yet.
+//! sila-aws: pipelines of hostclasses (spinup, spindown) as launch templates and autoscaling
+//! groups, and the hosts of an environment: list them, read hostclass options, tag, check
+//! readiness, stop and terminate.
 
 mod hosts;
+mod pipeline;
 
 use clap::{Parser, Subcommand};
 use sila_cli::GlobalArgs;
 
-/// List and act on the hosts of an environment; read hostclass options.
+/// Spin pipelines of hostclasses up and down; list and act on the hosts of an environment.
 ///
-/// The environment is `--env`, else `[disco_aws] default_environment`. Provisioning and pipelines
-/// (provision, spinup, spindown, exec) are not built yet.
+/// The environment is `--env`, else `[disco_aws] default_environment`. Not built yet: provision,
+/// spindownandup, exec, exec-ssm, promoterunning.
 ///
 /// Exit status: 0 success, 1 failure (or, for isready, a host not ready), 2 bad usage.
 #[derive(Debug, Parser)]
@@ -25,6 +27,12 @@ pub struct Cli {
 /// The sub-commands (Asiaq's names).
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Create or update the launch template and autoscaling group of every hostclass of a pipeline
+    /// CSV, sequence by sequence, waiting for smoke tests between sequences.
+    Spinup(pipeline::SpinupArgs),
+    /// Remove the autoscaling groups (and their instances) and launch templates of a pipeline's
+    /// hostclasses.
+    Spindown(pipeline::SpindownArgs),
     /// List the environment's hosts, sorted by state, hostclass and hostname.
     #[command(name = "listhosts")]
     ListHosts(hosts::ListArgs),
@@ -49,6 +57,8 @@ pub enum Command {
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let g = &cli.global;
     match &cli.command {
+        Command::Spinup(args) => pipeline::spinup(g, args).await,
+        Command::Spindown(args) => pipeline::spindown(g, args).await,
         Command::ListHosts(args) => hosts::list(g, args).await,
         Command::GetHostclassOption(args) => hosts::option(g, args),
         Command::IsReady(args) => hosts::ready(g, args).await,

@@ -15,6 +15,7 @@ pub mod hosts;
 pub mod iam;
 pub mod images;
 pub mod peering;
+pub mod provision;
 pub mod vpc;
 
 pub use connect::{connect, AwsSettings, Clients, BEHAVIOR_VERSION_NAME};

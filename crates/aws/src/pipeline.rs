@@ -1,0 +1,396 @@
+//! `spinup` and `spindown`: a pipeline CSV's hostclasses as launch templates and autoscaling groups.
+//!
+//! Spinup resolves every row first (image, metanetwork, subnets, group): a missing image or network
+//! stops it with nothing changed. Then, sequence by sequence in ascending order, it provisions the
+//! rows of a sequence at once and waits until each smoke-tested group has its minimum of instances,
+//! all tagged `smoketest`; a failed instance or the deadline stops it before the next sequence.
+
+use anyhow::{anyhow, bail, Context as _};
+use clap::Args;
+use serde::Serialize;
+use sila_cli::{GlobalArgs, Printer, UsageError};
+use sila_cloud::provision::{EnvironmentFacts, GroupSpec, GroupState, TemplateSpec};
+use sila_cloud::Clients;
+use sila_core::ami;
+use sila_core::config::{AwsConfig, ConfigFile, VpcConfig, GLOBAL_SECTION};
+use sila_core::pipeline::{self, GroupSizes, Pipeline, PipelineRow};
+use sila_core::provision::{self as prov, UserData};
+use sila_core::truth::truthy;
+use std::path::PathBuf;
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// Arguments of `spinup`.
+#[derive(Debug, Args)]
+pub struct SpinupArgs {
+    /// The pipeline CSV
+    #[arg(long, value_name = "CSV")]
+    pub pipeline: PathBuf,
+    /// Image stage(s) to pick from, in priority order (a,b) [default: the environment type's ami_stage]
+    #[arg(long, value_name = "STAGE")]
+    pub stage: Option<String>,
+    /// Do not wait for smoke tests
+    #[arg(long = "no-smoke-test", alias = "no_smoke_test")]
+    pub no_smoke_test: bool,
+    /// Tag the groups is_testing=1
+    #[arg(long)]
+    pub testing: bool,
+    /// How long smoke tests may take, all sequences together (e.g. 20m)
+    #[arg(long, value_name = "DURATION", default_value = "20m", value_parser = humantime::parse_duration)]
+    pub deadline: Duration,
+    /// Print every group that would be created or changed, and why; change nothing
+    #[arg(long = "dry-run")]
+    pub dry_run: bool,
+}
+
+/// Arguments of `spindown`.
+#[derive(Debug, Args)]
+pub struct SpindownArgs {
+    /// The pipeline CSV
+    #[arg(long, value_name = "CSV")]
+    pub pipeline: PathBuf,
+    /// Print what would be removed; change nothing
+    #[arg(long = "dry-run")]
+    pub dry_run: bool,
+}
+
+/// One row, resolved.
+#[derive(Debug, Serialize)]
+struct Planned {
+    sequence: u32,
+    hostclass: String,
+    image: String,
+    metanetwork: String,
+    instance_type: String,
+    group: String,
+    create: bool,
+    sizes: GroupSizes,
+    scheduled_actions: usize,
+    smoke_test: bool,
+    #[serde(skip)]
+    subnets: Vec<String>,
+    #[serde(skip)]
+    template: TemplateSpec,
+    #[serde(skip)]
+    row: PipelineRow,
+    #[serde(skip)]
+    tags: Vec<(String, String)>,
+}
+
+struct Context {
+    env: String,
+    aws: AwsConfig,
+    facts: EnvironmentFacts,
+    clients: Clients,
+}
+
+async fn context(global: &GlobalArgs) -> anyhow::Result<Context> {
+    let aws = global.aws_config()?;
+    let env = global.environment(&aws)?;
+    let clients = sila_cloud::connect(&global.aws.settings()).await?;
+    let facts = clients
+        .environment_facts(&env)
+        .await?
+        .ok_or_else(|| anyhow!("environment {env} does not exist (no VPC tagged Name={env})"))?;
+    Ok(Context { env, aws, facts, clients })
+}
+
+fn load_pipeline(path: &std::path::Path) -> anyhow::Result<Pipeline> {
+    Pipeline::load(path).map_err(|d| anyhow!("{d}"))
+}
+
+/// The environment type's settings in vpc.ini: (ami_stage, credential_buckets).
+fn vpc_settings(global: &GlobalArgs, ctx: &Context) -> anyhow::Result<(Option<String>, Option<String>)> {
+    let Some(vpc_type) = &ctx.facts.vpc_type else { return Ok((None, None)) };
+    let Some(ini) = global.config_dir().load(ConfigFile::Vpc).map_err(|d| anyhow!("{d}"))? else {
+        return Ok((None, None));
+    };
+    let vpc = VpcConfig::new(ini);
+    let get = |o: &str| vpc.option(&ctx.env, vpc_type, o).map(|r| r.value.trim().to_string()).filter(|v| !v.is_empty());
+    Ok((get("ami_stage"), get("credential_buckets")))
+}
+
+async fn plan(
+    global: &GlobalArgs,
+    ctx: &Context,
+    args: &SpinupArgs,
+    pipeline: &Pipeline,
+) -> anyhow::Result<Vec<Planned>> {
+    let batches = pipeline.sequence_batches().map_err(|d| anyhow!("{d}"))?;
+    let (ami_stage, buckets) = vpc_settings(global, ctx)?;
+    let stage = args
+        .stage
+        .clone()
+        .or(ami_stage)
+        .ok_or_else(|| UsageError("no --stage, and the environment type sets no ami_stage".into()))?;
+    let stages: Vec<&str> = stage.split(',').map(str::trim).collect();
+    let trusted_accounts: Vec<String> = ctx
+        .aws
+        .ini
+        .get("bake", "trusted_account_ids")
+        .map(|e| e.value.split_whitespace().map(str::to_string).collect())
+        .unwrap_or_default();
+    let project = ctx.aws.ini.get(GLOBAL_SECTION, "project_name").map(|e| e.value.trim().to_string());
+    let credential_buckets = buckets
+        .map(|b| sila_core::environment::credential_buckets(ctx.clients.region(), project.as_deref().unwrap_or(""), &b))
+        .unwrap_or_default();
+    let owner = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
+    let option = |h: &str, o: &str| {
+        ctx.aws.hostclass_option(h, o, Some(&ctx.env)).map(|r| r.value.trim().to_string()).filter(|v| !v.is_empty())
+    };
+    let mut planned = Vec::new();
+    let mut missing = Vec::new();
+    let epoch = crate::hosts::now();
+    for (sequence, rows) in batches {
+        for row in rows {
+            let h = &row.hostclass;
+            let image = match &row.ami {
+                Some(id) => {
+                    ctx.clients.images_by_id(std::slice::from_ref(id)).await.ok().and_then(|i| i.into_iter().next())
+                }
+                None => {
+                    let images = ctx.clients.images(&trusted_accounts, Some(&format!("{h} *"))).await?;
+                    ami::find_ami(&images, h, Some(&stages), None, false).cloned()
+                }
+            };
+            let Some(image) = image else {
+                missing.push(format!(
+                    "{}:{}: {h}: no image ({})",
+                    pipeline.path.display(),
+                    row.line,
+                    row.ami.as_deref().map_or(format!("none in stage {stage}"), |a| format!("{a} does not exist"))
+                ));
+                continue;
+            };
+            let meta = option(h, "meta_network")
+                .with_context(|| format!("{h}: no meta_network (nor default_meta_network)"))?;
+            let subnets = ctx.facts.subnets.get(&meta).cloned().unwrap_or_default();
+            let group_id = ctx.facts.groups.get(&meta).cloned();
+            let (Some(group_id), false) = (group_id, subnets.is_empty()) else {
+                bail!("{h}: environment {} has no {meta} metanetwork (subnets and security group)", ctx.env);
+            };
+            let existing: Vec<GroupState> = ctx.clients.hostclass_groups(&ctx.env, h).await?;
+            if existing.len() > 1 {
+                let names: Vec<&str> = existing.iter().map(|g| g.name.as_str()).collect();
+                bail!("{h}: more than one autoscaling group ({}); remove the extra ones first", names.join(", "));
+            }
+            let wanted = row.wanted_sizes();
+            let (group, create, sizes) = match existing.first() {
+                Some(g) => (g.name.clone(), false, pipeline::updated_group_sizes(g.sizes, wanted)),
+                None => (pipeline::group_name(&ctx.env, h, epoch), true, pipeline::new_group_sizes(wanted)),
+            };
+            let (devices, root) = if row.extra_space.is_some() || row.extra_disk.is_some() {
+                ctx.clients.image_devices(&image.id).await?
+            } else {
+                (Vec::new(), String::new())
+            };
+            let key = option(h, "ssh_key_name").filter(|k| k != "None");
+            let user_data = UserData {
+                hostclass: h.clone(),
+                environment_name: ctx.env.clone(),
+                domain_name: option(h, "domain_name"),
+                owner: owner.clone(),
+                project_name: project.clone(),
+                credential_buckets: credential_buckets.clone(),
+                enable_proxy: option(h, "enable_proxy").is_some_and(|v| truthy(&v)),
+                eip: option(h, "eip"),
+                smoketest_termination: option(h, "smoketest_termination").is_some_and(|v| truthy(&v)),
+                ..UserData::default()
+            };
+            let extra_tags = match option(h, "tags") {
+                Some(t) => prov::parse_hostclass_tags(&t).map_err(|e| anyhow!("[{h}] {e}"))?,
+                None => Vec::new(),
+            };
+            let chaos = prov::chaos(&ctx.aws, h, &ctx.env, row.chaos);
+            let tags =
+                prov::group_tags(h, &owner, &ctx.env, &ctx.facts.environment_class, chaos, args.testing, &extra_tags);
+            let instance_type = row.first_instance_type().unwrap_or("m3.large").to_string();
+            planned.push(Planned {
+                sequence,
+                hostclass: h.clone(),
+                image: image.id.clone(),
+                metanetwork: meta,
+                instance_type: instance_type.clone(),
+                group,
+                create,
+                sizes,
+                scheduled_actions: row.scheduled_actions().len(),
+                smoke_test: row.smoke_test && !args.no_smoke_test,
+                subnets,
+                template: TemplateSpec {
+                    image: image.id.clone(),
+                    instance_type,
+                    key_name: key,
+                    instance_profile: option(h, "instance_profile_name"),
+                    security_group: group_id,
+                    public_ip: option(h, "public_ip").is_some_and(|v| truthy(&v)),
+                    user_data: user_data.render(),
+                    block_devices: prov::block_devices(
+                        &devices,
+                        &root,
+                        row.extra_space,
+                        None,
+                        row.extra_disk,
+                        row.iops,
+                    ),
+                },
+                row: row.clone(),
+                tags,
+            });
+        }
+    }
+    if !missing.is_empty() {
+        bail!("nothing changed; {}", missing.join("; "));
+    }
+    Ok(planned)
+}
+
+/// Runs `spinup`.
+pub(crate) async fn spinup(global: &GlobalArgs, args: &SpinupArgs) -> anyhow::Result<()> {
+    let printer = Printer::new(global.output);
+    let pipeline = load_pipeline(&args.pipeline)?;
+    let ctx = context(global).await?;
+    let planned = plan(global, &ctx, args, &pipeline).await?;
+    if printer.json() && args.dry_run {
+        printer.print_json(&planned)?;
+        return Ok(());
+    }
+    if !printer.json() {
+        let mut text = format!("spinup {} in {} ({} hostclass(es))\n", args.pipeline.display(), ctx.env, planned.len());
+        for p in &planned {
+            text.push_str(&format!(
+                "  sequence {}: {} {} {} from {} in {} (min {}, desired {}, max {}, {} scheduled action(s)){}\n",
+                p.sequence,
+                if p.create { "+ create" } else { "~ update" },
+                p.group,
+                p.instance_type,
+                p.image,
+                p.metanetwork,
+                p.sizes.min,
+                p.sizes.desired,
+                p.sizes.max,
+                p.scheduled_actions,
+                if p.smoke_test { ", smoke test" } else { "" }
+            ));
+        }
+        if args.dry_run {
+            text.push_str("dry run: nothing changed\n");
+        }
+        printer.line(text.trim_end())?;
+    }
+    if args.dry_run {
+        return Ok(());
+    }
+    let deadline = Instant::now() + args.deadline;
+    let mut sequences: Vec<u32> = planned.iter().map(|p| p.sequence).collect();
+    sequences.dedup();
+    for sequence in sequences {
+        let batch: Vec<&Planned> = planned.iter().filter(|p| p.sequence == sequence).collect();
+        futures::future::try_join_all(batch.iter().map(|p| provision(&ctx, p))).await?;
+        let smoke: Vec<&Planned> = batch.into_iter().filter(|p| p.smoke_test).collect();
+        if !smoke.is_empty() {
+            wait_for_smoke(&ctx, &smoke, deadline)
+                .await
+                .with_context(|| format!("spinup stopped at sequence {sequence}; later sequences were not started"))?;
+        }
+    }
+    if printer.json() {
+        printer.print_json(&planned)?;
+    } else {
+        printer.line(&format!("spinup of {} done", args.pipeline.display()))?;
+    }
+    Ok(())
+}
+
+async fn provision(ctx: &Context, p: &Planned) -> anyhow::Result<()> {
+    let template = format!("{}_{}", ctx.env, p.hostclass);
+    let (id, version) = ctx.clients.put_launch_template(&template, &p.template).await?;
+    let spec = GroupSpec {
+        name: p.group.clone(),
+        template_id: id,
+        template_version: version,
+        sizes: p.sizes,
+        subnets: p.subnets.clone(),
+        termination_policies: p.row.termination_policies.clone(),
+        tags: p.tags.clone(),
+    };
+    ctx.clients.put_group(&spec, !p.create).await?;
+    ctx.clients.put_scheduled_actions(&p.group, &p.row.scheduled_actions()).await?;
+    tracing::info!("{} {} ({})", if p.create { "created" } else { "updated" }, p.group, p.hostclass);
+    Ok(())
+}
+
+/// Waits until every group has its minimum of instances and each of them carries `smoketest`.
+async fn wait_for_smoke(ctx: &Context, batch: &[&Planned], deadline: Instant) -> anyhow::Result<()> {
+    let mut waiting: Vec<String> = Vec::new();
+    loop {
+        waiting.clear();
+        for p in batch {
+            let groups = ctx.clients.hostclass_groups(&ctx.env, &p.hostclass).await?;
+            let Some(group) = groups.iter().find(|g| g.name == p.group) else {
+                waiting.push(format!("{} (group not visible yet)", p.group));
+                continue;
+            };
+            let ids: Vec<String> = group.instances.iter().map(|(id, _)| id.clone()).collect();
+            let hosts: Vec<sila_core::hosts::Host> =
+                ctx.clients.hosts(&ctx.facts.vpc_id).await?.into_iter().filter(|h| ids.contains(&h.id)).collect();
+            if let Some(failed) = hosts.iter().find(|h| h.readiness() == sila_core::hosts::Readiness::Failed) {
+                bail!("{}: instance {} of {} is {}", p.hostclass, failed.id, p.group, failed.state);
+            }
+            let ready = hosts.iter().filter(|h| h.readiness() == sila_core::hosts::Readiness::Ready).count();
+            if ready < p.sizes.min as usize || ready < hosts.len() {
+                waiting.push(format!("{} ({ready} of {} smoke-tested, min {})", p.hostclass, hosts.len(), p.sizes.min));
+            }
+        }
+        if waiting.is_empty() {
+            return Ok(());
+        }
+        if Instant::now() + Duration::from_secs(5) >= deadline {
+            bail!("smoke tests did not pass before the deadline: {}", waiting.join(", "));
+        }
+        tracing::info!("waiting for smoke tests: {}", waiting.join(", "));
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+}
+
+/// Runs `spindown`: every group and the launch template of each hostclass in the pipeline.
+pub(crate) async fn spindown(global: &GlobalArgs, args: &SpindownArgs) -> anyhow::Result<()> {
+    let printer = Printer::new(global.output);
+    let pipeline = load_pipeline(&args.pipeline)?;
+    let ctx = context(global).await?;
+    let mut hostclasses: Vec<&str> = Vec::new();
+    for row in &pipeline.rows {
+        if !hostclasses.contains(&row.hostclass.as_str()) {
+            hostclasses.push(&row.hostclass);
+        }
+    }
+    #[derive(Serialize)]
+    struct Removed {
+        hostclass: String,
+        groups: Vec<String>,
+        launch_template: String,
+    }
+    let mut removed = Vec::new();
+    for h in hostclasses {
+        let groups: Vec<String> =
+            ctx.clients.hostclass_groups(&ctx.env, h).await?.into_iter().map(|g| g.name).collect();
+        let template = format!("{}_{h}", ctx.env);
+        if !args.dry_run {
+            ctx.clients.delete_groups(&groups).await?;
+            ctx.clients.delete_launch_template(&template).await?;
+        }
+        removed.push(Removed { hostclass: h.to_string(), groups, launch_template: template });
+    }
+    if printer.json() {
+        printer.print_json(&removed)?;
+    } else {
+        let mut text = String::new();
+        for r in &removed {
+            let groups = if r.groups.is_empty() { "no group".to_string() } else { r.groups.join(" ") };
+            text.push_str(&format!("  - {}: {groups}, launch template {}\n", r.hostclass, r.launch_template));
+        }
+        text.push_str(if args.dry_run { "dry run: nothing changed" } else { "spindown done" });
+        printer.line(&text)?;
+    }
+    Ok(())
+}

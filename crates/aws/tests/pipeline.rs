@@ -1,0 +1,265 @@
+//! spinup and spindown against the emulator, checked with independent EC2 and Auto Scaling clients.
+//! The test plays the on-box smoke test: it tags instances `smoketest` when it is told to.
+
+use aws_sdk_ec2::types::{ResourceType, Tag, TagSpecification};
+use sila_testkit::{block_on, session, Outcome, Session};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+const BIN: &str = env!("CARGO_BIN_EXE_sila-aws");
+
+fn spec(kind: ResourceType, tags: &[(&str, &str)]) -> TagSpecification {
+    let tags = tags.iter().map(|(k, v)| Tag::builder().key(*k).value(*v).build()).collect();
+    TagSpecification::builder().resource_type(kind).set_tags(Some(tags)).build()
+}
+
+/// Environment `ci`: intranet in two zones and dmz in one, each with its group, as sila-vpc tags them.
+fn environment(ec2: &aws_sdk_ec2::Client) -> String {
+    let vpc = block_on(
+        ec2.create_vpc()
+            .cidr_block("10.80.0.0/16")
+            .tag_specifications(spec(ResourceType::Vpc, &[("Name", "ci"), ("type", "sandbox")]))
+            .send(),
+    )
+    .unwrap();
+    let vpc = vpc.vpc().unwrap().vpc_id().unwrap().to_string();
+    for (meta, cidr, zone) in [
+        ("intranet", "10.80.0.0/24", "us-west-2a"),
+        ("intranet", "10.80.1.0/24", "us-west-2b"),
+        ("dmz", "10.80.2.0/24", "us-west-2a"),
+    ] {
+        let tags = [("meta_network", meta)];
+        block_on(
+            ec2.create_subnet()
+                .vpc_id(&vpc)
+                .cidr_block(cidr)
+                .availability_zone(zone)
+                .tag_specifications(spec(ResourceType::Subnet, &tags))
+                .send(),
+        )
+        .unwrap();
+    }
+    for meta in ["intranet", "dmz"] {
+        block_on(
+            ec2.create_security_group()
+                .vpc_id(&vpc)
+                .group_name(format!("ci_{meta}"))
+                .description(meta)
+                .tag_specifications(spec(ResourceType::SecurityGroup, &[("meta_network", meta)]))
+                .send(),
+        )
+        .unwrap();
+    }
+    vpc
+}
+
+fn image(ec2: &aws_sdk_ec2::Client, name: &str, stage: &str) -> String {
+    let run = block_on(ec2.run_instances().image_id("ami-0000000000000de12").min_count(1).max_count(1).send()).unwrap();
+    let instance = run.instances()[0].instance_id().unwrap().to_string();
+    let made = block_on(
+        ec2.create_image()
+            .instance_id(&instance)
+            .name(name)
+            .tag_specifications(spec(ResourceType::Image, &[("stage", stage)]))
+            .send(),
+    )
+    .unwrap();
+    block_on(ec2.terminate_instances().instance_ids(&instance).send()).unwrap();
+    made.image_id().unwrap().to_string()
+}
+
+const CSV: &str = "sequence,hostclass,min_size,desired_size,max_size,instance_type,smoke_test\n\
+1,mhcapi,1,1,2,t3.small,yes\n\
+2,mhcweb,1,2@0 8 * * 1-5:1@0 20 * * *,3,t3.micro,no\n";
+
+fn config(dir: &Path) {
+    std::fs::write(
+        dir.join("aws.ini"),
+        "[disco_aws]\ndefault_environment=ci\nproject_name=acme\ndefault_meta_network=intranet\n\
+         default_domain_name=ci.acme.internal\ndefault_ssh_key_name=None\n\n\
+         [mhcweb]\nmeta_network=dmz\npublic_ip=True\ntags=team:web,tier:front\nchaos=no\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("vpc.ini"), "[envtype:sandbox]\nami_stage=tested\ncredential_buckets=ci\n").unwrap();
+    std::fs::write(dir.join("pipeline.csv"), CSV).unwrap();
+}
+
+fn sila(s: &Session, dir: &Path, args: &[&str]) -> Outcome {
+    Outcome::of(s.command(BIN).env("USER", "ci-runner").arg("--config-dir").arg(dir).args(args))
+}
+
+/// Tags every instance of the VPC `smoketest` while `on` (the on-box smoke test passing).
+fn smoke_tester(s: &Session, vpc: &str, on: Arc<AtomicBool>, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<()> {
+    let ec2 = s.ec2();
+    let vpc = vpc.to_string();
+    std::thread::spawn(move || {
+        while !stop.load(Ordering::Relaxed) {
+            if on.load(Ordering::Relaxed) {
+                let filter = aws_sdk_ec2::types::Filter::builder().name("vpc-id").values(&vpc).build();
+                if let Ok(out) = block_on(ec2.describe_instances().filters(filter).send()) {
+                    let ids: Vec<String> = out
+                        .reservations()
+                        .iter()
+                        .flat_map(|r| r.instances())
+                        .filter(|i| !i.tags().iter().any(|t| t.key() == Some("smoketest")))
+                        .filter_map(|i| i.instance_id().map(str::to_string))
+                        .collect();
+                    if !ids.is_empty() {
+                        let tag = Tag::builder().key("smoketest").value("tested").build();
+                        let _ = block_on(ec2.create_tags().set_resources(Some(ids)).tags(tag).send());
+                    }
+                }
+            }
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+    })
+}
+
+fn groups(s: &Session) -> BTreeMap<String, aws_sdk_autoscaling::types::AutoScalingGroup> {
+    let out = block_on(s.autoscaling().describe_auto_scaling_groups().send()).unwrap();
+    out.auto_scaling_groups().iter().map(|g| (g.auto_scaling_group_name().unwrap().to_string(), g.clone())).collect()
+}
+
+#[test]
+fn spinup_sequences_smoke_tests_reruns_and_spindown() {
+    let s = session();
+    let ec2 = s.ec2();
+    let vpc = environment(&ec2);
+    let api_image = image(&ec2, "mhcapi 0000000100", "tested");
+    image(&ec2, "mhcweb 0000000100", "tested");
+    let web_image = image(&ec2, "mhcweb 0000000200", "tested");
+    image(&ec2, "mhcweb 0000000300", "untested");
+    let dir = tempfile::tempdir().unwrap();
+    config(dir.path());
+    let csv = dir.path().join("pipeline.csv").display().to_string();
+
+    // Dry run: the plan, nothing changed.
+    s.forget_requests();
+    let out = sila(&s, dir.path(), &["spinup", "--pipeline", &csv, "--dry-run"]);
+    assert_eq!(out.code, Some(0), "{out:?}");
+    assert!(out.stdout.contains("sequence 1: + create ci_mhcapi_"), "{}", out.stdout);
+    assert!(
+        out.stdout
+            .contains(&format!("t3.micro from {web_image} in dmz (min 1, desired 2, max 3, 2 scheduled action(s))")),
+        "{}",
+        out.stdout
+    );
+    assert!(s.requests().mutating().is_empty(), "{:?}", s.requests().mutating());
+
+    // Nobody passes the smoke test: the spinup stops after sequence 1.
+    let out = sila(&s, dir.path(), &["spinup", "--pipeline", &csv, "--deadline", "6s"]);
+    assert_eq!(out.code, Some(1), "{out:?}");
+    assert!(out.stderr.contains("spinup stopped at sequence 1"), "{}", out.stderr);
+    assert!(out.stderr.contains("mhcapi (0 of 1 smoke-tested, min 1)"), "{}", out.stderr);
+    let names: Vec<String> = groups(&s).into_keys().collect();
+    assert_eq!(names.len(), 1, "nothing of sequence 2: {names:?}");
+    assert!(names[0].starts_with("ci_mhcapi_"));
+
+    // With the smoke test passing, the same spinup completes, updating the existing group.
+    let on = Arc::new(AtomicBool::new(true));
+    let stop = Arc::new(AtomicBool::new(false));
+    let tester = smoke_tester(&s, &vpc, on.clone(), stop.clone());
+    let out = sila(&s, dir.path(), &["spinup", "--pipeline", &csv]);
+    assert_eq!(out.code, Some(0), "{out:?}");
+    assert!(out.stdout.contains("~ update ci_mhcapi_"), "{}", out.stdout);
+    let all = groups(&s);
+    assert_eq!(all.len(), 2, "{:?}", all.keys());
+    let web = all.values().find(|g| g.auto_scaling_group_name().unwrap().starts_with("ci_mhcweb_")).unwrap();
+    assert_eq!((web.min_size(), web.desired_capacity(), web.max_size()), (Some(1), Some(2), Some(3)));
+    let tags: BTreeMap<&str, &str> = web.tags().iter().map(|t| (t.key().unwrap(), t.value().unwrap())).collect();
+    for (k, v) in [
+        ("hostclass", "mhcweb"),
+        ("environment", "ci"),
+        ("owner", "ci-runner"),
+        ("chaos", "False"),
+        ("is_testing", "0"),
+        ("team", "web"),
+    ] {
+        assert_eq!(tags.get(k), Some(&v), "{k} in {tags:?}");
+    }
+    assert!(web.tags().iter().all(|t| t.propagate_at_launch() == Some(true)));
+    // The launch template: the newest tested image, the dmz group, IMDSv2, user data.
+    let lt =
+        block_on(ec2.describe_launch_template_versions().launch_template_name("ci_mhcweb").versions("$Latest").send())
+            .unwrap();
+    let data = lt.launch_template_versions()[0].launch_template_data().unwrap();
+    assert_eq!(data.image_id(), Some(web_image.as_str()));
+    assert_eq!(data.instance_type().map(|t| t.as_str()), Some("t3.micro"));
+    assert!(data.key_name().is_none(), "ssh_key_name=None: no key pair");
+    let user_data = String::from_utf8(aws_smithy_types::base64::decode(data.user_data().unwrap()).unwrap()).unwrap();
+    assert!(user_data.lines().any(|l| l == "hostclass='mhcweb'"), "{user_data}");
+    assert!(user_data.lines().any(|l| l == "credential_buckets='us-west-2.acme.credentials.ci'"), "{user_data}");
+    assert!(user_data.lines().any(|l| l == r#"zookeepers='["mhczookeeper-ci.ci.acme.internal:2181"]'"#), "{user_data}");
+    let actions = block_on(
+        s.autoscaling()
+            .describe_scheduled_actions()
+            .auto_scaling_group_name(web.auto_scaling_group_name().unwrap())
+            .send(),
+    )
+    .unwrap();
+    let mut crons: Vec<&str> = actions.scheduled_update_group_actions().iter().filter_map(|a| a.recurrence()).collect();
+    crons.sort();
+    assert_eq!(crons, ["0 20 * * *", "0 8 * * 1-5"]);
+    let api = all.values().find(|g| g.auto_scaling_group_name().unwrap().starts_with("ci_mhcapi_")).unwrap();
+    let lt =
+        block_on(ec2.describe_launch_template_versions().launch_template_name("ci_mhcapi").versions("$Latest").send())
+            .unwrap();
+    assert_eq!(lt.launch_template_versions()[0].launch_template_data().unwrap().image_id(), Some(api_image.as_str()));
+    assert_eq!(lt.launch_template_versions()[0].version_number(), Some(2), "a new version per spinup");
+    assert_eq!(api.desired_capacity(), Some(1));
+
+    // A size changed in the CSV changes that group only; no new group.
+    std::fs::write(&csv, CSV.replace("1,mhcapi,1,1,2", "1,mhcapi,1,2,4")).unwrap();
+    let out = sila(&s, dir.path(), &["spinup", "--pipeline", &csv, "--no-smoke-test"]);
+    assert_eq!(out.code, Some(0), "{out:?}");
+    let after = groups(&s);
+    assert_eq!(after.keys().collect::<Vec<_>>(), all.keys().collect::<Vec<_>>());
+    let api = after.values().find(|g| g.auto_scaling_group_name().unwrap().starts_with("ci_mhcapi_")).unwrap();
+    assert_eq!((api.desired_capacity(), api.max_size()), (Some(2), Some(4)));
+    stop.store(true, Ordering::Relaxed);
+    tester.join().unwrap();
+
+    // Spindown: no group, no template, no instance of theirs left.
+    let out = sila(&s, dir.path(), &["spindown", "--pipeline", &csv]);
+    assert_eq!(out.code, Some(0), "{out:?}");
+    assert!(groups(&s).is_empty());
+    let templates = block_on(ec2.describe_launch_templates().send()).unwrap();
+    assert!(templates.launch_templates().is_empty(), "{templates:?}");
+    let filter = aws_sdk_ec2::types::Filter::builder().name("vpc-id").values(&vpc).build();
+    let left = block_on(ec2.describe_instances().filters(filter).send()).unwrap();
+    let running: Vec<_> = left
+        .reservations()
+        .iter()
+        .flat_map(|r| r.instances())
+        .filter(|i| i.state().and_then(|s| s.name()).map(|n| n.as_str()) != Some("terminated"))
+        .collect();
+    assert!(running.is_empty(), "{running:?}");
+}
+
+#[test]
+fn spinup_refuses_bad_input_before_changing_anything() {
+    let s = session();
+    let ec2 = s.ec2();
+    environment(&ec2);
+    image(&ec2, "mhcapi 0000000100", "tested");
+    let dir = tempfile::tempdir().unwrap();
+    config(dir.path());
+    let csv = dir.path().join("pipeline.csv").display().to_string();
+    s.forget_requests();
+    // mhcweb has no image in stage tested.
+    let out = sila(&s, dir.path(), &["spinup", "--pipeline", &csv]);
+    assert_eq!(out.code, Some(1), "{out:?}");
+    assert!(out.stderr.contains("pipeline.csv:3: mhcweb: no image (none in stage tested)"), "{}", out.stderr);
+    // A bad schedule in the CSV, an environment that does not exist.
+    std::fs::write(&csv, CSV.replace("2@0 8 * * 1-5", "2@99 8 * * 1-5")).unwrap();
+    let out = sila(&s, dir.path(), &["spinup", "--pipeline", &csv]);
+    assert_eq!(out.code, Some(1), "{out:?}");
+    assert!(out.stderr.contains("pipeline.csv:3"), "{}", out.stderr);
+    std::fs::write(&csv, CSV).unwrap();
+    let out = sila(&s, dir.path(), &["--env", "nowhere", "spinup", "--pipeline", &csv]);
+    assert_eq!(out.code, Some(1), "{out:?}");
+    assert!(out.stderr.contains("environment nowhere does not exist"), "{}", out.stderr);
+    assert!(s.requests().mutating().is_empty(), "{:?}", s.requests().mutating());
+}

@@ -1,0 +1,362 @@
+//! Provisioning in EC2 and Auto Scaling: an environment's networks, launch templates (a new version
+//! per provision), autoscaling groups created or updated in place, scheduled actions, scaling
+//! policies, and removal.
+
+use crate::ec2::tag_map;
+use crate::error::CloudError;
+use crate::finders::{filter, gone, paginated};
+use crate::Clients;
+use aws_sdk_autoscaling::types::{LaunchTemplateSpecification, Tag as GroupTag};
+use aws_sdk_ec2::types::{
+    HttpTokensState, LaunchTemplateBlockDeviceMappingRequest, LaunchTemplateEbsBlockDeviceRequest,
+    LaunchTemplateIamInstanceProfileSpecificationRequest, LaunchTemplateInstanceMetadataOptionsRequest,
+    LaunchTemplateInstanceNetworkInterfaceSpecificationRequest, RequestLaunchTemplateData, VolumeType,
+};
+use sila_core::pipeline::{GroupSizes, ScheduledAction};
+use sila_core::provision::BlockDevice;
+use std::collections::BTreeMap;
+
+/// The parts of an environment provisioning needs.
+#[derive(Debug, Clone, Default)]
+pub struct EnvironmentFacts {
+    /// Its VPC.
+    pub vpc_id: String,
+    /// The VPC's `type` tag.
+    pub vpc_type: Option<String>,
+    /// The VPC's `environment_class` tag (Asiaq's default: `development`).
+    pub environment_class: String,
+    /// Subnet ids by metanetwork, sorted by zone.
+    pub subnets: BTreeMap<String, Vec<String>>,
+    /// Security group id by metanetwork.
+    pub groups: BTreeMap<String, String>,
+}
+
+/// What a launch template version holds.
+#[derive(Debug, Clone, Default)]
+pub struct TemplateSpec {
+    pub image: String,
+    pub instance_type: String,
+    pub key_name: Option<String>,
+    pub instance_profile: Option<String>,
+    pub security_group: String,
+    pub public_ip: bool,
+    /// The user data, as text (sent base64-encoded).
+    pub user_data: String,
+    pub block_devices: Vec<BlockDevice>,
+}
+
+/// An autoscaling group of a hostclass, as read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GroupState {
+    pub name: String,
+    pub sizes: GroupSizes,
+    /// Instance ids and their lifecycle state (`InService`, `Pending`, ...).
+    pub instances: Vec<(String, String)>,
+}
+
+/// What a group is set to.
+#[derive(Debug, Clone, Default)]
+pub struct GroupSpec {
+    pub name: String,
+    pub template_id: String,
+    pub template_version: String,
+    pub sizes: GroupSizes,
+    pub subnets: Vec<String>,
+    pub termination_policies: Vec<String>,
+    pub tags: Vec<(String, String)>,
+}
+
+fn base64(data: &[u8]) -> String {
+    aws_smithy_types::base64::encode(data)
+}
+
+impl Clients {
+    /// The metanetworks (subnets and groups, by their `meta_network` tag) of environment `name`;
+    /// `None` when it does not exist.
+    pub async fn environment_facts(&self, name: &str) -> Result<Option<EnvironmentFacts>, CloudError> {
+        let Some(vpc) = self.vpc_named(name).await? else { return Ok(None) };
+        let vpc_id = vpc.vpc_id().unwrap_or_default().to_string();
+        let tags = tag_map(vpc.tags());
+        let in_vpc = || filter("vpc-id", &[&vpc_id]);
+        let (subnets, groups) = tokio::try_join!(
+            async {
+                let r = self.ec2.describe_subnets().filters(in_vpc());
+                let found: Vec<aws_sdk_ec2::types::Subnet> = paginated!(r, "DescribeSubnets")?;
+                Ok::<_, CloudError>(found)
+            },
+            async {
+                let r = self.ec2.describe_security_groups().filters(in_vpc());
+                let found: Vec<aws_sdk_ec2::types::SecurityGroup> = paginated!(r, "DescribeSecurityGroups")?;
+                Ok::<_, CloudError>(found)
+            },
+        )?;
+        let mut facts = EnvironmentFacts {
+            vpc_id: vpc_id.clone(),
+            vpc_type: tags.get("type").cloned(),
+            environment_class: tags.get("environment_class").cloned().unwrap_or_else(|| "development".into()),
+            ..EnvironmentFacts::default()
+        };
+        let mut by_zone: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
+        for s in &subnets {
+            if let Some(meta) = tag_map(s.tags()).get("meta_network") {
+                let zone = s.availability_zone().unwrap_or_default().to_string();
+                by_zone.entry(meta.clone()).or_default().push((zone, s.subnet_id().unwrap_or_default().to_string()));
+            }
+        }
+        for (meta, mut list) in by_zone {
+            list.sort();
+            facts.subnets.insert(meta, list.into_iter().map(|(_, id)| id).collect());
+        }
+        for g in &groups {
+            if let Some(meta) = tag_map(g.tags()).get("meta_network") {
+                facts.groups.insert(meta.clone(), g.group_id().unwrap_or_default().to_string());
+            }
+        }
+        Ok(Some(facts))
+    }
+
+    /// The device names an image maps, and its root device name.
+    pub async fn image_devices(&self, image: &str) -> Result<(Vec<String>, String), CloudError> {
+        let out = self
+            .ec2
+            .describe_images()
+            .image_ids(image)
+            .send()
+            .await
+            .map_err(|e| CloudError::from_sdk("DescribeImages", e))?;
+        let Some(i) = out.images().first() else { return Ok((Vec::new(), "/dev/sda1".into())) };
+        let devices = i.block_device_mappings().iter().filter_map(|b| b.device_name().map(str::to_string)).collect();
+        Ok((devices, i.root_device_name().unwrap_or("/dev/sda1").to_string()))
+    }
+
+    /// Puts a new version of launch template `name` (creating the template the first time); returns
+    /// the template id and the new version number.
+    pub async fn put_launch_template(&self, name: &str, spec: &TemplateSpec) -> Result<(String, String), CloudError> {
+        let mut interface = LaunchTemplateInstanceNetworkInterfaceSpecificationRequest::builder()
+            .device_index(0)
+            .associate_public_ip_address(spec.public_ip)
+            .groups(&spec.security_group)
+            .delete_on_termination(true);
+        interface = interface.description("sila");
+        let mut data = RequestLaunchTemplateData::builder()
+            .image_id(&spec.image)
+            .instance_type(spec.instance_type.as_str().into())
+            .user_data(base64(spec.user_data.as_bytes()))
+            .network_interfaces(interface.build())
+            .metadata_options(
+                LaunchTemplateInstanceMetadataOptionsRequest::builder()
+                    .http_tokens(HttpTokensState::Required.as_str().into())
+                    .build(),
+            );
+        if let Some(key) = &spec.key_name {
+            data = data.key_name(key);
+        }
+        if let Some(profile) = &spec.instance_profile {
+            data = data.iam_instance_profile(
+                LaunchTemplateIamInstanceProfileSpecificationRequest::builder().name(profile).build(),
+            );
+        }
+        for d in &spec.block_devices {
+            let mut ebs = LaunchTemplateEbsBlockDeviceRequest::builder().delete_on_termination(true);
+            if let Some(size) = d.size_gb {
+                ebs = ebs.volume_size(i32::try_from(size).unwrap_or(i32::MAX));
+            }
+            if let Some(snapshot) = &d.snapshot {
+                ebs = ebs.snapshot_id(snapshot);
+            }
+            if let Some(iops) = d.iops {
+                ebs = ebs.volume_type(VolumeType::Io1).iops(i32::try_from(iops).unwrap_or(i32::MAX));
+            }
+            data = data.block_device_mappings(
+                LaunchTemplateBlockDeviceMappingRequest::builder().device_name(&d.device).ebs(ebs.build()).build(),
+            );
+        }
+        let data = data.build();
+        let existing = self
+            .ec2
+            .describe_launch_templates()
+            .filters(filter("launch-template-name", &[name]))
+            .send()
+            .await
+            .map_err(|e| CloudError::from_sdk("DescribeLaunchTemplates", e))?;
+        if let Some(template) = existing.launch_templates().first() {
+            let id = template.launch_template_id().unwrap_or_default().to_string();
+            let out = self
+                .ec2
+                .create_launch_template_version()
+                .launch_template_id(&id)
+                .launch_template_data(data)
+                .send()
+                .await
+                .map_err(|e| CloudError::from_sdk("CreateLaunchTemplateVersion", e))?;
+            let version = out.launch_template_version().and_then(|v| v.version_number()).unwrap_or(1);
+            return Ok((id, version.to_string()));
+        }
+        let out = self
+            .ec2
+            .create_launch_template()
+            .launch_template_name(name)
+            .launch_template_data(data)
+            .send()
+            .await
+            .map_err(|e| CloudError::from_sdk("CreateLaunchTemplate", e))?;
+        let template = out.launch_template();
+        Ok((
+            template.and_then(|t| t.launch_template_id()).unwrap_or_default().to_string(),
+            template.and_then(|t| t.latest_version_number()).unwrap_or(1).to_string(),
+        ))
+    }
+
+    /// Deletes launch template `name` (gone already is fine).
+    pub async fn delete_launch_template(&self, name: &str) -> Result<(), CloudError> {
+        gone(
+            self.ec2
+                .delete_launch_template()
+                .launch_template_name(name)
+                .send()
+                .await
+                .map_err(|e| CloudError::from_sdk("DeleteLaunchTemplate", e)),
+        )
+    }
+
+    /// The groups named `<env>_<hostclass>_<epoch>` (vector 51), oldest first.
+    pub async fn hostclass_groups(&self, env: &str, hostclass: &str) -> Result<Vec<GroupState>, CloudError> {
+        let all: Vec<aws_sdk_autoscaling::types::AutoScalingGroup> =
+            paginated!(self.autoscaling.describe_auto_scaling_groups(), "DescribeAutoScalingGroups")?;
+        let mut groups: Vec<GroupState> = all
+            .iter()
+            .filter(|g| {
+                g.auto_scaling_group_name()
+                    .and_then(|n| sila_core::pipeline::hostclass_from_group_name(n, env))
+                    .is_some_and(|h| h == hostclass)
+            })
+            .map(|g| GroupState {
+                name: g.auto_scaling_group_name().unwrap_or_default().to_string(),
+                sizes: GroupSizes {
+                    min: u32::try_from(g.min_size().unwrap_or(0)).unwrap_or(0),
+                    desired: u32::try_from(g.desired_capacity().unwrap_or(0)).unwrap_or(0),
+                    max: u32::try_from(g.max_size().unwrap_or(0)).unwrap_or(0),
+                },
+                instances: g
+                    .instances()
+                    .iter()
+                    .map(|i| {
+                        (
+                            i.instance_id().unwrap_or_default().to_string(),
+                            i.lifecycle_state().map(|s| s.as_str().to_string()).unwrap_or_default(),
+                        )
+                    })
+                    .collect(),
+            })
+            .collect();
+        groups.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(groups)
+    }
+
+    /// Creates group `spec.name`, or (with `update`) points the existing one at the new template
+    /// version and sets its sizes, subnets, termination policies and tags in place. Then its
+    /// scaling policies (vector 50).
+    pub async fn put_group(&self, spec: &GroupSpec, update: bool) -> Result<(), CloudError> {
+        let template = LaunchTemplateSpecification::builder()
+            .launch_template_id(&spec.template_id)
+            .version(&spec.template_version)
+            .build();
+        let size = |n: u32| i32::try_from(n).unwrap_or(i32::MAX);
+        let policies = (!spec.termination_policies.is_empty()).then(|| spec.termination_policies.clone());
+        // Create and update take the same shape; their builders differ only in type.
+        macro_rules! shaped {
+            ($request:expr) => {
+                $request
+                    .auto_scaling_group_name(&spec.name)
+                    .launch_template(template.clone())
+                    .min_size(size(spec.sizes.min))
+                    .max_size(size(spec.sizes.max))
+                    .desired_capacity(size(spec.sizes.desired))
+                    .vpc_zone_identifier(spec.subnets.join(","))
+            };
+        }
+        if update {
+            shaped!(self.autoscaling.update_auto_scaling_group())
+                .set_termination_policies(policies)
+                .send()
+                .await
+                .map_err(|e| CloudError::from_sdk("UpdateAutoScalingGroup", e))?;
+            self.autoscaling
+                .create_or_update_tags()
+                .set_tags(Some(self.group_tags(spec)))
+                .send()
+                .await
+                .map_err(|e| CloudError::from_sdk("CreateOrUpdateTags", e))?;
+        } else {
+            shaped!(self.autoscaling.create_auto_scaling_group())
+                .set_termination_policies(policies.or_else(|| Some(vec!["OldestLaunchTemplate".into()])))
+                .set_tags(Some(self.group_tags(spec)))
+                .send()
+                .await
+                .map_err(|e| CloudError::from_sdk("CreateAutoScalingGroup", e))?;
+        }
+        for (name, adjustment) in [("up", 10), ("down", -10)] {
+            self.autoscaling
+                .put_scaling_policy()
+                .auto_scaling_group_name(&spec.name)
+                .policy_name(name)
+                .adjustment_type("PercentChangeInCapacity")
+                .scaling_adjustment(adjustment)
+                .min_adjustment_magnitude(1)
+                .cooldown(600)
+                .send()
+                .await
+                .map_err(|e| CloudError::from_sdk("PutScalingPolicy", e))?;
+        }
+        Ok(())
+    }
+
+    fn group_tags(&self, spec: &GroupSpec) -> Vec<GroupTag> {
+        spec.tags
+            .iter()
+            .map(|(k, v)| {
+                GroupTag::builder()
+                    .resource_id(&spec.name)
+                    .resource_type("auto-scaling-group")
+                    .key(k)
+                    .value(v)
+                    .propagate_at_launch(true)
+                    .build()
+            })
+            .collect()
+    }
+
+    /// Replaces the group's recurring scheduled actions with `actions` (§4.10.2).
+    pub async fn put_scheduled_actions(&self, group: &str, actions: &[ScheduledAction]) -> Result<(), CloudError> {
+        let existing: Vec<aws_sdk_autoscaling::types::ScheduledUpdateGroupAction> = paginated!(
+            self.autoscaling.describe_scheduled_actions().auto_scaling_group_name(group),
+            "DescribeScheduledActions"
+        )?;
+        for action in existing.iter().filter(|a| a.recurrence().is_some()) {
+            gone(
+                self.autoscaling
+                    .delete_scheduled_action()
+                    .auto_scaling_group_name(group)
+                    .scheduled_action_name(action.scheduled_action_name().unwrap_or_default())
+                    .send()
+                    .await
+                    .map_err(|e| CloudError::from_sdk("DeleteScheduledAction", e)),
+            )?;
+        }
+        let size = |n: Option<u32>| n.map(|n| i32::try_from(n).unwrap_or(i32::MAX));
+        for action in actions {
+            self.autoscaling
+                .put_scheduled_update_group_action()
+                .auto_scaling_group_name(group)
+                .scheduled_action_name(sila_core::pipeline::scheduled_action_name(group, &action.cron))
+                .recurrence(&action.cron)
+                .set_min_size(size(action.min))
+                .set_desired_capacity(size(action.desired))
+                .set_max_size(size(action.max))
+                .send()
+                .await
+                .map_err(|e| CloudError::from_sdk("PutScheduledUpdateGroupAction", e))?;
+        }
+        Ok(())
+    }
+}
