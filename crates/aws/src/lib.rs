@@ -10,8 +10,8 @@ use sila_cli::GlobalArgs;
 
 /// Spin pipelines of hostclasses up and down; list and act on the hosts of an environment.
 ///
-/// The environment is `--env`, else `[disco_aws] default_environment`. Not built yet: provision,
-/// spindownandup, exec, exec-ssm, promoterunning.
+/// The environment is `--env`, else `[disco_aws] default_environment`. Not built yet: exec,
+/// exec-ssm, promoterunning.
 ///
 /// Exit status: 0 success, 1 failure (or, for isready, a host not ready), 2 bad usage.
 #[derive(Debug, Parser)]
@@ -33,6 +33,11 @@ pub enum Command {
     /// Remove the autoscaling groups (and their instances) and launch templates of a pipeline's
     /// hostclasses.
     Spindown(pipeline::SpindownArgs),
+    /// Spindown, then spinup with the defaults.
+    #[command(name = "spindownandup")]
+    SpindownAndUp(pipeline::SpindownArgs),
+    /// Create or update one hostclass's launch template and group (a one-row spinup).
+    Provision(pipeline::ProvisionArgs),
     /// List the environment's hosts, sorted by state, hostclass and hostname.
     #[command(name = "listhosts")]
     ListHosts(hosts::ListArgs),
@@ -59,6 +64,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match &cli.command {
         Command::Spinup(args) => pipeline::spinup(g, args).await,
         Command::Spindown(args) => pipeline::spindown(g, args).await,
+        Command::SpindownAndUp(args) => pipeline::spindown_and_up(g, args).await,
+        Command::Provision(args) => pipeline::provision_one(g, args).await,
         Command::ListHosts(args) => hosts::list(g, args).await,
         Command::GetHostclassOption(args) => hosts::option(g, args),
         Command::IsReady(args) => hosts::ready(g, args).await,

@@ -13,7 +13,7 @@ use sila_cloud::provision::{EnvironmentFacts, GroupSpec, GroupState, TemplateSpe
 use sila_cloud::Clients;
 use sila_core::ami;
 use sila_core::config::{AwsConfig, ConfigFile, VpcConfig, GLOBAL_SECTION};
-use sila_core::pipeline::{self, GroupSizes, Pipeline, PipelineRow};
+use sila_core::pipeline::{self, GroupSizes, Pipeline, PipelineRow, Size};
 use sila_core::provision::{self as prov, UserData};
 use sila_core::truth::truthy;
 use std::path::PathBuf;
@@ -26,6 +26,50 @@ pub struct SpinupArgs {
     /// The pipeline CSV
     #[arg(long, value_name = "CSV")]
     pub pipeline: PathBuf,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// Arguments of `provision`: one hostclass, as a one-row pipeline.
+#[derive(Debug, Args)]
+pub struct ProvisionArgs {
+    /// The hostclass
+    #[arg(long, value_name = "HOSTCLASS")]
+    pub hostclass: String,
+    /// This image instead of the newest in the stage
+    #[arg(long, value_name = "AMI")]
+    pub ami: Option<String>,
+    /// Instance type [default: m3.large]
+    #[arg(long = "instance-type", alias = "instance_type", value_name = "TYPE")]
+    pub instance_type: Option<String>,
+    /// GB added to the 8 GB root volume
+    #[arg(long = "extra-space", alias = "extra_space", value_name = "GB")]
+    pub extra_space: Option<u32>,
+    /// GB of an extra volume
+    #[arg(long = "extra-disk", alias = "extra_disk", value_name = "GB")]
+    pub extra_disk: Option<u32>,
+    /// Provisioned IOPS (io1) of the extra volume
+    #[arg(long, value_name = "N")]
+    pub iops: Option<u32>,
+    /// Minimum size (a number, or N@cron:M@cron)
+    #[arg(long = "min-size", alias = "min_size", value_name = "SIZE")]
+    pub min_size: Option<String>,
+    /// Desired size (a number, or N@cron:M@cron)
+    #[arg(long = "desired-size", alias = "desired_size", value_name = "SIZE")]
+    pub desired_size: Option<String>,
+    /// Maximum size (a number, or N@cron:M@cron)
+    #[arg(long = "max-size", alias = "max_size", value_name = "SIZE")]
+    pub max_size: Option<String>,
+    /// Take the hostclass out of chaos
+    #[arg(long = "no-chaos", alias = "no_chaos")]
+    pub no_chaos: bool,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// What `spinup` and `provision` share.
+#[derive(Debug, Args)]
+pub struct RunArgs {
     /// Image stage(s) to pick from, in priority order (a,b) [default: the environment type's ami_stage]
     #[arg(long, value_name = "STAGE")]
     pub stage: Option<String>,
@@ -110,12 +154,7 @@ fn vpc_settings(global: &GlobalArgs, ctx: &Context) -> anyhow::Result<(Option<St
     Ok((get("ami_stage"), get("credential_buckets")))
 }
 
-async fn plan(
-    global: &GlobalArgs,
-    ctx: &Context,
-    args: &SpinupArgs,
-    pipeline: &Pipeline,
-) -> anyhow::Result<Vec<Planned>> {
+async fn plan(global: &GlobalArgs, ctx: &Context, args: &RunArgs, pipeline: &Pipeline) -> anyhow::Result<Vec<Planned>> {
     let batches = pipeline.sequence_batches().map_err(|d| anyhow!("{d}"))?;
     let (ami_stage, buckets) = vpc_settings(global, ctx)?;
     let stage = args
@@ -247,16 +286,66 @@ async fn plan(
 
 /// Runs `spinup`.
 pub(crate) async fn spinup(global: &GlobalArgs, args: &SpinupArgs) -> anyhow::Result<()> {
-    let printer = Printer::new(global.output);
     let pipeline = load_pipeline(&args.pipeline)?;
+    run_pipeline(global, &args.run, &pipeline).await
+}
+
+/// Runs `provision`: the spinup of a one-row pipeline (sequence 1, smoke test unless
+/// `--no-smoke-test`).
+pub(crate) async fn provision_one(global: &GlobalArgs, args: &ProvisionArgs) -> anyhow::Result<()> {
+    let size = |flag: &str, value: &Option<String>| -> anyhow::Result<Size> {
+        match value {
+            None => Ok(Size::Unset),
+            Some(v) => Size::parse(v).map_err(|e| UsageError(format!("--{flag} {v}: {e}")).into()),
+        }
+    };
+    let row = PipelineRow {
+        line: 1,
+        sequence: Some(1),
+        hostclass: args.hostclass.clone(),
+        min_size: size("min-size", &args.min_size)?,
+        desired_size: size("desired-size", &args.desired_size)?,
+        max_size: size("max-size", &args.max_size)?,
+        instance_type: args.instance_type.clone(),
+        extra_space: args.extra_space,
+        extra_disk: args.extra_disk,
+        iops: args.iops,
+        smoke_test: true,
+        ami: args.ami.clone(),
+        chaos: args.no_chaos.then_some(false),
+        ..PipelineRow::default()
+    };
+    let pipeline = Pipeline { path: PathBuf::from("--hostclass"), rows: vec![row], warnings: Vec::new() };
+    run_pipeline(global, &args.run, &pipeline).await
+}
+
+/// Runs `spindownandup`: spindown, then spinup with the defaults.
+pub(crate) async fn spindown_and_up(global: &GlobalArgs, args: &SpindownArgs) -> anyhow::Result<()> {
+    spindown(global, args).await?;
+    if args.dry_run {
+        return Ok(());
+    }
+    let pipeline = load_pipeline(&args.pipeline)?;
+    let run = RunArgs {
+        stage: None,
+        no_smoke_test: false,
+        testing: false,
+        deadline: Duration::from_secs(20 * 60),
+        dry_run: false,
+    };
+    run_pipeline(global, &run, &pipeline).await
+}
+
+async fn run_pipeline(global: &GlobalArgs, args: &RunArgs, pipeline: &Pipeline) -> anyhow::Result<()> {
+    let printer = Printer::new(global.output);
     let ctx = context(global).await?;
-    let planned = plan(global, &ctx, args, &pipeline).await?;
+    let planned = plan(global, &ctx, args, pipeline).await?;
     if printer.json() && args.dry_run {
         printer.print_json(&planned)?;
         return Ok(());
     }
     if !printer.json() {
-        let mut text = format!("spinup {} in {} ({} hostclass(es))\n", args.pipeline.display(), ctx.env, planned.len());
+        let mut text = format!("spinup {} in {} ({} hostclass(es))\n", pipeline.path.display(), ctx.env, planned.len());
         for p in &planned {
             text.push_str(&format!(
                 "  sequence {}: {} {} {} from {} in {} (min {}, desired {}, max {}, {} scheduled action(s)){}\n",
@@ -297,7 +386,7 @@ pub(crate) async fn spinup(global: &GlobalArgs, args: &SpinupArgs) -> anyhow::Re
     if printer.json() {
         printer.print_json(&planned)?;
     } else {
-        printer.line(&format!("spinup of {} done", args.pipeline.display()))?;
+        printer.line(&format!("spinup of {} done", pipeline.path.display()))?;
     }
     Ok(())
 }

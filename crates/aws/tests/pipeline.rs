@@ -263,3 +263,62 @@ fn spinup_refuses_bad_input_before_changing_anything() {
     assert!(out.stderr.contains("environment nowhere does not exist"), "{}", out.stderr);
     assert!(s.requests().mutating().is_empty(), "{:?}", s.requests().mutating());
 }
+
+#[test]
+fn provision_one_hostclass_and_spindownandup() {
+    let s = session();
+    let ec2 = s.ec2();
+    let vpc = environment(&ec2);
+    image(&ec2, "mhcapi 0000000100", "tested");
+    image(&ec2, "mhcweb 0000000100", "tested");
+    let dir = tempfile::tempdir().unwrap();
+    config(dir.path());
+
+    s.forget_requests();
+    assert_eq!(sila(&s, dir.path(), &["provision", "--hostclass", "mhcapi", "--min-size", "x@y"]).code, Some(2));
+    assert!(s.requests().mutating().is_empty());
+    let out = sila(
+        &s,
+        dir.path(),
+        &[
+            "provision",
+            "--hostclass",
+            "mhcapi",
+            "--desired-size",
+            "2",
+            "--max-size",
+            "3",
+            "--instance-type",
+            "t3.nano",
+            "--no-chaos",
+            "--no-smoke-test",
+        ],
+    );
+    assert_eq!(out.code, Some(0), "{out:?}");
+    let all = groups(&s);
+    let api = all.values().next().unwrap();
+    assert!(api.auto_scaling_group_name().unwrap().starts_with("ci_mhcapi_"));
+    assert_eq!((api.min_size(), api.desired_capacity(), api.max_size()), (Some(0), Some(2), Some(3)));
+    let chaos = api.tags().iter().find(|t| t.key() == Some("chaos")).and_then(|t| t.value());
+    assert_eq!(chaos, Some("False"), "--no-chaos");
+    let lt =
+        block_on(ec2.describe_launch_template_versions().launch_template_name("ci_mhcapi").versions("$Latest").send())
+            .unwrap();
+    let data = lt.launch_template_versions()[0].launch_template_data().unwrap();
+    assert_eq!(data.instance_type().map(|t| t.as_str()), Some("t3.nano"));
+
+    // spindownandup: the pipeline's groups are replaced by new ones (smoke tests played by the test).
+    let on = Arc::new(AtomicBool::new(true));
+    let stop = Arc::new(AtomicBool::new(false));
+    let tester = smoke_tester(&s, &vpc, on, stop.clone());
+    let csv = dir.path().join("pipeline.csv").display().to_string();
+    let old = api.auto_scaling_group_name().unwrap().to_string();
+    std::thread::sleep(std::time::Duration::from_millis(1100)); // a new group name needs a new second
+    let out = sila(&s, dir.path(), &["spindownandup", "--pipeline", &csv]);
+    stop.store(true, Ordering::Relaxed);
+    tester.join().unwrap();
+    assert_eq!(out.code, Some(0), "{out:?}");
+    let names: Vec<String> = groups(&s).into_keys().collect();
+    assert_eq!(names.len(), 2, "{names:?}");
+    assert!(!names.contains(&old), "the old group went: {names:?}");
+}

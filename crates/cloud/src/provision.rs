@@ -172,15 +172,7 @@ impl Clients {
             );
         }
         let data = data.build();
-        let existing = self
-            .ec2
-            .describe_launch_templates()
-            .filters(filter("launch-template-name", &[name]))
-            .send()
-            .await
-            .map_err(|e| CloudError::from_sdk("DescribeLaunchTemplates", e))?;
-        if let Some(template) = existing.launch_templates().first() {
-            let id = template.launch_template_id().unwrap_or_default().to_string();
+        if let Some(id) = self.launch_template_ids(name).await?.into_iter().next() {
             let out = self
                 .ec2
                 .create_launch_template_version()
@@ -207,16 +199,32 @@ impl Clients {
         ))
     }
 
-    /// Deletes launch template `name` (gone already is fine).
+    /// The ids of the launch templates named `name` (none or one).
+    async fn launch_template_ids(&self, name: &str) -> Result<Vec<String>, CloudError> {
+        let found = self
+            .ec2
+            .describe_launch_templates()
+            .filters(filter("launch-template-name", &[name]))
+            .send()
+            .await
+            .map_err(|e| CloudError::from_sdk("DescribeLaunchTemplates", e))?;
+        Ok(found.launch_templates().iter().filter_map(|t| t.launch_template_id().map(str::to_string)).collect())
+    }
+
+    /// Deletes launch template `name`, if there is one (looked up first, by id then: the emulator
+    /// answers a missing name with MissingParameter, not a NotFound).
     pub async fn delete_launch_template(&self, name: &str) -> Result<(), CloudError> {
-        gone(
-            self.ec2
-                .delete_launch_template()
-                .launch_template_name(name)
-                .send()
-                .await
-                .map_err(|e| CloudError::from_sdk("DeleteLaunchTemplate", e)),
-        )
+        for id in self.launch_template_ids(name).await? {
+            gone(
+                self.ec2
+                    .delete_launch_template()
+                    .launch_template_id(&id)
+                    .send()
+                    .await
+                    .map_err(|e| CloudError::from_sdk("DeleteLaunchTemplate", e)),
+            )?;
+        }
+        Ok(())
     }
 
     /// The groups named `<env>_<hostclass>_<epoch>` (vector 51), oldest first.
