@@ -184,9 +184,10 @@ async fn plan(global: &GlobalArgs, ctx: &Context, args: &RunArgs, pipeline: &Pip
         for row in rows {
             let h = &row.hostclass;
             let image = match &row.ami {
-                Some(id) => {
-                    ctx.clients.images_by_id(std::slice::from_ref(id)).await.ok().and_then(|i| i.into_iter().next())
-                }
+                Some(id) => match ctx.clients.images_by_id(std::slice::from_ref(id)).await {
+                    Err(e) if e.kind == sila_cloud::ErrorKind::NotFound => None,
+                    found => found?.into_iter().next(),
+                },
                 None => {
                     let images = ctx.clients.images(&trusted_accounts, Some(&format!("{h} *"))).await?;
                     ami::find_ami(&images, h, Some(&stages), None, false).cloned()

@@ -276,6 +276,9 @@ fn provision_one_hostclass_and_spindownandup() {
 
     s.forget_requests();
     assert_eq!(sila(&s, dir.path(), &["provision", "--hostclass", "mhcapi", "--min-size", "x@y"]).code, Some(2));
+    let out = sila(&s, dir.path(), &["provision", "--hostclass", "mhcapi", "--ami", "ami-00000000000000bad"]);
+    assert_eq!(out.code, Some(1), "{out:?}");
+    assert!(out.stderr.contains("mhcapi: no image (ami-00000000000000bad does not exist)"), "{}", out.stderr);
     assert!(s.requests().mutating().is_empty());
     let out = sila(
         &s,
