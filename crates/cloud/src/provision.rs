@@ -132,12 +132,11 @@ impl Clients {
     /// Puts a new version of launch template `name` (creating the template the first time); returns
     /// the template id and the new version number.
     pub async fn put_launch_template(&self, name: &str, spec: &TemplateSpec) -> Result<(String, String), CloudError> {
-        let mut interface = LaunchTemplateInstanceNetworkInterfaceSpecificationRequest::builder()
+        let interface = LaunchTemplateInstanceNetworkInterfaceSpecificationRequest::builder()
             .device_index(0)
             .associate_public_ip_address(spec.public_ip)
             .groups(&spec.security_group)
             .delete_on_termination(true);
-        interface = interface.description("sila");
         let mut data = RequestLaunchTemplateData::builder()
             .image_id(&spec.image)
             .instance_type(spec.instance_type.as_str().into())
