@@ -7,10 +7,6 @@ use sila_cloud::Clients;
 use sila_core::hosts::{self, Columns, Host, Readiness, Selectors};
 use std::collections::BTreeMap;
 
-async fn clients(global: &GlobalArgs) -> anyhow::Result<Clients> {
-    Ok(sila_cloud::connect(&global.aws.settings()).await?)
-}
-
 pub(crate) fn now() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
 }
@@ -116,7 +112,7 @@ struct HostView<'a> {
 /// Runs `listhosts`.
 pub(crate) async fn list(global: &GlobalArgs, args: &ListArgs) -> anyhow::Result<()> {
     let printer = Printer::new(global.output);
-    let clients = clients(global).await?;
+    let clients = global.clients().await?;
     let (_, vpc) = environment(global, &clients).await?;
     let mut found = clients.hosts(&vpc).await?;
     if let Some(h) = &args.hostclass {
@@ -246,7 +242,7 @@ pub struct ReadyArgs {
 /// Runs `isready`.
 pub(crate) async fn ready(global: &GlobalArgs, args: &ReadyArgs) -> anyhow::Result<()> {
     let printer = Printer::new(global.output);
-    let clients = clients(global).await?;
+    let clients = global.clients().await?;
     let (_, vpc) = environment(global, &clients).await?;
     let selectors = args.select.selectors();
     let mut found = clients.hosts(&vpc).await?;
@@ -299,7 +295,7 @@ pub struct TagArgs {
 
 /// Runs `tag`: only instances of the environment are tagged.
 pub(crate) async fn tag(global: &GlobalArgs, args: &TagArgs) -> anyhow::Result<()> {
-    let clients = clients(global).await?;
+    let clients = global.clients().await?;
     let (env, vpc) = environment(global, &clients).await?;
     let known: Vec<String> = clients.hosts(&vpc).await?.into_iter().map(|h| h.id).collect();
     if let Some(stranger) = args.instances.iter().find(|i| !known.contains(i)) {
@@ -351,7 +347,7 @@ pub(crate) async fn act(global: &GlobalArgs, args: &ActArgs, action: Action) -> 
         .into());
     }
     let printer = Printer::new(global.output);
-    let clients = clients(global).await?;
+    let clients = global.clients().await?;
     let (env, vpc) = environment(global, &clients).await?;
     let chosen: Vec<Host> = clients.hosts(&vpc).await?.into_iter().filter(|h| selectors.matches(h)).collect();
     let ids: Vec<String> = chosen.iter().map(|h| h.id.clone()).collect();

@@ -131,7 +131,7 @@ struct Context {
 async fn context(global: &GlobalArgs) -> anyhow::Result<Context> {
     let aws = global.aws_config()?;
     let env = global.environment(&aws)?;
-    let clients = sila_cloud::connect(&global.aws.settings()).await?;
+    let clients = global.clients().await?;
     let facts = clients
         .environment_facts(&env)
         .await?

@@ -20,15 +20,19 @@ pub(crate) struct BakeSettings {
 impl BakeSettings {
     /// From `[bake]` of aws.ini (defaults when there is no aws.ini).
     pub fn load(global: &GlobalArgs) -> anyhow::Result<Self> {
-        let aws = global.optional_aws_config()?;
-        let get = |key: &str| aws.as_ref().and_then(|a: &AwsConfig| a.ini.get("bake", key)).map(|e| e.value.clone());
+        Ok(Self::of(global.optional_aws_config()?.as_ref()))
+    }
+
+    /// From `[bake]` of an already parsed aws.ini.
+    pub fn of(aws: Option<&AwsConfig>) -> Self {
+        let get = |key: &str| aws.and_then(|a| a.ini.get("bake", key)).map(|e| e.value.clone());
         let list = |key: &str| get(key).map(|v| v.split_whitespace().map(str::to_string).collect()).unwrap_or_default();
-        Ok(Self {
+        Self {
             stages: Stages::parse(get("ami_stages").as_deref()),
             trusted: list("trusted_account_ids"),
             prod_accounts: list("prod_account_ids"),
             prod_baker: get("prod_baker").filter(|b| !b.trim().is_empty()),
-        })
+        }
     }
 
     /// Refuses a stage `[bake] ami_stages` does not list.
@@ -38,10 +42,6 @@ impl BakeSettings {
         }
         Err(UsageError(format!("{flag} {stage}: not one of [bake] ami_stages ({})", self.stages.0.join(" "))).into())
     }
-}
-
-pub(crate) async fn clients(global: &GlobalArgs) -> anyhow::Result<Clients> {
-    Ok(sila_cloud::connect(&global.aws.settings()).await?)
 }
 
 pub(crate) fn now() -> u64 {
@@ -162,7 +162,7 @@ async fn print_images(
 /// `listamis`.
 pub async fn list(global: &GlobalArgs, args: &ListArgs) -> anyhow::Result<()> {
     let settings = BakeSettings::load(global)?;
-    let clients = clients(global).await?;
+    let clients = global.clients().await?;
     let ids = match &args.instance {
         Some(instance) => Some(clients.images_of_instances(std::slice::from_ref(instance)).await?),
         None => None,
@@ -202,7 +202,7 @@ pub struct LatestArgs {
 /// `listlatestami`.
 pub async fn latest(global: &GlobalArgs, args: &LatestArgs) -> anyhow::Result<()> {
     let settings = BakeSettings::load(global)?;
-    let clients = clients(global).await?;
+    let clients = global.clients().await?;
     let images = clients.images(&settings.trusted, Some(&format!("{} *", args.hostclass))).await?;
     let stages: Vec<&str> = args.stage.split(',').collect();
     let found: Vec<Image> =
@@ -221,7 +221,7 @@ pub struct StragglersArgs {
 /// `liststragglers`: `HOSTCLASS  AMI` (`-` when the hostclass has no unpromoted bake either).
 pub async fn stragglers(global: &GlobalArgs, args: &StragglersArgs) -> anyhow::Result<()> {
     let settings = BakeSettings::load(global)?;
-    let images = clients(global).await?.images(&settings.trusted, None).await?;
+    let images = global.clients().await?.images(&settings.trusted, None).await?;
     let found = ami::stragglers(&images, &settings.stages, args.days, now());
     let mut table = Table::new(["HOSTCLASS", "AMI"]);
     let mut json = BTreeMap::new();
@@ -246,7 +246,7 @@ pub struct DeleteArgs {
 
 /// `deleteami`: only an image this account owns, and not while an instance uses it.
 pub async fn delete(global: &GlobalArgs, args: &DeleteArgs) -> anyhow::Result<()> {
-    let clients = clients(global).await?;
+    let clients = global.clients().await?;
     let caller = clients.caller().await?;
     let image = clients.images_by_id(std::slice::from_ref(&args.ami)).await?.pop();
     let image = image.ok_or_else(|| anyhow::anyhow!("no image {}", args.ami))?;
@@ -331,7 +331,7 @@ pub async fn cleanup(global: &GlobalArgs, args: &CleanupArgs) -> anyhow::Result<
     let settings = BakeSettings::load(global)?;
     settings.known_stage("--stage", &args.stage)?;
     let pipelines = pinned_in_pipelines(global);
-    let clients = clients(global).await?;
+    let clients = global.clients().await?;
     // Only this account's images: trusted accounts' images are theirs to clean.
     let images = clients.images(&[], None).await?;
     let ids: Vec<String> =

@@ -1,6 +1,6 @@
 //! `promote` and `hostclasspromote`: stages and production sharing (reference §4.7).
 
-use crate::images::{clients, BakeSettings};
+use crate::images::BakeSettings;
 use clap::Args;
 use sila_cli::{GlobalArgs, Printer, UsageError};
 use sila_core::ami::{self, Image};
@@ -59,7 +59,7 @@ fn report(global: &GlobalArgs, image: &Image, stage: &str, shared: &[String], dr
 pub async fn promote(global: &GlobalArgs, args: &PromoteArgs) -> anyhow::Result<()> {
     let settings = BakeSettings::load(global)?;
     settings.known_stage("--stage", &args.stage)?;
-    let clients = clients(global).await?;
+    let clients = global.clients().await?;
     let image = clients.images_by_id(std::slice::from_ref(&args.ami)).await?.pop();
     let image = image.ok_or_else(|| anyhow::anyhow!("no image {}", args.ami))?;
     let mut share = Vec::new();
@@ -82,7 +82,7 @@ pub async fn promote(global: &GlobalArgs, args: &PromoteArgs) -> anyhow::Result<
 pub async fn hostclass(global: &GlobalArgs, args: &HostclassPromoteArgs) -> anyhow::Result<()> {
     let settings = BakeSettings::load(global)?;
     let accounts = prod_accounts(&settings)?.to_vec();
-    let clients = clients(global).await?;
+    let clients = global.clients().await?;
     let images = clients.images(&settings.trusted, Some(&format!("{} *", args.hostclass))).await?;
     let eligible: Vec<Image> = images
         .into_iter()

@@ -82,6 +82,11 @@ pub struct GlobalArgs {
 pub const ASIAQ_CONFIG_ENV: &str = "ASIAQ_CONFIG";
 
 impl GlobalArgs {
+    /// The AWS clients for `--profile`, `--region`, `--endpoint-url` and `--max-attempts`.
+    pub async fn clients(&self) -> anyhow::Result<sila_cloud::Clients> {
+        Ok(sila_cloud::connect(&self.aws.settings()).await?)
+    }
+
     /// `--config-dir`, else `SILA_CONFIG_DIR` (via clap), else `ASIAQ_CONFIG`, else `.`.
     pub fn config_dir(&self) -> ConfigDir {
         let root = self

@@ -8,6 +8,15 @@ use std::process::ExitCode;
 #[error("{0}")]
 pub struct UsageError(pub String);
 
+/// The refusal of a plan with destructive steps when `--allow-destructive` was not given (exit 2).
+pub fn destructive_refused(steps: &[String]) -> UsageError {
+    UsageError(format!(
+        "{} destructive step(s) refused ({}); nothing was changed; rerun with --allow-destructive to apply them",
+        steps.len(),
+        steps.join("; ")
+    ))
+}
+
 /// The command ran and failed in a way it already reported on stdout (exit 1, nothing more to print).
 #[derive(Debug, thiserror::Error)]
 #[error("failed")]

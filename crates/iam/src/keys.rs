@@ -1,6 +1,5 @@
 //! Access-key rotation: create, activate, deactivate, remove.
 
-use crate::listing::clients;
 use clap::Args;
 use sila_cli::{GlobalArgs, Printer};
 
@@ -52,7 +51,7 @@ fn report(global: &GlobalArgs, dry_run: bool, action: &str, user: &str, key: &st
 /// `createkey`: the secret goes to stdout once, in Asiaq's `[Credentials]` block (or JSON), and
 /// nowhere else (not to the log).
 pub async fn create(global: &GlobalArgs, args: &CreateKeyArgs) -> anyhow::Result<()> {
-    let clients = clients(global).await?;
+    let clients = global.clients().await?;
     if args.dry_run {
         // Read the keys so a dry run finds a missing user or a user already at two keys.
         let keys = clients.access_keys(&args.user).await?;
@@ -73,7 +72,7 @@ pub async fn create(global: &GlobalArgs, args: &CreateKeyArgs) -> anyhow::Result
 
 /// `activatekey` / `deactivatekey`.
 pub async fn set_active(global: &GlobalArgs, args: &KeyArgs, active: bool) -> anyhow::Result<()> {
-    let clients = clients(global).await?;
+    let clients = global.clients().await?;
     let action = if active { "activate" } else { "deactivate" };
     if args.dry_run {
         ensure_key(&clients, args).await?;
@@ -85,7 +84,7 @@ pub async fn set_active(global: &GlobalArgs, args: &KeyArgs, active: bool) -> an
 
 /// `removekey`.
 pub async fn remove(global: &GlobalArgs, args: &KeyArgs) -> anyhow::Result<()> {
-    let clients = clients(global).await?;
+    let clients = global.clients().await?;
     if args.dry_run {
         ensure_key(&clients, args).await?;
     } else {

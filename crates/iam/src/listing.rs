@@ -3,7 +3,6 @@
 use clap::Args;
 use serde_json::Value;
 use sila_cli::{GlobalArgs, Printer, Table};
-use sila_cloud::Clients;
 
 /// `--group-name G`.
 #[derive(Debug, Args)]
@@ -56,10 +55,6 @@ pub struct DecodeArgs {
     pub message: String,
 }
 
-pub(crate) async fn clients(global: &GlobalArgs) -> anyhow::Result<Clients> {
-    Ok(sila_cloud::connect(&global.aws.settings()).await?)
-}
-
 /// A one-column listing.
 fn names(global: &GlobalArgs, header: &str, names: &[String]) -> anyhow::Result<()> {
     let mut table = Table::new([header]);
@@ -70,7 +65,7 @@ fn names(global: &GlobalArgs, header: &str, names: &[String]) -> anyhow::Result<
 
 /// `listusers`: `USER  GROUPS`.
 pub async fn users(global: &GlobalArgs) -> anyhow::Result<()> {
-    let rows = clients(global).await?.iam_users().await?;
+    let rows = global.clients().await?.iam_users().await?;
     let mut table = Table::new(["USER", "GROUPS"]);
     rows.iter().for_each(|r| table.row([r.user.clone(), r.groups.join(",")]));
     Printer::new(global.output).print(&table, &rows)?;
@@ -79,29 +74,29 @@ pub async fn users(global: &GlobalArgs) -> anyhow::Result<()> {
 
 /// `listgroups`.
 pub async fn groups(global: &GlobalArgs) -> anyhow::Result<()> {
-    names(global, "GROUP", &clients(global).await?.iam_groups().await?)
+    names(global, "GROUP", &global.clients().await?.iam_groups().await?)
 }
 
 /// `listgrouppolicies`.
 pub async fn group_policies(global: &GlobalArgs, args: &GroupArgs) -> anyhow::Result<()> {
-    names(global, "POLICY", &clients(global).await?.group_policy_names(&args.group).await?)
+    names(global, "POLICY", &global.clients().await?.group_policy_names(&args.group).await?)
 }
 
 /// `getgrouppolicy`: the decoded document, pretty-printed (JSON either way).
 pub async fn group_policy(global: &GlobalArgs, args: &GroupPolicyArgs) -> anyhow::Result<()> {
-    let document = clients(global).await?.group_policy(&args.group, &args.policy).await?;
+    let document = global.clients().await?.group_policy(&args.group, &args.policy).await?;
     Printer::new(global.output).print_json(&document)?;
     Ok(())
 }
 
 /// `listusergroups`.
 pub async fn user_groups(global: &GlobalArgs, args: &UserArgs) -> anyhow::Result<()> {
-    names(global, "GROUP", &clients(global).await?.user_groups(&args.user).await?)
+    names(global, "GROUP", &global.clients().await?.user_groups(&args.user).await?)
 }
 
 /// `listroles [--federation]`.
 pub async fn roles(global: &GlobalArgs, args: &RolesArgs) -> anyhow::Result<()> {
-    let rows = clients(global).await?.iam_roles().await?;
+    let rows = global.clients().await?.iam_roles().await?;
     let mut table = Table::new(if args.federation { vec!["ROLE", "TRUST"] } else { vec!["ROLE"] });
     for r in &rows {
         let trust = if r.federated { "federated" } else { "unfederated" };
@@ -113,12 +108,12 @@ pub async fn roles(global: &GlobalArgs, args: &RolesArgs) -> anyhow::Result<()> 
 
 /// `listrolepolicies`.
 pub async fn role_policies(global: &GlobalArgs, args: &RoleArgs) -> anyhow::Result<()> {
-    names(global, "POLICY", &clients(global).await?.role_policy_names(&args.role).await?)
+    names(global, "POLICY", &global.clients().await?.role_policy_names(&args.role).await?)
 }
 
 /// `listinstanceprofiles`: `PROFILE  ROLES`.
 pub async fn instance_profiles(global: &GlobalArgs) -> anyhow::Result<()> {
-    let rows = clients(global).await?.instance_profiles().await?;
+    let rows = global.clients().await?.instance_profiles().await?;
     let mut table = Table::new(["PROFILE", "ROLES"]);
     rows.iter().for_each(|r| table.row([r.profile.clone(), r.roles.join(",")]));
     Printer::new(global.output).print(&table, &rows)?;
@@ -127,12 +122,12 @@ pub async fn instance_profiles(global: &GlobalArgs) -> anyhow::Result<()> {
 
 /// `listproviders`.
 pub async fn providers(global: &GlobalArgs) -> anyhow::Result<()> {
-    names(global, "SAML PROVIDER", &clients(global).await?.saml_provider_arns().await?)
+    names(global, "SAML PROVIDER", &global.clients().await?.saml_provider_arns().await?)
 }
 
 /// `listkeys`: `USER  ACCESS KEY ID  STATUS  CREATED`.
 pub async fn keys(global: &GlobalArgs, args: &UserArgs) -> anyhow::Result<()> {
-    let rows = clients(global).await?.access_keys(&args.user).await?;
+    let rows = global.clients().await?.access_keys(&args.user).await?;
     let mut table = Table::new(["USER", "ACCESS KEY ID", "STATUS", "CREATED"]);
     for k in &rows {
         table.row([k.user.clone(), k.access_key_id.clone(), k.status.clone(), k.created.clone()]);
@@ -143,7 +138,7 @@ pub async fn keys(global: &GlobalArgs, args: &UserArgs) -> anyhow::Result<()> {
 
 /// `decode`: the decoded message is JSON; print it pretty (as is when it is not).
 pub async fn decode(global: &GlobalArgs, args: &DecodeArgs) -> anyhow::Result<()> {
-    let decoded = clients(global).await?.decode_authorization_message(&args.message).await?;
+    let decoded = global.clients().await?.decode_authorization_message(&args.message).await?;
     let printer = Printer::new(global.output);
     match serde_json::from_str::<Value>(&decoded) {
         Ok(value) => printer.print_json(&value)?,

@@ -4,7 +4,7 @@ use anyhow::Context as _;
 use clap::Args;
 use futures::stream::{self, StreamExt as _};
 use serde::Serialize;
-use sila_cli::{GlobalArgs, Printer, UsageError};
+use sila_cli::{GlobalArgs, Printer};
 use sila_cloud::Clients;
 use sila_core::config::ConfigDir;
 use sila_core::iam::plan::{plan_sync, IamPlan};
@@ -54,7 +54,7 @@ pub async fn run(global: &GlobalArgs, args: &UpdateArgs) -> anyhow::Result<()> {
         None => None,
     };
 
-    let clients = sila_cloud::connect(&global.aws.settings()).await?;
+    let clients = global.clients().await?;
     let caller = clients.caller().await?;
     check_account(&spec, aws.as_ref(), &caller.account)?;
     let live = clients.read_iam(&caller, spec.saml.as_ref().map(|s| s.name.as_str())).await?;
@@ -78,12 +78,7 @@ pub async fn run(global: &GlobalArgs, args: &UpdateArgs) -> anyhow::Result<()> {
             printer.print_json(&report)?;
         }
         if refused && !args.dry_run {
-            return Err(UsageError(format!(
-                "{} destructive step(s) refused ({}); nothing was changed; rerun with --allow-destructive to apply them",
-                destructive.len(),
-                destructive.join("; ")
-            ))
-            .into());
+            return Err(sila_cli::destructive_refused(&destructive).into());
         }
         return Ok(());
     }

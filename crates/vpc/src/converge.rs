@@ -65,7 +65,7 @@ pub async fn create(global: &GlobalArgs, args: &CreateArgs) -> anyhow::Result<()
     environment::known_type(&vpc, &args.vpc_type)?;
     // All configuration is read before the first AWS call: bad input changes nothing, calls nothing.
     let aws = environment::optional_aws_config(global)?;
-    let clients = sila_cloud::connect(&global.aws.settings()).await?;
+    let clients = global.clients().await?;
     let tags: BTreeMap<String, String> = args.tags.iter().cloned().collect();
     // Read everything at once: the name check, the region's facts, and pieces an interrupted create
     // made before its VPC existed (internet gateway, DHCP options).
@@ -92,7 +92,7 @@ pub async fn create(global: &GlobalArgs, args: &CreateArgs) -> anyhow::Result<()
 pub async fn update(global: &GlobalArgs, args: &UpdateArgs) -> anyhow::Result<()> {
     let vpc = environment::vpc_config(global)?;
     let aws = environment::optional_aws_config(global)?;
-    let clients = sila_cloud::connect(&global.aws.settings()).await?;
+    let clients = global.clients().await?;
     let found = environment::find(&clients, &args.target).await?;
     let (name, vpc_type) = (found.name.clone().unwrap_or_default(), found.vpc_type.clone().unwrap_or_default());
     environment::known_type(&vpc, &vpc_type)?;
@@ -164,12 +164,7 @@ async fn converge(
             printer.print_json(&report)?;
         }
         if !dry_run && !destructive.is_empty() {
-            return Err(UsageError(format!(
-                "{} destructive step(s) refused ({}); nothing was changed; rerun with --allow-destructive to apply them",
-                destructive.len(),
-                destructive.join("; ")
-            ))
-            .into());
+            return Err(sila_cli::destructive_refused(&destructive).into());
         }
         return Ok(());
     }

@@ -22,7 +22,7 @@ pub struct DestroyArgs {
 /// Destroys the environment after showing what goes and asking (unless `--yes`).
 pub async fn run(global: &GlobalArgs, args: &DestroyArgs) -> anyhow::Result<()> {
     let started = Instant::now();
-    let clients = sila_cloud::connect(&global.aws.settings()).await?;
+    let clients = global.clients().await?;
     let vpc = environment::find(&clients, &args.target).await?;
     let name = vpc.name.clone().unwrap_or_default();
     let contents = clients.vpc_contents(&vpc.vpc_id, &name).await?;

@@ -14,7 +14,7 @@ pub struct ListArgs {
 
 /// Lists VPCs: `VPC ID  NAME  TYPE  CIDR  STATE`, sorted by name; JSON with `--output json`.
 pub async fn run(global: &GlobalArgs, args: &ListArgs) -> anyhow::Result<()> {
-    let clients = sila_cloud::connect(&global.aws.settings()).await?;
+    let clients = global.clients().await?;
     let filters: Vec<Ec2Filter> = args.vpc_type.iter().map(|t| Ec2Filter::eq("tag:type", t.as_str())).collect();
     let vpcs = clients.describe_vpcs(&filters).await?;
     let mut table = Table::new(["VPC ID", "NAME", "TYPE", "CIDR", "STATE"]);

@@ -254,7 +254,7 @@ pub async fn run(global: &GlobalArgs, args: &PeeringsArgs) -> anyhow::Result<()>
     if !(args.list || args.create || args.delete) {
         return Err(UsageError("peerings needs one of --list, --create, --delete".into()).into());
     }
-    let clients = sila_cloud::connect(&global.aws.settings()).await?;
+    let clients = global.clients().await?;
     let printer = Printer::new(global.output);
     let scope = match &args.name {
         Some(name) => {

@@ -46,7 +46,7 @@ struct View {
 
 /// Shows the environment as it is in AWS.
 pub async fn run(global: &GlobalArgs, args: &ShowArgs) -> anyhow::Result<()> {
-    let clients = sila_cloud::connect(&global.aws.settings()).await?;
+    let clients = global.clients().await?;
     let vpc = environment::find(&clients, &args.target).await?;
     let name = vpc.name.clone().unwrap_or_default();
     let live = clients.read_environment(&name, Some(&vpc.vpc_id)).await?;

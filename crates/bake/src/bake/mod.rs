@@ -12,14 +12,16 @@ mod payload;
 pub(crate) mod reap;
 mod undo;
 
-use crate::images::{clients, now, BakeSettings};
+use crate::images::{now, BakeSettings};
 use anyhow::{anyhow, bail, Context as _};
 use clap::Args;
 use serde::Serialize;
 use sila_cli::{GlobalArgs, Printer, UsageError};
 use sila_cloud::bake::{Bakery, BuilderSpec, Machine};
 use sila_cloud::Clients;
-use sila_core::bake::{self as plan, BakeRequest, BakeRun, BakeTarget, ImageTagInput, Source, RUN_TAG, UNTIL_TAG};
+use sila_core::bake::{
+    self as plan, bake_value, BakeRequest, BakeRun, BakeTarget, ImageTagInput, Source, RUN_TAG, UNTIL_TAG,
+};
 use sila_core::config::{AwsConfig, ConfigDir, ConfigFile, VpcConfig, GLOBAL_SECTION};
 use sila_core::truth::truthy;
 use sila_ssh::{Connection, Credential, HostKeys};
@@ -157,10 +159,6 @@ struct KeptBuilder {
     host_key: Option<String>,
 }
 
-fn bake_value(aws: &AwsConfig, section: &str, key: &str) -> Option<String> {
-    aws.bake_option(section, key).map(|r| r.value.trim().to_string()).filter(|v| !v.is_empty())
-}
-
 fn parse_tags(tags: &[String]) -> anyhow::Result<Vec<(String, String)>> {
     tags.iter()
         .map(|t| match t.split_once(':') {
@@ -192,7 +190,7 @@ struct Local {
 fn prepare_local(global: &GlobalArgs, args: &BakeArgs) -> anyhow::Result<Local> {
     let aws = global.aws_config()?;
     let dir = global.config_dir();
-    let settings = BakeSettings::load(global)?;
+    let settings = BakeSettings::of(Some(&aws));
     let extra = parse_tags(&args.tags)?;
     if let Some(key) = &args.ssh_key {
         Credential::from_file(key)?;
@@ -501,7 +499,7 @@ impl Signals {
 pub(crate) async fn bake(global: &GlobalArgs, args: &BakeArgs) -> anyhow::Result<()> {
     let mut signals = Signals::install()?;
     let printer = Printer::new(global.output);
-    let clients = clients(global).await?;
+    let clients = global.clients().await?;
     let p = prepare(global, args, &clients).await?;
     print_plan(&printer, &p, args)?;
     if args.dry_run {

@@ -1,7 +1,7 @@
 //! `reap`: remove what bake runs that are over left behind: builders, temporary key pairs and
 //! security groups, and images that never finished (a finished image loses its run tags).
 
-use crate::images::{clients, now};
+use crate::images::now;
 use clap::Args;
 use serde::Serialize;
 use sila_cli::{GlobalArgs, Printer, Table};
@@ -31,7 +31,7 @@ struct Leftover {
 /// Runs `reap`.
 pub(crate) async fn reap(global: &GlobalArgs, args: &ReapArgs) -> anyhow::Result<()> {
     let printer = Printer::new(global.output);
-    let clients = clients(global).await?;
+    let clients = global.clients().await?;
     let found = clients.leftovers(RUN_TAG).await?;
     let now = now();
     let older = args.older_than.map(|d| d.as_secs());

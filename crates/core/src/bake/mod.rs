@@ -101,7 +101,8 @@ pub struct BakeTarget {
     pub stage: String,
 }
 
-fn bake_value(aws: &AwsConfig, section: &str, key: &str) -> Option<String> {
+/// A bake option (resolver D: `[section]`, `[bake]`, `[disco_aws] default_`), trimmed; empty is unset.
+pub fn bake_value(aws: &AwsConfig, section: &str, key: &str) -> Option<String> {
     aws.bake_option(section, key).map(|r| r.value.trim().to_string()).filter(|v| !v.is_empty())
 }
 
