@@ -305,16 +305,29 @@ pub(crate) async fn tag(global: &GlobalArgs, args: &TagArgs) -> anyhow::Result<(
         Some(v) => format!("tag {}={v}", args.key),
         None => format!("remove tag {}", args.key),
     };
+    if !args.dry_run {
+        clients.untag_resources(&args.instances, &[args.key.as_str()]).await?;
+        if let Some(value) = &args.value {
+            clients.tag_resources(&args.instances, &[(args.key.clone(), value.clone())]).await?;
+        }
+    }
+    #[derive(Serialize)]
+    struct View<'a> {
+        instances: &'a [String],
+        key: &'a str,
+        value: Option<&'a str>,
+        dry_run: bool,
+    }
     let printer = Printer::new(global.output);
-    if args.dry_run {
+    if printer.json() {
+        let view =
+            View { instances: &args.instances, key: &args.key, value: args.value.as_deref(), dry_run: args.dry_run };
+        printer.print_json(&view)?;
+    } else if args.dry_run {
         printer.line(&format!("would {what} on {} (dry run: nothing changed)", args.instances.join(" ")))?;
-        return Ok(());
+    } else {
+        printer.line(&format!("{what} on {}", args.instances.join(" ")))?;
     }
-    clients.untag_resources(&args.instances, &[args.key.as_str()]).await?;
-    if let Some(value) = &args.value {
-        clients.tag_resources(&args.instances, &[(args.key.clone(), value.clone())]).await?;
-    }
-    printer.line(&format!("{what} on {}", args.instances.join(" ")))?;
     Ok(())
 }
 

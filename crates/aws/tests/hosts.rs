@@ -186,7 +186,13 @@ fn isready_tag_stop_and_terminate_act_on_the_selection_only() {
     assert_eq!(out.code, Some(0), "{out:?}");
     assert_eq!(instance_tags(&ec2, &x.web_a).get("smoketest").map(String::as_str), Some("tested"));
     assert_eq!(sila(&s, cfg.path(), &["isready", "--hostclass", "mhcweb"]).code, Some(0));
-    assert_eq!(sila(&s, cfg.path(), &["tag", "--instance", &x.web_a, "--key", "smoketest"]).code, Some(0));
+    let out = sila(&s, cfg.path(), &["tag", "--instance", &x.web_a, "--key", "smoketest", "--output", "json"]);
+    assert_eq!(out.code, Some(0), "{out:?}");
+    let v: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(
+        (v["key"].as_str(), v["value"].is_null(), v["dry_run"].as_bool()),
+        (Some("smoketest"), true, Some(false))
+    );
     assert!(!instance_tags(&ec2, &x.web_a).contains_key("smoketest"));
     s.forget_requests();
     let out = sila(&s, cfg.path(), &["tag", "--instance", &x.stranger, "--key", "k", "--value", "v"]);
