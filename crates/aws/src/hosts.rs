@@ -7,10 +7,6 @@ use sila_cloud::Clients;
 use sila_core::hosts::{self, Columns, Host, Readiness, Selectors};
 use std::collections::BTreeMap;
 
-pub(crate) fn now() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
-}
-
 /// The environment's name and VPC; an error naming it when it does not exist.
 async fn environment(global: &GlobalArgs, clients: &Clients) -> anyhow::Result<(String, String)> {
     let env = match &global.env {
@@ -133,7 +129,7 @@ pub(crate) async fn list(global: &GlobalArgs, args: &ListArgs) -> anyhow::Result
             }
         }
     }
-    let now = now();
+    let now = sila_core::epoch_seconds();
     let mut table = Table::new(hosts::listing_headers(&columns));
     for host in &found {
         table.row(hosts::listing_row(host, &columns, created.get(&host.image_id).copied(), now));
@@ -221,7 +217,20 @@ pub struct SelectorArgs {
 }
 
 impl SelectorArgs {
-    fn selectors(&self) -> Selectors {
+    /// The selectors, which must be of exactly one kind (Asiaq's rule for commands that act on
+    /// hosts), so that a typo cannot widen the selection.
+    pub(crate) fn exactly_one_kind(&self) -> Result<Selectors, UsageError> {
+        let selectors = self.selectors();
+        if selectors.kinds() != 1 {
+            return Err(UsageError(
+                "give exactly one kind of selector: --instance, --hostname, --hostclass, --ami or --asg (each repeatable)"
+                    .into(),
+            ));
+        }
+        Ok(selectors)
+    }
+
+    pub(crate) fn selectors(&self) -> Selectors {
         Selectors {
             instances: self.instances.clone(),
             hostnames: self.hostnames.clone(),
@@ -348,17 +357,9 @@ pub(crate) enum Action {
     Terminate,
 }
 
-/// Runs `stop` or `terminate` on the selected hosts of the environment. Exactly one kind of
-/// selector is required (Asiaq's rule), so a typo cannot widen the selection.
+/// Runs `stop` or `terminate` on the selected hosts of the environment.
 pub(crate) async fn act(global: &GlobalArgs, args: &ActArgs, action: Action) -> anyhow::Result<()> {
-    let selectors = args.select.selectors();
-    if selectors.kinds() != 1 {
-        return Err(UsageError(
-            "give exactly one kind of selector: --instance, --hostname, --hostclass, --ami or --asg (each repeatable)"
-                .into(),
-        )
-        .into());
-    }
+    let selectors = args.select.exactly_one_kind()?;
     let printer = Printer::new(global.output);
     let clients = global.clients().await?;
     let (env, vpc) = environment(global, &clients).await?;

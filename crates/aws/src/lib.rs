@@ -4,14 +4,15 @@
 
 mod hosts;
 mod pipeline;
+mod remote;
 
 use clap::{Parser, Subcommand};
 use sila_cli::GlobalArgs;
 
 /// Spin pipelines of hostclasses up and down; list and act on the hosts of an environment.
 ///
-/// The environment is `--env`, else `[disco_aws] default_environment`. Not built yet: exec,
-/// exec-ssm, promoterunning.
+/// The environment is `--env`, else `[disco_aws] default_environment`. Not built yet: exec-ssm,
+/// promoterunning.
 ///
 /// Exit status: 0 success, 1 failure (or, for isready, a host not ready), 2 bad usage.
 #[derive(Debug, Parser)]
@@ -56,6 +57,9 @@ pub enum Command {
     /// Terminate the selected hosts (routes that point at them are deleted first). Their
     /// autoscaling groups replace them.
     Terminate(hosts::ActArgs),
+    /// Run a command over SSH on the selected hosts, through the jump host when they are not
+    /// reachable directly. Exits with the highest exit status of the command (255: not run).
+    Exec(remote::ExecArgs),
 }
 
 /// Runs the parsed command line.
@@ -72,5 +76,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Tag(args) => hosts::tag(g, args).await,
         Command::Stop(args) => hosts::act(g, args, hosts::Action::Stop).await,
         Command::Terminate(args) => hosts::act(g, args, hosts::Action::Terminate).await,
+        Command::Exec(args) => remote::exec(g, args).await,
     }
 }

@@ -121,14 +121,14 @@ struct Planned {
     tags: Vec<(String, String)>,
 }
 
-struct Context {
-    env: String,
-    aws: AwsConfig,
-    facts: EnvironmentFacts,
-    clients: Clients,
+pub(crate) struct Context {
+    pub(crate) env: String,
+    pub(crate) aws: AwsConfig,
+    pub(crate) facts: EnvironmentFacts,
+    pub(crate) clients: Clients,
 }
 
-async fn context(global: &GlobalArgs) -> anyhow::Result<Context> {
+pub(crate) async fn context(global: &GlobalArgs) -> anyhow::Result<Context> {
     let aws = global.aws_config()?;
     let env = global.environment(&aws)?;
     let clients = global.clients().await?;
@@ -154,9 +154,19 @@ fn vpc_settings(global: &GlobalArgs, ctx: &Context) -> anyhow::Result<(Option<St
     Ok((get("ami_stage"), get("credential_buckets")))
 }
 
+/// The environment's credential buckets: `credential_buckets` of its type in vpc.ini, as bucket
+/// names.
+pub(crate) fn credential_buckets(global: &GlobalArgs, ctx: &Context) -> anyhow::Result<Vec<String>> {
+    let (_, postfixes) = vpc_settings(global, ctx)?;
+    let project = ctx.aws.ini.get(GLOBAL_SECTION, "project_name").map(|e| e.value.trim().to_string());
+    Ok(postfixes
+        .map(|b| sila_core::environment::credential_buckets(ctx.clients.region(), project.as_deref().unwrap_or(""), &b))
+        .unwrap_or_default())
+}
+
 async fn plan(global: &GlobalArgs, ctx: &Context, args: &RunArgs, pipeline: &Pipeline) -> anyhow::Result<Vec<Planned>> {
     let batches = pipeline.sequence_batches().map_err(|d| anyhow!("{d}"))?;
-    let (ami_stage, buckets) = vpc_settings(global, ctx)?;
+    let (ami_stage, _) = vpc_settings(global, ctx)?;
     let stage = args
         .stage
         .clone()
@@ -169,17 +179,15 @@ async fn plan(global: &GlobalArgs, ctx: &Context, args: &RunArgs, pipeline: &Pip
         .get("bake", "trusted_account_ids")
         .map(|e| e.value.split_whitespace().map(str::to_string).collect())
         .unwrap_or_default();
+    let credential_buckets = credential_buckets(global, ctx)?;
     let project = ctx.aws.ini.get(GLOBAL_SECTION, "project_name").map(|e| e.value.trim().to_string());
-    let credential_buckets = buckets
-        .map(|b| sila_core::environment::credential_buckets(ctx.clients.region(), project.as_deref().unwrap_or(""), &b))
-        .unwrap_or_default();
     let owner = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
     let option = |h: &str, o: &str| {
         ctx.aws.hostclass_option(h, o, Some(&ctx.env)).map(|r| r.value.trim().to_string()).filter(|v| !v.is_empty())
     };
     let mut planned = Vec::new();
     let mut missing = Vec::new();
-    let epoch = crate::hosts::now();
+    let epoch = sila_core::epoch_seconds();
     for (sequence, rows) in batches {
         for row in rows {
             let h = &row.hostclass;

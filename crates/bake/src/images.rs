@@ -4,48 +4,13 @@ use clap::Args;
 use serde::Serialize;
 use sila_cli::{Failure, GlobalArgs, Printer, Table, UsageError};
 use sila_cloud::Clients;
-use sila_core::ami::{self, CleanupRequest, Image, InUse, ListFilter, Stages};
-use sila_core::config::AwsConfig;
+use sila_core::ami::{self, CleanupRequest, Image, ImageSettings, InUse, ListFilter};
 use sila_core::pipeline::Pipeline;
 use std::collections::BTreeMap;
 
-/// The `[bake]` settings image management needs.
-pub(crate) struct BakeSettings {
-    pub stages: Stages,
-    pub trusted: Vec<String>,
-    pub prod_accounts: Vec<String>,
-    pub prod_baker: Option<String>,
-}
-
-impl BakeSettings {
-    /// From `[bake]` of aws.ini (defaults when there is no aws.ini).
-    pub fn load(global: &GlobalArgs) -> anyhow::Result<Self> {
-        Ok(Self::of(global.optional_aws_config()?.as_ref()))
-    }
-
-    /// From `[bake]` of an already parsed aws.ini.
-    pub fn of(aws: Option<&AwsConfig>) -> Self {
-        let get = |key: &str| aws.and_then(|a| a.ini.get("bake", key)).map(|e| e.value.clone());
-        let list = |key: &str| get(key).map(|v| v.split_whitespace().map(str::to_string).collect()).unwrap_or_default();
-        Self {
-            stages: Stages::parse(get("ami_stages").as_deref()),
-            trusted: list("trusted_account_ids"),
-            prod_accounts: list("prod_account_ids"),
-            prod_baker: get("prod_baker").filter(|b| !b.trim().is_empty()),
-        }
-    }
-
-    /// Refuses a stage `[bake] ami_stages` does not list.
-    pub fn known_stage(&self, flag: &str, stage: &str) -> anyhow::Result<()> {
-        if self.stages.contains(stage) {
-            return Ok(());
-        }
-        Err(UsageError(format!("{flag} {stage}: not one of [bake] ami_stages ({})", self.stages.0.join(" "))).into())
-    }
-}
-
-pub(crate) fn now() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+/// `[bake]` of aws.ini (the defaults when there is no aws.ini).
+pub(crate) fn settings(global: &GlobalArgs) -> anyhow::Result<ImageSettings> {
+    Ok(ImageSettings::of(global.optional_aws_config()?.as_ref()))
 }
 
 /// Arguments of `listamis`.
@@ -94,12 +59,12 @@ struct Row<'a> {
 async fn print_images(
     global: &GlobalArgs,
     clients: &Clients,
-    settings: &BakeSettings,
+    settings: &ImageSettings,
     images: &[Image],
     in_prod: bool,
     show_tags: bool,
 ) -> anyhow::Result<()> {
-    let now = now();
+    let now = sila_core::epoch_seconds();
     let mut shared = BTreeMap::new();
     if in_prod {
         for image in images {
@@ -161,7 +126,7 @@ async fn print_images(
 
 /// `listamis`.
 pub async fn list(global: &GlobalArgs, args: &ListArgs) -> anyhow::Result<()> {
-    let settings = BakeSettings::load(global)?;
+    let settings = settings(global)?;
     let clients = global.clients().await?;
     let ids = match &args.instance {
         Some(instance) => Some(clients.images_of_instances(std::slice::from_ref(instance)).await?),
@@ -201,7 +166,7 @@ pub struct LatestArgs {
 
 /// `listlatestami`.
 pub async fn latest(global: &GlobalArgs, args: &LatestArgs) -> anyhow::Result<()> {
-    let settings = BakeSettings::load(global)?;
+    let settings = settings(global)?;
     let clients = global.clients().await?;
     let images = clients.images(&settings.trusted, Some(&format!("{} *", args.hostclass))).await?;
     let stages: Vec<&str> = args.stage.split(',').collect();
@@ -220,9 +185,9 @@ pub struct StragglersArgs {
 
 /// `liststragglers`: `HOSTCLASS  AMI` (`-` when the hostclass has no unpromoted bake either).
 pub async fn stragglers(global: &GlobalArgs, args: &StragglersArgs) -> anyhow::Result<()> {
-    let settings = BakeSettings::load(global)?;
+    let settings = settings(global)?;
     let images = global.clients().await?.images(&settings.trusted, None).await?;
-    let found = ami::stragglers(&images, &settings.stages, args.days, now());
+    let found = ami::stragglers(&images, &settings.stages, args.days, sila_core::epoch_seconds());
     let mut table = Table::new(["HOSTCLASS", "AMI"]);
     let mut json = BTreeMap::new();
     for (hostclass, image) in &found {
@@ -328,8 +293,8 @@ fn pinned_in_pipelines(global: &GlobalArgs) -> BTreeMap<String, Vec<String>> {
 /// `cleanupamis`: a table of every image of the stage with the decision and the rule behind it,
 /// then the deletions (none with `--dry-run`).
 pub async fn cleanup(global: &GlobalArgs, args: &CleanupArgs) -> anyhow::Result<()> {
-    let settings = BakeSettings::load(global)?;
-    settings.known_stage("--stage", &args.stage)?;
+    let settings = settings(global)?;
+    settings.known_stage("--stage", &args.stage).map_err(UsageError)?;
     let pipelines = pinned_in_pipelines(global);
     let clients = global.clients().await?;
     // Only this account's images: trusted accounts' images are theirs to clean.
@@ -344,7 +309,7 @@ pub async fn cleanup(global: &GlobalArgs, args: &CleanupArgs) -> anyhow::Result<
         hostclass: args.hostclass.clone(),
         productline: args.productline.clone(),
         exclude: args.exclude_amis.clone(),
-        now: now(),
+        now: sila_core::epoch_seconds(),
     };
     let verdicts = ami::cleanup(&images, &request, &InUse { instances, templates, pipelines });
     let printer = Printer::new(global.output);

@@ -1,8 +1,9 @@
 //! `promote` and `hostclasspromote`: stages and production sharing (reference §4.7).
 
-use crate::images::BakeSettings;
+use crate::images::settings;
 use clap::Args;
 use sila_cli::{GlobalArgs, Printer, UsageError};
+use sila_core::ami::ImageSettings;
 use sila_core::ami::{self, Image};
 
 /// Arguments of `promote`.
@@ -33,7 +34,7 @@ pub struct HostclassPromoteArgs {
     pub dry_run: bool,
 }
 
-fn prod_accounts(settings: &BakeSettings) -> anyhow::Result<&[String]> {
+fn prod_accounts(settings: &ImageSettings) -> anyhow::Result<&[String]> {
     if settings.prod_accounts.is_empty() {
         anyhow::bail!("no [bake] prod_account_ids configured: nothing to share with");
     }
@@ -57,8 +58,8 @@ fn report(global: &GlobalArgs, image: &Image, stage: &str, shared: &[String], dr
 
 /// `promote`.
 pub async fn promote(global: &GlobalArgs, args: &PromoteArgs) -> anyhow::Result<()> {
-    let settings = BakeSettings::load(global)?;
-    settings.known_stage("--stage", &args.stage)?;
+    let settings = settings(global)?;
+    settings.known_stage("--stage", &args.stage).map_err(UsageError)?;
     let clients = global.clients().await?;
     let image = clients.images_by_id(std::slice::from_ref(&args.ami)).await?.pop();
     let image = image.ok_or_else(|| anyhow::anyhow!("no image {}", args.ami))?;
@@ -80,7 +81,7 @@ pub async fn promote(global: &GlobalArgs, args: &PromoteArgs) -> anyhow::Result<
 /// `hostclasspromote`: the newest non-private image of the hostclass in the final stage (the
 /// production baker's, when one is configured) is shared with production.
 pub async fn hostclass(global: &GlobalArgs, args: &HostclassPromoteArgs) -> anyhow::Result<()> {
-    let settings = BakeSettings::load(global)?;
+    let settings = settings(global)?;
     let accounts = prod_accounts(&settings)?.to_vec();
     let clients = global.clients().await?;
     let images = clients.images(&settings.trusted, Some(&format!("{} *", args.hostclass))).await?;

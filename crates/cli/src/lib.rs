@@ -15,4 +15,4 @@ mod run;
 
 pub use args::{AwsArgs, GlobalArgs, OutputFormat};
 pub use output::{Printer, Table};
-pub use run::{destructive_refused, run, run_with, Failure, Interrupts, UsageError};
+pub use run::{destructive_refused, run, run_with, ExitStatus, Failure, Interrupts, UsageError};

@@ -22,6 +22,12 @@ pub fn destructive_refused(steps: &[String]) -> UsageError {
 #[error("failed")]
 pub struct Failure;
 
+/// The command ran, reported on stdout, and ends with this exit status: the highest status of
+/// the remote commands `sila-aws exec` ran, which Jenkins jobs branch on.
+#[derive(Debug, thiserror::Error)]
+#[error("exit status {0}")]
+pub struct ExitStatus(pub u8);
+
 /// Installs logging on stderr at the level `-v` asks for (`SILA_LOG` overrides, in `tracing` filter
 /// syntax), runs `command` on a multi-threaded runtime, and renders its error as `error: ...`
 /// (the whole cause chain on one line) with the right exit code.
@@ -88,6 +94,7 @@ where
         }
         Some(Ok(())) => ExitCode::SUCCESS,
         Some(Err(e)) if e.is::<Failure>() => ExitCode::from(1),
+        Some(Err(e)) if e.is::<ExitStatus>() => ExitCode::from(e.downcast_ref::<ExitStatus>().map_or(1, |s| s.0)),
         Some(Err(e)) => {
             eprintln!("{tool}: error: {e:#}");
             if e.is::<UsageError>() {

@@ -155,34 +155,6 @@ impl Clients {
         Ok(found.iter().flat_map(|r| r.instances()).find_map(|i| i.private_ip_address().map(str::to_string)))
     }
 
-    /// The objects under `prefix` in `bucket`, as (key, contents); none when the bucket does not
-    /// exist. For the SSH keys an environment's credential bucket holds (`private_keys/ssh/`).
-    pub async fn bucket_objects(&self, bucket: &str, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, CloudError> {
-        let mut keys = Vec::new();
-        let mut pages = self.s3.list_objects_v2().bucket(bucket).prefix(prefix).into_paginator().send();
-        while let Some(page) = pages.next().await {
-            match page.map_err(|e| CloudError::from_sdk("ListObjectsV2", e)) {
-                Ok(page) => keys.extend(page.contents().iter().filter_map(|o| o.key().map(str::to_string))),
-                Err(e) if e.kind == crate::ErrorKind::NotFound => return Ok(Vec::new()),
-                Err(e) => return Err(e),
-            }
-        }
-        let mut objects = Vec::new();
-        for key in keys.into_iter().filter(|k| !k.ends_with('/')) {
-            let out = self
-                .s3
-                .get_object()
-                .bucket(bucket)
-                .key(&key)
-                .send()
-                .await
-                .map_err(|e| CloudError::from_sdk("GetObject", e))?;
-            let body = out.body.collect().await.map_err(|e| CloudError::config(format!("s3://{bucket}/{key}: {e}")))?;
-            objects.push((key, body.into_bytes().to_vec()));
-        }
-        Ok(objects)
-    }
-
     /// Whether key pair `name` exists.
     pub async fn key_pair_exists(&self, name: &str) -> Result<bool, CloudError> {
         let out = self

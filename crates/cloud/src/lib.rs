@@ -7,6 +7,7 @@
 
 mod autoscaling;
 pub mod bake;
+mod buckets;
 mod connect;
 pub mod ec2;
 mod error;

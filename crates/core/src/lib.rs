@@ -3,6 +3,11 @@
 //! This crate never depends on the AWS SDK and never performs network I/O; it reads the config tree
 //! from disk and nothing else. Tools turn its results into plans and hand those to `sila-cloud`.
 
+/// Seconds since the epoch, now (0 if the clock is before 1970).
+pub fn epoch_seconds() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
 pub mod ami;
 pub mod bake;
 pub mod check;

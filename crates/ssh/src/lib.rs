@@ -72,6 +72,19 @@ impl Credential {
         Ok(Credential::Key(Arc::new(key)))
     }
 
+    /// The private keys among `objects` (origin, content), such as `private_keys/ssh/` of a
+    /// credential bucket; anything that is not a private key is skipped with a warning.
+    pub fn keys_among(objects: impl IntoIterator<Item = (String, Vec<u8>)>) -> Vec<Self> {
+        let mut keys = Vec::new();
+        for (origin, bytes) in objects {
+            match Credential::from_text(&String::from_utf8_lossy(&bytes), &origin) {
+                Ok(key) => keys.push(key),
+                Err(e) => tracing::warn!("{e}: not a private key; skipped"),
+            }
+        }
+        keys
+    }
+
     /// The agent named by `SSH_AUTH_SOCK`, if any.
     pub fn agent_from_env() -> Option<Self> {
         std::env::var_os("SSH_AUTH_SOCK").filter(|v| !v.is_empty()).map(|v| Credential::Agent(PathBuf::from(v)))
@@ -200,15 +213,56 @@ impl Connection {
         host_keys: &HostKeys,
         deadline: Instant,
     ) -> Result<Self, SshError> {
+        Self::open_with(addr, None, Login::Root(users), credentials, host_keys, deadline).await
+    }
+
+    /// Connects to `addr` as exactly `user`, whose commands then run as that user (no root check,
+    /// no sudo): an operator's command on a host. Retries until `deadline` like [`Connection::open`].
+    pub async fn open_as(
+        addr: SocketAddr,
+        user: &str,
+        credentials: &[Credential],
+        host_keys: &HostKeys,
+        deadline: Instant,
+    ) -> Result<Self, SshError> {
+        Self::open_with(addr, None, Login::As(user), credentials, host_keys, deadline).await
+    }
+
+    /// Connects to `addr` as `user` through this connection (a jump host), as `ssh -J` does: the
+    /// jump host only relays the TCP stream, so the keys never leave this machine and the target's
+    /// host key is checked here.
+    pub async fn open_through(
+        &self,
+        addr: SocketAddr,
+        user: &str,
+        credentials: &[Credential],
+        host_keys: &HostKeys,
+        deadline: Instant,
+    ) -> Result<Connection, SshError> {
+        Self::open_with(addr, Some(self), Login::As(user), credentials, host_keys, deadline).await
+    }
+
+    async fn open_with(
+        addr: SocketAddr,
+        jump: Option<&Connection>,
+        login: Login<'_>,
+        credentials: &[Credential],
+        host_keys: &HostKeys,
+        deadline: Instant,
+    ) -> Result<Self, SshError> {
         let started = Instant::now();
         let agent = credentials.iter().find_map(|c| match c {
             Credential::Agent(p) => Some(p.clone()),
             Credential::Key(_) => None,
         });
+        let users = match login {
+            Login::Root(users) => users.join(", "),
+            Login::As(user) => user.to_string(),
+        };
         loop {
-            let last = match Self::attempt(addr, users, credentials, host_keys, agent.clone()).await {
+            let last = match Self::attempt(addr, jump, login, credentials, host_keys, agent.clone()).await {
                 Ok(Some(connection)) => return Ok(connection),
-                Ok(None) => return Err(SshError::Rejected { addr, users: users.join(", ") }),
+                Ok(None) => return Err(SshError::Rejected { addr, users }),
                 Err(Attempt::Fatal(e)) => return Err(e),
                 Err(Attempt::Retry(last)) => last,
             };
@@ -220,39 +274,68 @@ impl Connection {
         }
     }
 
+    /// One TCP (or relayed) connection and key exchange, checking the host key.
+    async fn handshake(
+        addr: SocketAddr,
+        jump: Option<&Connection>,
+        host_keys: &HostKeys,
+        agent: Option<PathBuf>,
+    ) -> Result<Handle<Client>, Attempt> {
+        let mismatch = Arc::new(Mutex::new(None));
+        let client = Client { addr, host_keys: host_keys.clone(), agent, mismatch: mismatch.clone() };
+        let config = Arc::new(client::Config {
+            inactivity_timeout: None,
+            keepalive_interval: Some(Duration::from_secs(15)),
+            keepalive_max: 4,
+            ..client::Config::default()
+        });
+        let connecting = async {
+            match jump {
+                None => client::connect(config, addr, client).await,
+                Some(jump) => {
+                    let relay = jump
+                        .handle
+                        .channel_open_direct_tcpip(addr.ip().to_string(), u32::from(addr.port()), "127.0.0.1", 0)
+                        .await?;
+                    client::connect_stream(config, relay.into_stream(), client).await
+                }
+            }
+        };
+        match tokio::time::timeout(ATTEMPT_TIMEOUT, connecting).await {
+            Err(_) => Err(Attempt::Retry("timed out".into())),
+            Ok(Err(e)) => {
+                if let Some((expected, got)) = mismatch.lock().unwrap_or_else(|e| e.into_inner()).take() {
+                    return Err(Attempt::Fatal(SshError::HostKeyChanged { addr, expected, got }));
+                }
+                let through = jump.map(|j| format!(" (through {})", j.addr)).unwrap_or_default();
+                Err(Attempt::Retry(format!("{e}{through}")))
+            }
+            Ok(Ok(handle)) => Ok(handle),
+        }
+    }
+
     async fn attempt(
         addr: SocketAddr,
-        users: &[&str],
+        jump: Option<&Connection>,
+        login: Login<'_>,
         credentials: &[Credential],
         host_keys: &HostKeys,
         agent: Option<PathBuf>,
     ) -> Result<Option<Self>, Attempt> {
+        let users = match login {
+            Login::Root(users) => users,
+            Login::As(ref user) => std::slice::from_ref(user),
+        };
         for user in users {
-            let mismatch = Arc::new(Mutex::new(None));
-            let client =
-                Client { addr, host_keys: host_keys.clone(), agent: agent.clone(), mismatch: mismatch.clone() };
-            let config = Arc::new(client::Config {
-                inactivity_timeout: None,
-                keepalive_interval: Some(Duration::from_secs(15)),
-                keepalive_max: 4,
-                ..client::Config::default()
-            });
-            let connected = tokio::time::timeout(ATTEMPT_TIMEOUT, client::connect(config, addr, client)).await;
-            let mut handle = match connected {
-                Err(_) => return Err(Attempt::Retry("timed out".into())),
-                Ok(Err(e)) => {
-                    if let Some((expected, got)) = mismatch.lock().unwrap_or_else(|e| e.into_inner()).take() {
-                        return Err(Attempt::Fatal(SshError::HostKeyChanged { addr, expected, got }));
-                    }
-                    return Err(Attempt::Retry(e.to_string()));
-                }
-                Ok(Ok(handle)) => handle,
-            };
-            if !login(&mut handle, user, credentials).await.map_err(Attempt::Retry)? {
+            let mut handle = Self::handshake(addr, jump, host_keys, agent.clone()).await?;
+            if !login_with(&mut handle, user, credentials).await.map_err(Attempt::Retry)? {
                 continue;
             }
             let mut connection =
                 Connection { handle, addr, user: (*user).to_string(), sudo: false, agent: agent.is_some() };
+            if matches!(login, Login::As(_)) {
+                return Ok(Some(connection));
+            }
             let id = connection
                 .run_raw("id -u", None, false, &mut |_| {})
                 .await
@@ -337,6 +420,15 @@ impl Connection {
     }
 }
 
+/// Whom a connection logs in as.
+#[derive(Clone, Copy)]
+enum Login<'a> {
+    /// The first of these users that is root or may `sudo -n` (a builder).
+    Root(&'a [&'a str]),
+    /// Exactly this user; commands run as it.
+    As(&'a str),
+}
+
 enum Attempt {
     /// Worth trying again (nothing answered yet, the connection broke).
     Retry(String),
@@ -345,7 +437,7 @@ enum Attempt {
 }
 
 /// Tries each credential for `user`; whether one was accepted. An error is a broken connection.
-async fn login(handle: &mut Handle<Client>, user: &str, credentials: &[Credential]) -> Result<bool, String> {
+async fn login_with(handle: &mut Handle<Client>, user: &str, credentials: &[Credential]) -> Result<bool, String> {
     let rsa_hash = handle.best_supported_rsa_hash().await.map_err(|e| e.to_string())?.flatten();
     for credential in credentials {
         match credential {

@@ -119,20 +119,24 @@ impl TestHost {
             "Port 22\nListenAddress {addr}\nHostKey {key}\nPidFile {pid}\nAuthorizedKeysFile {keys}\n\
              PermitRootLogin prohibit-password\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n\
              UsePAM no\nStrictModes no\nAllowAgentForwarding yes\nChrootDirectory {root}\nPrintMotd no\n\
-             LogLevel INFO\n",
+             LogLevel DEBUG1\n",
             key = self.dir.path().join("host_key").display(),
             pid = self.dir.path().join("sshd.pid").display(),
             keys = self.authorized_keys().display(),
             root = self.root.display(),
         );
         std::fs::write(&config, text).unwrap();
-        let log = std::fs::File::create(self.dir.path().join("sshd.log")).unwrap();
+        // The log goes to a file with -E (not stderr with -e): at DEBUG1, a session's own stderr would
+        // otherwise carry sshd's messages to the client. Tests read it to see what sshd did (a
+        // relayed connection, say).
         let child = Command::new("/usr/sbin/sshd")
-            .args(["-D", "-e", "-f"])
+            .args(["-D", "-E"])
+            .arg(self.dir.path().join("sshd.log"))
+            .arg("-f")
             .arg(&config)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(log)
+            .stderr(Stdio::null())
             .spawn()
             .expect("/usr/sbin/sshd (apt-get install openssh-server)");
         self.sshd = Some(child);

@@ -12,13 +12,13 @@ mod payload;
 pub(crate) mod reap;
 mod undo;
 
-use crate::images::{now, BakeSettings};
 use anyhow::{anyhow, bail, Context as _};
 use clap::Args;
 use serde::Serialize;
 use sila_cli::{GlobalArgs, Printer, UsageError};
 use sila_cloud::bake::{Bakery, BuilderSpec, Machine};
 use sila_cloud::Clients;
+use sila_core::ami::ImageSettings;
 use sila_core::bake::{
     self as plan, bake_value, BakeRequest, BakeRun, BakeTarget, ImageTagInput, Source, RUN_TAG, UNTIL_TAG,
 };
@@ -182,7 +182,7 @@ struct Local {
     aws: AwsConfig,
     dir: ConfigDir,
     target: BakeTarget,
-    settings: BakeSettings,
+    settings: ImageSettings,
     extra: Vec<(String, String)>,
 }
 
@@ -190,7 +190,7 @@ struct Local {
 fn prepare_local(global: &GlobalArgs, args: &BakeArgs) -> anyhow::Result<Local> {
     let aws = global.aws_config()?;
     let dir = global.config_dir();
-    let settings = BakeSettings::of(Some(&aws));
+    let settings = ImageSettings::of(Some(&aws));
     let extra = parse_tags(&args.tags)?;
     if let Some(key) = &args.ssh_key {
         Credential::from_file(key)?;
@@ -326,7 +326,7 @@ async fn prepare(global: &GlobalArgs, args: &BakeArgs, clients: &Clients) -> any
         run.id
     );
     Ok(Prepared {
-        image_name: format!("{} {}", target.base_name, now()),
+        image_name: format!("{} {}", target.base_name, sila_core::epoch_seconds()),
         enhanced_networking: bake_value(&aws, &target.hostclass, "enhanced_networking").is_some_and(|v| truthy(&v)),
         instance_profile: bake_value(&aws, &target.hostclass, "bake_instance_profile"),
         deadline: started + args.deadline,
@@ -367,17 +367,8 @@ async fn bucket_credentials(
         return Ok(Vec::new());
     };
     let project = aws.ini.get(GLOBAL_SECTION, "project_name").map(|e| e.value.trim().to_string()).unwrap_or_default();
-    let mut credentials = Vec::new();
-    for bucket in sila_core::environment::credential_buckets(clients.region(), &project, &postfixes.value) {
-        for (key, bytes) in clients.bucket_objects(&bucket, "private_keys/ssh/").await? {
-            let origin = format!("s3://{bucket}/{key}");
-            match Credential::from_text(&String::from_utf8_lossy(&bytes), &origin) {
-                Ok(credential) => credentials.push(credential),
-                Err(e) => tracing::warn!("{e}: not a private key; skipped"),
-            }
-        }
-    }
-    Ok(credentials)
+    let buckets = sila_core::environment::credential_buckets(clients.region(), &project, &postfixes.value);
+    Ok(Credential::keys_among(clients.ssh_keys(&buckets).await?))
 }
 
 fn print_plan(printer: &Printer, p: &Prepared, args: &BakeArgs) -> anyhow::Result<()> {

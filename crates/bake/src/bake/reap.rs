@@ -1,7 +1,6 @@
 //! `reap`: remove what bake runs that are over left behind: builders, temporary key pairs and
 //! security groups, and images that never finished (a finished image loses its run tags).
 
-use crate::images::now;
 use clap::Args;
 use serde::Serialize;
 use sila_cli::{GlobalArgs, Printer, Table};
@@ -33,7 +32,7 @@ pub(crate) async fn reap(global: &GlobalArgs, args: &ReapArgs) -> anyhow::Result
     let printer = Printer::new(global.output);
     let clients = global.clients().await?;
     let found = clients.leftovers(RUN_TAG).await?;
-    let now = now();
+    let now = sila_core::epoch_seconds();
     let older = args.older_than.map(|d| d.as_secs());
     let run_of = |tags: &std::collections::BTreeMap<String, String>| tags.get(RUN_TAG).cloned().unwrap_or_default();
     let created = |image: &sila_core::ami::Image| image.timestamp();

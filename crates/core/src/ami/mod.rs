@@ -171,6 +171,38 @@ pub fn shares_on_promotion(image: &Image, stage: &str, stages: &Stages, prod_bak
             .is_some_and(|baker| !baker.is_empty() && image.tags.get("baker").map(String::as_str) == Some(baker))
 }
 
+/// The `[bake]` settings that say what an image may become (§3.1, §4.7): its stages, the accounts
+/// whose images are trusted, the production accounts to share with, and the production baker.
+#[derive(Debug, Clone)]
+pub struct ImageSettings {
+    pub stages: Stages,
+    pub trusted: Vec<String>,
+    pub prod_accounts: Vec<String>,
+    pub prod_baker: Option<String>,
+}
+
+impl ImageSettings {
+    /// From `[bake]` of aws.ini (the defaults without one).
+    pub fn of(aws: Option<&crate::config::AwsConfig>) -> Self {
+        let get = |key: &str| aws.and_then(|a| a.ini.get("bake", key)).map(|e| e.value.clone());
+        let list = |key: &str| get(key).map(|v| v.split_whitespace().map(str::to_string).collect()).unwrap_or_default();
+        Self {
+            stages: Stages::parse(get("ami_stages").as_deref()),
+            trusted: list("trusted_account_ids"),
+            prod_accounts: list("prod_account_ids"),
+            prod_baker: get("prod_baker").filter(|b| !b.trim().is_empty()),
+        }
+    }
+
+    /// Refuses a stage `[bake] ami_stages` does not list (`flag` names where it came from).
+    pub fn known_stage(&self, flag: &str, stage: &str) -> Result<(), String> {
+        if self.stages.contains(stage) {
+            return Ok(());
+        }
+        Err(format!("{flag} {stage}: not one of [bake] ami_stages ({})", self.stages.0.join(" ")))
+    }
+}
+
 /// Whether `image`, in (or being promoted to) `stage`, may be shared with production on request
 /// (§4.7): only from the final stage, and, when a production baker is configured, only its bakes.
 pub fn may_share(image: &Image, stage: &str, stages: &Stages, prod_baker: Option<&str>) -> Result<(), String> {

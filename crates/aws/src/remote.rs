@@ -1,0 +1,305 @@
+//! `exec`: run a command over SSH on the selected hosts (reference §2.1, §4.21).
+//!
+//! Each host is reached on its private address, directly when its port 22 answers within 2 s,
+//! else through the jump host: the first hostclass of `jump_box_hostclasses` with a running,
+//! smoke-tested instance (one with a public address preferred). Unlike Asiaq, which runs `ssh` on
+//! the jump host with the agent forwarded, the jump host only relays the TCP stream (as `ssh -J`
+//! does), so no key or agent is handed to it. Keys: `--ssh-key`, the environment's credential
+//! buckets (`private_keys/ssh/`), then the ssh-agent.
+
+use crate::hosts::SelectorArgs;
+use crate::pipeline::{context, credential_buckets};
+use anyhow::{anyhow, bail};
+use clap::{Args, ValueEnum};
+use futures::StreamExt as _;
+use serde::Serialize;
+use sila_cli::{ExitStatus, GlobalArgs, Printer};
+use sila_core::hosts::{Host, Readiness};
+use sila_ssh::{Connection, Credential, HostKeys};
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// How long a host's port 22 may take to answer before the jump host is used (Asiaq's 2 s).
+const REACH_TIMEOUT: Duration = Duration::from_secs(2);
+/// At most this many hosts at once with `--concurrent`.
+const CONCURRENCY: usize = 32;
+/// The exit status standing for "could not run the command there" (as `ssh` itself uses).
+const SSH_FAILED: u8 = 255;
+
+/// When to go through the jump host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Jump {
+    /// When the host's port 22 does not answer within 2 s
+    Auto,
+    /// Always (e.g. from outside the VPC)
+    Always,
+    /// Never
+    Never,
+}
+
+/// Arguments of `exec`.
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    #[command(flatten)]
+    pub select: SelectorArgs,
+    /// The command, run by the user's login shell on each host
+    #[arg(long, value_name = "COMMAND")]
+    pub command: String,
+    /// The user to log in and run the command as
+    #[arg(long, value_name = "USER")]
+    pub user: String,
+    /// Run on all selected hosts at once (lines are prefixed by the instance when there are several)
+    #[arg(long)]
+    pub concurrent: bool,
+    /// A private key to log in with, tried before the credential buckets' keys and the ssh-agent
+    #[arg(long = "ssh-key", value_name = "FILE")]
+    pub ssh_key: Option<PathBuf>,
+    /// When to go through the jump host
+    #[arg(long, value_enum, default_value = "auto")]
+    pub jump: Jump,
+    /// How long each host (and the jump host) may take to accept the SSH login
+    #[arg(long = "connect-timeout", value_name = "DURATION", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub connect_timeout: Duration,
+}
+
+/// One host's result in `--output json`.
+#[derive(Debug, Serialize)]
+struct Ran {
+    instance: String,
+    hostclass: String,
+    address: String,
+    /// The jump host's address, when the host was reached through it.
+    through: Option<String>,
+    /// The command's exit status; 255 when it could not be run (see `error`).
+    status: u8,
+    error: Option<String>,
+    /// stdout and stderr, merged, in order.
+    output: Vec<String>,
+}
+
+/// The jump host: the first of `hostclasses` with a running, smoke-tested instance, preferring one
+/// with a public address; its address is the public one, else the private one.
+fn jump_host<'a>(hosts: &'a [Host], hostclasses: &[&str]) -> Option<(&'a Host, IpAddr)> {
+    for hostclass in hostclasses {
+        let mut ready: Vec<&Host> = hosts
+            .iter()
+            .filter(|h| h.hostclass() == *hostclass && h.state == "running" && h.readiness() == Readiness::Ready)
+            .collect();
+        ready.sort_by_key(|h| h.public_ip.is_none());
+        for host in ready {
+            let address = host.public_ip.as_deref().or(host.private_ips.first().map(String::as_str));
+            if let Some(ip) = address.and_then(|a| a.parse().ok()) {
+                return Some((host, ip));
+            }
+        }
+    }
+    None
+}
+
+/// Whether `addr` answers on TCP within [`REACH_TIMEOUT`].
+async fn reachable(addr: SocketAddr) -> bool {
+    matches!(tokio::time::timeout(REACH_TIMEOUT, tokio::net::TcpStream::connect(addr)).await, Ok(Ok(_)))
+}
+
+/// What every host's run shares.
+struct Session<'a> {
+    args: &'a ExecArgs,
+    credentials: &'a [Credential],
+    host_keys: &'a HostKeys,
+    /// Lines are prefixed with the instance (several hosts).
+    prefixed: bool,
+    json: bool,
+    /// Keeps concurrent hosts' lines whole.
+    stdout: Mutex<()>,
+}
+
+impl Session<'_> {
+    /// Logs in to `host` (through `via` when given), runs the command, and streams its lines.
+    async fn run_on(&self, host: &Host, addr: SocketAddr, via: Option<&Connection>) -> Ran {
+        let args = self.args;
+        let mut ran = Ran {
+            instance: host.id.clone(),
+            hostclass: host.hostclass().to_string(),
+            address: addr.ip().to_string(),
+            through: via.map(|j| j.addr().ip().to_string()),
+            status: SSH_FAILED,
+            error: None,
+            output: Vec::new(),
+        };
+        let deadline = Instant::now() + args.connect_timeout;
+        let opened = match via {
+            None => Connection::open_as(addr, &args.user, self.credentials, self.host_keys, deadline).await,
+            Some(j) => j.open_through(addr, &args.user, self.credentials, self.host_keys, deadline).await,
+        };
+        let connection = match opened {
+            Ok(c) => c,
+            Err(e) => {
+                ran.error = Some(e.to_string());
+                return ran;
+            }
+        };
+        let prefix = if self.prefixed { format!("{}: ", host.id) } else { String::new() };
+        let mut lines = Vec::new();
+        let mut on_line = |line: &str| {
+            if !self.json {
+                let _whole = self.stdout.lock().unwrap_or_else(|e| e.into_inner());
+                println!("{prefix}{line}");
+            }
+            lines.push(line.to_string());
+        };
+        match connection.run(&args.command, None, false, &mut on_line).await {
+            Ok(out) => ran.status = out.status.map_or(SSH_FAILED, |s| u8::try_from(s).unwrap_or(SSH_FAILED)),
+            Err(e) => ran.error = Some(e.to_string()),
+        }
+        connection.close().await;
+        ran.output = lines;
+        ran
+    }
+}
+
+/// Runs `exec`.
+pub(crate) async fn exec(global: &GlobalArgs, args: &ExecArgs) -> anyhow::Result<()> {
+    let selectors = args.select.exactly_one_kind()?;
+    let printer = Printer::new(global.output);
+    let ctx = context(global).await?;
+    let all = ctx.clients.hosts(&ctx.facts.vpc_id).await?;
+    let chosen: Vec<&Host> = all.iter().filter(|h| h.state == "running" && selectors.matches(h)).collect();
+    if chosen.is_empty() {
+        bail!("no running instance of environment {} matches the selectors", ctx.env);
+    }
+    let mut credentials = Vec::new();
+    if let Some(path) = &args.ssh_key {
+        credentials.push(Credential::from_file(path)?);
+    }
+    let buckets = credential_buckets(global, &ctx)?;
+    credentials.extend(Credential::keys_among(ctx.clients.ssh_keys(&buckets).await?));
+    credentials.extend(Credential::agent_from_env());
+    if credentials.is_empty() {
+        bail!("no key to log in with: give --ssh-key, start an ssh-agent (SSH_AUTH_SOCK), or keep the keys under private_keys/ssh/ in the environment's credential buckets");
+    }
+
+    // Where each host is reached: decided before anything runs, so a missing jump host is said
+    // once and up front.
+    let mut targets = Vec::new();
+    for host in &chosen {
+        let ip: IpAddr = host
+            .private_ips
+            .first()
+            .and_then(|a| a.parse().ok())
+            .ok_or_else(|| anyhow!("{} has no private address", host.id))?;
+        targets.push((*host, SocketAddr::new(ip, 22)));
+    }
+    let direct: Vec<bool> = match args.jump {
+        Jump::Always => vec![false; targets.len()],
+        Jump::Never => vec![true; targets.len()],
+        Jump::Auto => futures::future::join_all(targets.iter().map(|(_, a)| reachable(*a))).await,
+    };
+    let jump_classes = ctx
+        .aws
+        .general_option(sila_core::config::GLOBAL_SECTION, "jump_box_hostclasses", Some(&ctx.env))
+        .map(|r| r.value)
+        .unwrap_or_default();
+    let jump_classes: Vec<&str> = jump_classes.split_whitespace().collect();
+    let host_keys = HostKeys::default();
+    let jump = if direct.iter().all(|d| *d) {
+        None
+    } else {
+        let Some((host, ip)) = jump_host(&all, &jump_classes) else {
+            let unreachable: Vec<&str> =
+                targets.iter().zip(&direct).filter(|(_, d)| !**d).map(|((h, _), _)| h.id.as_str()).collect();
+            bail!(
+                "{} not reachable on port 22, and there is no jump host (no running, smoke-tested instance of jump_box_hostclasses={:?})",
+                unreachable.join(" "),
+                jump_classes.join(" ")
+            );
+        };
+        tracing::info!("through jump host {} ({ip})", host.id);
+        let deadline = Instant::now() + args.connect_timeout;
+        let connection = Connection::open_as(SocketAddr::new(ip, 22), &args.user, &credentials, &host_keys, deadline)
+            .await
+            .map_err(|e| anyhow!("jump host {}: {e}", host.id))?;
+        Some(connection)
+    };
+
+    let session = Session {
+        args,
+        credentials: &credentials,
+        host_keys: &host_keys,
+        prefixed: chosen.len() > 1,
+        json: printer.json(),
+        stdout: Mutex::new(()),
+    };
+    let work = targets.iter().zip(&direct).map(|((host, addr), direct)| {
+        let via = if *direct { None } else { jump.as_ref() };
+        session.run_on(host, *addr, via)
+    });
+    let results: Vec<Ran> = if args.concurrent {
+        futures::stream::iter(work).buffered(CONCURRENCY).collect().await
+    } else {
+        let mut results = Vec::new();
+        for one in work {
+            results.push(one.await);
+        }
+        results
+    };
+    if let Some(j) = jump {
+        j.close().await;
+    }
+    for ran in results.iter().filter(|r| r.error.is_some()) {
+        eprintln!("{} ({}): {}", ran.instance, ran.address, ran.error.as_deref().unwrap_or_default());
+    }
+    if printer.json() {
+        printer.print_json(&results)?;
+    }
+    match results.iter().map(|r| r.status).max().unwrap_or(0) {
+        0 => Ok(()),
+        worst => Err(ExitStatus(worst).into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    fn host(id: &str, hostclass: &str, state: &str, smoke: bool, public: Option<&str>, private: &str) -> Host {
+        let mut tags = BTreeMap::from([("hostclass".to_string(), hostclass.to_string())]);
+        if smoke {
+            tags.insert("smoketest".into(), "2026".into());
+        }
+        Host {
+            id: id.into(),
+            state: state.into(),
+            tags,
+            public_ip: public.map(str::to_string),
+            private_ips: vec![private.into()],
+            ..Host::default()
+        }
+    }
+
+    #[test]
+    fn the_jump_host_is_a_ready_instance_of_the_first_listed_hostclass_with_one_public_preferred() {
+        let hosts = vec![
+            host("i-1", "mhcadminproxy", "running", false, Some("1.1.1.1"), "10.0.0.1"),
+            host("i-2", "mhcadminproxy", "stopped", true, Some("2.2.2.2"), "10.0.0.2"),
+            host("i-3", "mhcadminproxy", "running", true, None, "10.0.0.3"),
+            host("i-4", "mhcadminproxy", "running", true, Some("4.4.4.4"), "10.0.0.4"),
+            host("i-5", "mhcbastion", "running", true, Some("5.5.5.5"), "10.0.0.5"),
+        ];
+        let (h, ip) = jump_host(&hosts, &["mhcadminproxy", "mhcbastion"]).unwrap();
+        assert_eq!((h.id.as_str(), ip.to_string().as_str()), ("i-4", "4.4.4.4"));
+        let (h, ip) = jump_host(&hosts[..4], &["mhcbastion", "mhcadminproxy"]).unwrap();
+        assert_eq!((h.id.as_str(), ip.to_string().as_str()), ("i-4", "4.4.4.4"), "a listed class with none is skipped");
+        let (h, ip) = jump_host(&hosts[..3], &["mhcadminproxy"]).unwrap();
+        assert_eq!(
+            (h.id.as_str(), ip.to_string().as_str()),
+            ("i-3", "10.0.0.3"),
+            "the private address without a public one"
+        );
+        assert!(jump_host(&hosts[..2], &["mhcadminproxy"]).is_none(), "not smoke-tested, or not running");
+        assert!(jump_host(&hosts, &[]).is_none());
+    }
+}
