@@ -8,7 +8,7 @@ use sila_core::hosts::{self, Columns, Host, Readiness, Selectors};
 use std::collections::BTreeMap;
 
 /// The environment's name and VPC; an error naming it when it does not exist.
-async fn environment(global: &GlobalArgs, clients: &Clients) -> anyhow::Result<(String, String)> {
+pub(crate) async fn environment(global: &GlobalArgs, clients: &Clients) -> anyhow::Result<(String, String)> {
     let env = match &global.env {
         Some(env) => env.clone(),
         None => global.environment(&global.aws_config()?)?,

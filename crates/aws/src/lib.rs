@@ -4,6 +4,7 @@
 
 mod hosts;
 mod pipeline;
+mod promote;
 mod remote;
 
 use clap::{Parser, Subcommand};
@@ -11,8 +12,7 @@ use sila_cli::GlobalArgs;
 
 /// Spin pipelines of hostclasses up and down; list and act on the hosts of an environment.
 ///
-/// The environment is `--env`, else `[disco_aws] default_environment`. Not built yet: exec-ssm,
-/// promoterunning.
+/// The environment is `--env`, else `[disco_aws] default_environment`. Not built yet: exec-ssm.
 ///
 /// Exit status: 0 success, 1 failure (or, for isready, a host not ready), 2 bad usage.
 #[derive(Debug, Parser)]
@@ -60,6 +60,10 @@ pub enum Command {
     /// Run a command over SSH on the selected hosts, through the jump host when they are not
     /// reachable directly. Exits with the highest exit status of the command (255: not run).
     Exec(remote::ExecArgs),
+    /// Share with production ([bake] prod_account_ids) the final-stage images whose youngest
+    /// running instance in the environment has run at least --hours.
+    #[command(name = "promoterunning")]
+    PromoteRunning(promote::PromoteRunningArgs),
 }
 
 /// Runs the parsed command line.
@@ -77,5 +81,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Stop(args) => hosts::act(g, args, hosts::Action::Stop).await,
         Command::Terminate(args) => hosts::act(g, args, hosts::Action::Terminate).await,
         Command::Exec(args) => remote::exec(g, args).await,
+        Command::PromoteRunning(args) => promote::promote_running(g, args).await,
     }
 }
