@@ -12,7 +12,7 @@ use sila_cli::GlobalArgs;
 
 /// Spin pipelines of hostclasses up and down; list and act on the hosts of an environment.
 ///
-/// The environment is `--env`, else `[disco_aws] default_environment`. Not built yet: exec-ssm.
+/// The environment is `--env`, else `[disco_aws] default_environment`.
 ///
 /// Exit status: 0 success, 1 failure (or, for isready, a host not ready), 2 bad usage.
 #[derive(Debug, Parser)]
@@ -60,6 +60,10 @@ pub enum Command {
     /// Run a command over SSH on the selected hosts, through the jump host when they are not
     /// reachable directly. Exits with the highest exit status of the command (255: not run).
     Exec(remote::ExecArgs),
+    /// Run an SSM document on the selected hosts and print each one's output; exit 0 only when
+    /// the command succeeded everywhere.
+    #[command(name = "exec-ssm")]
+    ExecSsm(remote::ExecSsmArgs),
     /// Share with production ([bake] prod_account_ids) the final-stage images whose youngest
     /// running instance in the environment has run at least --hours.
     #[command(name = "promoterunning")]
@@ -81,6 +85,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Stop(args) => hosts::act(g, args, hosts::Action::Stop).await,
         Command::Terminate(args) => hosts::act(g, args, hosts::Action::Terminate).await,
         Command::Exec(args) => remote::exec(g, args).await,
+        Command::ExecSsm(args) => remote::exec_ssm(g, args).await,
         Command::PromoteRunning(args) => promote::promote_running(g, args).await,
     }
 }

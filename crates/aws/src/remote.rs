@@ -1,4 +1,5 @@
-//! `exec`: run a command over SSH on the selected hosts (reference §2.1, §4.21).
+//! `exec`: run a command over SSH on the selected hosts (reference §2.1, §4.21); `exec-ssm`:
+//! run an SSM document on them (§4.22).
 //!
 //! Each host is reached on its private address, directly when its port 22 answers within 2 s,
 //! else through the jump host: the first hostclass of `jump_box_hostclasses` with a running,
@@ -7,15 +8,17 @@
 //! does), so no key or agent is handed to it. Keys: `--ssh-key`, the environment's credential
 //! buckets (`private_keys/ssh/`), then the ssh-agent.
 
-use crate::hosts::SelectorArgs;
+use crate::hosts::{environment, SelectorArgs};
 use crate::pipeline::{context, credential_buckets};
 use anyhow::{anyhow, bail};
 use clap::{Args, ValueEnum};
 use futures::StreamExt as _;
 use serde::Serialize;
-use sila_cli::{ExitStatus, GlobalArgs, Printer};
+use sila_cli::{ExitStatus, Failure, GlobalArgs, Printer};
+use sila_cloud::ssm::{CommandSpec, Invocation};
 use sila_core::hosts::{Host, Readiness};
 use sila_ssh::{Connection, Credential, HostKeys};
+use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Mutex;
@@ -165,7 +168,8 @@ pub(crate) async fn exec(global: &GlobalArgs, args: &ExecArgs) -> anyhow::Result
     let selectors = args.select.exactly_one_kind()?;
     let printer = Printer::new(global.output);
     let ctx = context(global).await?;
-    let all = ctx.clients.hosts(&ctx.facts.vpc_id).await?;
+    let mut all = ctx.clients.hosts(&ctx.facts.vpc_id).await?;
+    sila_core::hosts::sort_for_listing(&mut all);
     let chosen: Vec<&Host> = all.iter().filter(|h| h.state == "running" && selectors.matches(h)).collect();
     if chosen.is_empty() {
         bail!("no running instance of environment {} matches the selectors", ctx.env);
@@ -260,6 +264,161 @@ pub(crate) async fn exec(global: &GlobalArgs, args: &ExecArgs) -> anyhow::Result
     }
 }
 
+/// Arguments of `exec-ssm`.
+#[derive(Debug, Args)]
+pub struct ExecSsmArgs {
+    #[command(flatten)]
+    pub select: SelectorArgs,
+    /// The SSM document, e.g. AWS-RunShellScript
+    #[arg(long, value_name = "NAME")]
+    pub document: String,
+    /// A document parameter as key=value (the first = splits; a key given again adds a value)
+    #[arg(long = "parameters", alias = "parameter", value_name = "KEY=VALUE", value_parser = parse_parameter)]
+    pub parameters: Vec<(String, String)>,
+    /// A comment for the command
+    #[arg(long, value_name = "TEXT")]
+    pub comment: Option<String>,
+    /// How long to wait for the command to finish
+    #[arg(long, value_name = "DURATION", default_value = "30m", value_parser = humantime::parse_duration)]
+    pub deadline: Duration,
+    /// Print what would be sent, and send nothing
+    #[arg(long = "dry-run")]
+    pub dry_run: bool,
+}
+
+/// `key=value`, split at the first `=`.
+fn parse_parameter(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((key, value)) if !key.is_empty() => Ok((key.to_string(), value.to_string())),
+        _ => Err(format!("{text:?} is not key=value")),
+    }
+}
+
+/// How often the command's status is read while it runs.
+const SSM_POLL: Duration = Duration::from_secs(2);
+
+/// The command in `--output json`.
+#[derive(Debug, Serialize)]
+struct SsmView<'a> {
+    command_id: Option<&'a str>,
+    document: &'a str,
+    parameters: &'a BTreeMap<String, Vec<String>>,
+    instances: &'a [String],
+    output_bucket: Option<&'a str>,
+    status: Option<&'a str>,
+    invocations: &'a [Invocation],
+    dry_run: bool,
+}
+
+/// Runs `exec-ssm`: exit 0 only when the command's status is `Success`.
+pub(crate) async fn exec_ssm(global: &GlobalArgs, args: &ExecSsmArgs) -> anyhow::Result<()> {
+    let selectors = args.select.exactly_one_kind()?;
+    let printer = Printer::new(global.output);
+    let aws = global.aws_config()?;
+    let clients = global.clients().await?;
+    let (env, vpc) = environment(global, &clients).await?;
+    let mut chosen: Vec<Host> =
+        clients.hosts(&vpc).await?.into_iter().filter(|h| h.state == "running" && selectors.matches(h)).collect();
+    sila_core::hosts::sort_for_listing(&mut chosen);
+    let instances: Vec<String> = chosen.into_iter().map(|h| h.id).collect();
+    if instances.is_empty() {
+        bail!("no running instance of environment {env} matches the selectors");
+    }
+    let mut parameters: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (key, value) in &args.parameters {
+        parameters.entry(key.clone()).or_default().push(value.clone());
+    }
+    // Asiaq's output bucket, `<s3_bucket_base>--ssm[--<s3_bucket_suffix>]`, used only if it exists.
+    let option = |o: &str| {
+        aws.general_option(sila_core::config::GLOBAL_SECTION, o, Some(&env))
+            .map(|r| r.value.trim().to_string())
+            .filter(|v| !v.is_empty())
+    };
+    let mut output_bucket = option("s3_bucket_base").map(|base| match option("s3_bucket_suffix") {
+        Some(suffix) => format!("{base}--ssm--{suffix}"),
+        None => format!("{base}--ssm"),
+    });
+    if let Some(bucket) = output_bucket.clone() {
+        if !clients.bucket_exists(&bucket).await? {
+            tracing::warn!("no output bucket {bucket}: each instance's output is cut at 24,000 characters");
+            output_bucket = None;
+        }
+    }
+    let spec = CommandSpec {
+        instances: instances.clone(),
+        document: args.document.clone(),
+        parameters: parameters.clone(),
+        comment: args.comment.clone(),
+        output_bucket: output_bucket.clone(),
+    };
+    let view = |command_id, status, invocations| SsmView {
+        command_id,
+        document: &args.document,
+        parameters: &parameters,
+        instances: &instances,
+        output_bucket: output_bucket.as_deref(),
+        status,
+        invocations,
+        dry_run: args.dry_run,
+    };
+    if args.dry_run {
+        if printer.json() {
+            printer.print_json(&view(None, None, &[]))?;
+        } else {
+            printer.line(&format!(
+                "would send {} to {} (dry run: nothing sent)",
+                args.document,
+                instances.join(" ")
+            ))?;
+        }
+        return Ok(());
+    }
+    let command_id = clients.send_command(&spec).await?;
+    tracing::info!("sent {} as command {command_id} to {}", args.document, instances.join(" "));
+    let deadline = Instant::now() + args.deadline;
+    let status = loop {
+        match clients.command_status(&command_id).await? {
+            Some(s) if s != "Pending" && s != "InProgress" => break s,
+            waiting => {
+                if Instant::now() + SSM_POLL > deadline {
+                    bail!(
+                        "command {command_id} is still {} after {}",
+                        waiting.as_deref().unwrap_or("not listed"),
+                        humantime::format_duration(args.deadline)
+                    );
+                }
+                tokio::time::sleep(SSM_POLL).await;
+            }
+        }
+    };
+    let mut invocations = Vec::new();
+    for instance in &instances {
+        invocations.push(clients.command_invocation(&command_id, instance).await?);
+    }
+    if printer.json() {
+        printer.print_json(&view(Some(&command_id), Some(&status), &invocations))?;
+    } else {
+        for i in &invocations {
+            printer.line(&format!("== {} ({}, exit {}) ==", i.instance, i.status, i.response_code))?;
+            for line in i.stdout.lines() {
+                printer.line(line)?;
+            }
+            for line in i.stderr.lines() {
+                printer.line(&format!("stderr: {line}"))?;
+            }
+            if let Some(url) = &i.stdout_url {
+                printer.line(&format!("(all of it: {url})"))?;
+            }
+        }
+        printer.line(&format!("command {command_id}: {status}"))?;
+    }
+    if status == "Success" {
+        Ok(())
+    } else {
+        Err(Failure.into())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -301,5 +460,13 @@ mod tests {
         );
         assert!(jump_host(&hosts[..2], &["mhcadminproxy"]).is_none(), "not smoke-tested, or not running");
         assert!(jump_host(&hosts, &[]).is_none());
+    }
+
+    #[test]
+    fn a_parameter_splits_at_the_first_equals_sign() {
+        assert_eq!(parse_parameter("commands=echo a=b"), Ok(("commands".into(), "echo a=b".into())));
+        assert_eq!(parse_parameter("empty="), Ok(("empty".into(), String::new())));
+        assert!(parse_parameter("no-equals").is_err());
+        assert!(parse_parameter("=value").is_err());
     }
 }

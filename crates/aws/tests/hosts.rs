@@ -235,3 +235,63 @@ fn isready_tag_stop_and_terminate_act_on_the_selection_only() {
         "the route to the terminated host is gone"
     );
 }
+
+#[test]
+fn exec_ssm_sends_the_document_to_the_selected_hosts_and_reports_each() {
+    let s = session();
+    let x = fixture(&s);
+    let cfg = config();
+    let ini = cfg.path().join("aws.ini");
+    let text = std::fs::read_to_string(&ini).unwrap();
+    std::fs::write(&ini, text.replace("[disco_aws]\n", "[disco_aws]\ns3_bucket_base=acme\ns3_bucket_suffix=x\n"))
+        .unwrap();
+    let location = aws_sdk_s3::types::CreateBucketConfiguration::builder()
+        .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::UsWest2)
+        .build();
+    block_on(s.s3().create_bucket().bucket("acme--ssm--x").create_bucket_configuration(location).send()).unwrap();
+    let base = ["exec-ssm", "--document", "AWS-RunShellScript", "--hostclass", "mhcweb"];
+    let params = ["--parameters", "commands=echo a=b", "--parameters", "commands=uptime", "--comment", "deploy 7"];
+
+    s.forget_requests();
+    let out = sila(&s, cfg.path(), &[&base[..], &params[..], &["--dry-run"]].concat());
+    assert_eq!(out.code, Some(0), "{out:?}");
+    assert!(out.stdout.contains(&format!("would send AWS-RunShellScript to {} {}", x.web_a, x.web_b)), "{out:?}");
+    assert_eq!(s.requests().count("SendCommand"), 0, "a dry run sends nothing");
+
+    let out = sila(&s, cfg.path(), &[&["--output", "json"][..], &base[..], &params[..]].concat());
+    assert_eq!(out.code, Some(0), "{out:?}");
+    let v: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(v["status"], "Success");
+    assert_eq!(v["output_bucket"], "acme--ssm--x");
+    let reported: Vec<&str> =
+        v["invocations"].as_array().unwrap().iter().map(|i| i["instance"].as_str().unwrap()).collect();
+    assert_eq!(reported, [x.web_a.as_str(), x.web_b.as_str()]);
+
+    // The emulator's own record of the command.
+    let listed = block_on(s.ssm().list_commands().send()).unwrap();
+    let command = &listed.commands()[0];
+    assert_eq!(command.command_id(), v["command_id"].as_str());
+    assert_eq!(command.document_name(), Some("AWS-RunShellScript"));
+    assert_eq!(command.comment(), Some("deploy 7"));
+    assert_eq!(command.output_s3_bucket_name(), Some("acme--ssm--x"));
+    let sent = command.parameters().unwrap().get("commands").unwrap();
+    assert_eq!(sent, &["echo a=b".to_string(), "uptime".to_string()]);
+
+    // Text: one block per host, and the overall status.
+    let out = sila(&s, cfg.path(), &[&base[..], &params[..]].concat());
+    assert_eq!(out.code, Some(0), "{out:?}");
+    assert!(out.stdout.contains(&format!("== {} (Success, exit 0) ==", x.web_b)), "{out:?}");
+    assert!(out.stdout.lines().last().unwrap().ends_with(": Success"), "{out:?}");
+    assert!(!out.stdout.contains(&x.api), "{out:?}");
+
+    // Bad usage changes nothing.
+    s.forget_requests();
+    for bad in [
+        &["exec-ssm", "--document", "AWS-RunShellScript", "--parameters", "commands"][..],
+        &["exec-ssm", "--document", "AWS-RunShellScript"][..],
+    ] {
+        let out = sila(&s, cfg.path(), bad);
+        assert_eq!(out.code, Some(2), "{out:?}");
+    }
+    assert_eq!(s.requests().mutating().len(), 0);
+}

@@ -35,6 +35,7 @@ pub struct Clients {
     pub(crate) sts: aws_sdk_sts::Client,
     pub(crate) iam: aws_sdk_iam::Client,
     pub(crate) s3: aws_sdk_s3::Client,
+    pub(crate) ssm: aws_sdk_ssm::Client,
     region: String,
 }
 
@@ -80,6 +81,7 @@ pub async fn connect(settings: &AwsSettings) -> Result<Clients, CloudError> {
         iam: aws_sdk_iam::Client::new(&config),
         // Path-style addressing: Asiaq's credential bucket names contain dots
         // (`us-west-2.<project>.credentials.<env>`), which break virtual-hosted TLS names.
+        ssm: aws_sdk_ssm::Client::new(&config),
         s3: aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&config).force_path_style(true).build()),
         region,
     })

@@ -17,6 +17,7 @@ pub mod iam;
 pub mod images;
 pub mod peering;
 pub mod provision;
+pub mod ssm;
 pub mod vpc;
 
 pub use connect::{connect, AwsSettings, Clients, BEHAVIOR_VERSION_NAME};

@@ -229,6 +229,17 @@ impl Emulator {
         aws_sdk_s3::Client::from_conf(config)
     }
 
+    /// An SSM client pointed at the emulator.
+    pub fn ssm(&self) -> aws_sdk_ssm::Client {
+        let config = aws_sdk_ssm::Config::builder()
+            .behavior_version(aws_sdk_ssm::config::BehaviorVersion::v2026_01_12())
+            .region(aws_sdk_ssm::config::Region::new(crate::REGION))
+            .endpoint_url(&self.endpoint)
+            .credentials_provider(aws_sdk_ssm::config::Credentials::new("test", "test", None, None, "sila-testkit"))
+            .build();
+        aws_sdk_ssm::Client::from_conf(config)
+    }
+
     /// An EC2 client pointed at the emulator.
     pub fn ec2(&self) -> aws_sdk_ec2::Client {
         let config = aws_sdk_ec2::Config::builder()

@@ -84,6 +84,11 @@ impl Session {
         self.emulator.s3()
     }
 
+    /// An SSM client for independent checks.
+    pub fn ssm(&self) -> aws_sdk_ssm::Client {
+        self.emulator.ssm()
+    }
+
     /// An Auto Scaling client for independent checks and fixtures.
     pub fn autoscaling(&self) -> aws_sdk_autoscaling::Client {
         self.emulator.autoscaling()
