@@ -26,7 +26,7 @@ pub fn run(args: &[OsString]) -> anyhow::Result<()> {
 }
 
 /// `sila-<tool>` next to this binary if it is there (an installed or built suite), else by PATH.
-fn locate(name: &str) -> PathBuf {
+pub(crate) fn locate(name: &str) -> PathBuf {
     std::env::current_exe()
         .ok()
         .and_then(|exe| exe.parent().map(|dir| dir.join(name)))

@@ -1,8 +1,10 @@
-//! `sila`: the umbrella. `sila check` validates a whole config dir offline; `sila <tool> ARGS` runs
-//! `sila-<tool> ARGS` (found next to this binary, else on PATH), so one name reaches the whole suite.
+//! `sila`: the umbrella. `sila check` validates a whole config dir offline; `sila sandbox NAME`
+//! builds a developer's sandbox in one line; `sila <tool> ARGS` runs `sila-<tool> ARGS` (found next
+//! to this binary, else on PATH), so one name reaches the whole suite.
 
 mod check;
 mod dispatch;
+mod sandbox;
 
 use clap::{Parser, Subcommand};
 use sila_cli::GlobalArgs;
@@ -31,6 +33,9 @@ pub enum Command {
     /// Validate the config dir offline: ini files, pipelines, IAM policies, acfg.metadata, SG rules,
     /// CIDRs, schedules and references. Prints `PATH:LINE: error|warning: message`; exit 1 on errors.
     Check,
+    /// Create or update the sandbox environment NAME (type sandbox), upload its files
+    /// (sandbox_sync_config), and spin up sandboxes/<DIR>/pipeline.csv in it.
+    Sandbox(sandbox::SandboxArgs),
     /// Run a Sila tool: `sila vpc list` is `sila-vpc list`.
     #[command(external_subcommand)]
     Tool(Vec<OsString>),
@@ -40,6 +45,7 @@ pub enum Command {
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match &cli.command {
         Command::Check => check::run(&cli.global),
+        Command::Sandbox(args) => sandbox::run(&cli.global, args).await,
         Command::Tool(args) => dispatch::run(args),
     }
 }
