@@ -281,6 +281,7 @@ async fn plan(global: &GlobalArgs, ctx: &Context, args: &RunArgs, pipeline: &Pip
                         row.extra_disk,
                         row.iops,
                     ),
+                    tags: vec![("environment".into(), ctx.env.clone()), ("hostclass".into(), h.clone())],
                 },
                 row: row.clone(),
                 tags,

@@ -11,20 +11,27 @@ use std::time::Duration;
 pub const INSTANCE_WAIT: Duration = Duration::from_secs(600);
 
 impl Clients {
-    /// Names of the autoscaling groups with a subnet among `subnets` (found by where they run, not
-    /// by tags, so groups made by other tools count too).
-    pub async fn groups_in_subnets(&self, subnets: &[String]) -> Result<Vec<String>, CloudError> {
+    /// The autoscaling groups with a subnet among `subnets` (found by where they run, not by tags,
+    /// so groups made by other tools count too), and the launch templates they use.
+    pub async fn groups_in_subnets(&self, subnets: &[String]) -> Result<(Vec<String>, Vec<String>), CloudError> {
         if subnets.is_empty() {
-            return Ok(Vec::new());
+            return Ok((Vec::new(), Vec::new()));
         }
         let ours: BTreeSet<&str> = subnets.iter().map(String::as_str).collect();
         let groups: Vec<aws_sdk_autoscaling::types::AutoScalingGroup> =
             paginated!(self.autoscaling.describe_auto_scaling_groups(), "DescribeAutoScalingGroups")?;
-        Ok(groups
+        let here: Vec<_> = groups
             .iter()
             .filter(|g| g.vpc_zone_identifier().unwrap_or_default().split(',').any(|s| ours.contains(s.trim())))
-            .filter_map(|g| g.auto_scaling_group_name().map(str::to_string))
-            .collect())
+            .collect();
+        let names = here.iter().filter_map(|g| g.auto_scaling_group_name().map(str::to_string)).collect();
+        let mut templates: Vec<String> = here
+            .iter()
+            .filter_map(|g| g.launch_template().and_then(|t| t.launch_template_id()).map(str::to_string))
+            .collect();
+        templates.sort();
+        templates.dedup();
+        Ok((names, templates))
     }
 
     /// Force-deletes `names` (their instances go too) and polls until none of them is left.

@@ -43,6 +43,9 @@ pub struct TemplateSpec {
     /// The user data, as text (sent base64-encoded).
     pub user_data: String,
     pub block_devices: Vec<BlockDevice>,
+    /// Tags of the template itself (set when it is created): `environment` and `hostclass`, by
+    /// which `sila-vpc destroy` finds the environment's templates.
+    pub tags: Vec<(String, String)>,
 }
 
 /// An autoscaling group of a hostclass, as read.
@@ -188,6 +191,12 @@ impl Clients {
             .create_launch_template()
             .launch_template_name(name)
             .launch_template_data(data)
+            .set_tag_specifications((!spec.tags.is_empty()).then(|| {
+                vec![crate::ec2::tag_spec(
+                    aws_sdk_ec2::types::ResourceType::LaunchTemplate,
+                    spec.tags.iter().map(|(k, v)| (k, v)),
+                )]
+            }))
             .send()
             .await
             .map_err(|e| CloudError::from_sdk("CreateLaunchTemplate", e))?;
@@ -223,6 +232,29 @@ impl Clients {
                     .map_err(|e| CloudError::from_sdk("DeleteLaunchTemplate", e)),
             )?;
         }
+        Ok(())
+    }
+
+    /// The ids of the launch templates tagged `environment=<env>` (the ones spinup made).
+    pub async fn environment_templates(&self, env: &str) -> Result<Vec<String>, CloudError> {
+        let request = self.ec2.describe_launch_templates().filters(filter("tag:environment", &[env]));
+        let found: Vec<aws_sdk_ec2::types::LaunchTemplate> = paginated!(request, "DescribeLaunchTemplates")?;
+        Ok(found.iter().filter_map(|t| t.launch_template_id().map(str::to_string)).collect())
+    }
+
+    /// Deletes the launch templates `ids`; gone already counts as done.
+    pub async fn delete_launch_templates(&self, ids: &[String]) -> Result<(), CloudError> {
+        futures::future::try_join_all(ids.iter().map(|id| async move {
+            gone(
+                self.ec2
+                    .delete_launch_template()
+                    .launch_template_id(id)
+                    .send()
+                    .await
+                    .map_err(|e| CloudError::from_sdk("DeleteLaunchTemplate", e)),
+            )
+        }))
+        .await?;
         Ok(())
     }
 

@@ -804,6 +804,8 @@ pub struct VpcContents {
     pub instances: Vec<String>,
     /// Autoscaling groups with a subnet in the VPC (deleted first, with their instances).
     pub autoscaling_groups: Vec<String>,
+    /// Launch templates those groups use, and those tagged `environment=<name>` (Sila's).
+    pub launch_templates: Vec<String>,
     /// NAT gateways (not deleted) and their elastic IP allocations.
     pub nat_gateways: Vec<(String, Vec<String>)>,
     /// Elastic IP allocations tagged `dynamic=true` that NAT gateways of this VPC use.
@@ -833,6 +835,7 @@ impl VpcContents {
     pub fn summary(&self) -> Vec<(&'static str, usize)> {
         vec![
             ("autoscaling groups (force-deleted with their instances)", self.autoscaling_groups.len()),
+            ("launch templates", self.launch_templates.len()),
             ("instances (terminated)", self.instances.len()),
             ("peering connections (and their routes on both sides)", self.peerings.len()),
             ("NAT gateways", self.nat_gateways.len()),
@@ -927,14 +930,19 @@ impl Clients {
         let current = vpcs.vpcs().first().and_then(|v| v.dhcp_options_id()).unwrap_or_default().to_string();
         let tagged: Vec<&str> = dhcp.dhcp_options().iter().filter_map(|d| d.dhcp_options_id()).collect();
         c.dhcp_options = tagged.iter().find(|id| **id == current).or(tagged.first()).map(|id| id.to_string());
-        let (dynamic, interfaces, groups) = tokio::try_join!(
+        let (dynamic, interfaces, (groups, mut templates), tagged) = tokio::try_join!(
             self.dynamic_addresses(&c.nat_gateways),
             self.vpc_interfaces(vpc_id, &c.subnets),
             self.groups_in_subnets(&c.subnets),
+            self.environment_templates(name),
         )?;
         c.dynamic_addresses = dynamic;
         c.network_interfaces = interfaces;
         c.autoscaling_groups = groups;
+        templates.extend(tagged);
+        templates.sort();
+        templates.dedup();
+        c.launch_templates = templates;
         Ok(c)
     }
 
@@ -965,6 +973,7 @@ impl Clients {
     /// the VPC apart in dependency order, then deletes it; gone-already counts as done.
     pub async fn destroy_vpc(&self, c: &VpcContents) -> Result<(), CloudError> {
         self.delete_groups(&c.autoscaling_groups).await?;
+        self.delete_launch_templates(&c.launch_templates).await?;
         // Instances outside any group, and any a group left behind.
         let remaining = self.live_instances_in(&c.vpc_id).await?;
         self.terminate_instances(&remaining).await?;

@@ -827,7 +827,32 @@ fn destroy_takes_autoscaling_groups_and_instances_first() {
             .send()
             .await
             .unwrap();
+        // Templates spinup made (tagged with their environment) whose groups are gone: this
+        // environment's goes, another's stays.
+        for (name, env) in [("demo_mhcapi", "demo"), ("other_mhcapi", "other")] {
+            ec2.create_launch_template()
+                .launch_template_name(name)
+                .launch_template_data(
+                    aws_sdk_ec2::types::RequestLaunchTemplateData::builder().image_id("ami-12c6146b").build(),
+                )
+                .tag_specifications(
+                    aws_sdk_ec2::types::TagSpecification::builder()
+                        .resource_type(aws_sdk_ec2::types::ResourceType::LaunchTemplate)
+                        .tags(aws_sdk_ec2::types::Tag::builder().key("environment").value(env).build())
+                        .build(),
+                )
+                .send()
+                .await
+                .unwrap();
+        }
     });
+    let templates = || {
+        let out = block_on(ec2.describe_launch_templates().send()).unwrap();
+        let mut names: Vec<String> =
+            out.launch_templates().iter().filter_map(|t| t.launch_template_name().map(str::to_string)).collect();
+        names.sort();
+        names
+    };
     let running = || {
         let out = block_on(
             ec2.describe_instances().filters(f("vpc-id", &vpc_id)).filters(f("instance-state-name", "running")).send(),
@@ -844,6 +869,7 @@ fn destroy_takes_autoscaling_groups_and_instances_first() {
     };
     assert_eq!(line("autoscaling groups").as_deref(), Some("1"), "{}", out.stdout);
     assert_eq!(line("instances").as_deref(), Some("3"), "{}", out.stdout);
+    assert_eq!(line("launch templates").as_deref(), Some("2"), "the group's and the tagged one: {}", out.stdout);
     assert_eq!(running(), 3, "a dry run changes nothing");
 
     let out = vpc(&s, &project_root(), &["destroy", "--name", "demo", "--yes"]);
@@ -851,6 +877,7 @@ fn destroy_takes_autoscaling_groups_and_instances_first() {
     assert_eq!(running(), 0);
     let groups = block_on(s.autoscaling().describe_auto_scaling_groups().send()).unwrap();
     assert!(groups.auto_scaling_groups().is_empty(), "{groups:?}");
+    assert_eq!(templates(), ["other_mhcapi"], "only another environment's template is left");
     assert!(picture(&s, "demo").is_none(), "the VPC is gone");
 }
 
