@@ -8,7 +8,7 @@
 use anyhow::{anyhow, bail, Context as _};
 use clap::Args;
 use serde::Serialize;
-use sila_cli::{GlobalArgs, Printer, UsageError};
+use sila_cli::{GlobalArgs, Printer, Progress, UsageError};
 use sila_cloud::provision::{EnvironmentFacts, GroupSpec, GroupState, TemplateSpec};
 use sila_cloud::Clients;
 use sila_core::ami;
@@ -330,9 +330,21 @@ pub(crate) async fn provision_one(global: &GlobalArgs, args: &ProvisionArgs) -> 
 }
 
 /// Runs `spindownandup`: spindown, then spinup with the defaults.
+/// `spindownandup --output json`: one document.
+#[derive(Serialize)]
+struct DownAndUp<'a> {
+    spindown: &'a [Removed],
+    /// The spinup's plan (none in a dry run).
+    spinup: Option<&'a [Planned]>,
+}
+
 pub(crate) async fn spindown_and_up(global: &GlobalArgs, args: &SpindownArgs) -> anyhow::Result<()> {
-    spindown(global, args).await?;
+    let printer = Printer::new(global.output);
+    let removed = spin_down(global, args).await?;
     if args.dry_run {
+        if printer.json() {
+            printer.print_json(&DownAndUp { spindown: &removed, spinup: None })?;
+        }
         return Ok(());
     }
     let pipeline = load_pipeline(&args.pipeline)?;
@@ -343,16 +355,21 @@ pub(crate) async fn spindown_and_up(global: &GlobalArgs, args: &SpindownArgs) ->
         deadline: Duration::from_secs(20 * 60),
         dry_run: false,
     };
-    run_pipeline(global, &run, &pipeline).await
+    let planned = spin_up(global, &run, &pipeline).await?;
+    if printer.json() {
+        printer.print_json(&DownAndUp { spindown: &removed, spinup: Some(&planned) })?;
+    }
+    Ok(())
 }
 
-async fn run_pipeline(global: &GlobalArgs, args: &RunArgs, pipeline: &Pipeline) -> anyhow::Result<()> {
+/// Spins `pipeline` up; its plan, for `--output json` (which the callers print, so that
+/// spindownandup prints one document).
+async fn spin_up(global: &GlobalArgs, args: &RunArgs, pipeline: &Pipeline) -> anyhow::Result<Vec<Planned>> {
     let printer = Printer::new(global.output);
     let ctx = context(global).await?;
     let planned = plan(global, &ctx, args, pipeline).await?;
     if printer.json() && args.dry_run {
-        printer.print_json(&planned)?;
-        return Ok(());
+        return Ok(planned);
     }
     if !printer.json() {
         let mut text = format!("spinup {} in {} ({} hostclass(es))\n", pipeline.path.display(), ctx.env, planned.len());
@@ -378,7 +395,7 @@ async fn run_pipeline(global: &GlobalArgs, args: &RunArgs, pipeline: &Pipeline) 
         printer.line(text.trim_end())?;
     }
     if args.dry_run {
-        return Ok(());
+        return Ok(planned);
     }
     let deadline = Instant::now() + args.deadline;
     let mut sequences: Vec<u32> = planned.iter().map(|p| p.sequence).collect();
@@ -393,10 +410,18 @@ async fn run_pipeline(global: &GlobalArgs, args: &RunArgs, pipeline: &Pipeline) 
                 .with_context(|| format!("spinup stopped at sequence {sequence}; later sequences were not started"))?;
         }
     }
+    if !printer.json() {
+        printer.line(&format!("spinup of {} done", pipeline.path.display()))?;
+    }
+    Ok(planned)
+}
+
+/// Spins `pipeline` up and prints the plan as JSON when asked.
+async fn run_pipeline(global: &GlobalArgs, args: &RunArgs, pipeline: &Pipeline) -> anyhow::Result<()> {
+    let planned = spin_up(global, args, pipeline).await?;
+    let printer = Printer::new(global.output);
     if printer.json() {
         printer.print_json(&planned)?;
-    } else {
-        printer.line(&format!("spinup of {} done", pipeline.path.display()))?;
     }
     Ok(())
 }
@@ -422,6 +447,7 @@ async fn provision(ctx: &Context, p: &Planned) -> anyhow::Result<()> {
 /// Waits until every group has its minimum of instances and each of them carries `smoketest`.
 async fn wait_for_smoke(ctx: &Context, batch: &[&Planned], deadline: Instant) -> anyhow::Result<()> {
     let mut waiting: Vec<String> = Vec::new();
+    let mut progress = Progress::start();
     loop {
         waiting.clear();
         for p in batch {
@@ -447,13 +473,32 @@ async fn wait_for_smoke(ctx: &Context, batch: &[&Planned], deadline: Instant) ->
         if Instant::now() + Duration::from_secs(5) >= deadline {
             bail!("smoke tests did not pass before the deadline: {}", waiting.join(", "));
         }
-        tracing::info!("waiting for smoke tests: {}", waiting.join(", "));
+        // No countdown in the status: off a terminal, a line is logged only when it changes.
+        progress.set(&format!("sequence {}: waiting for smoke tests: {}", batch[0].sequence, waiting.join(", ")));
         tokio::time::sleep(Duration::from_secs(2)).await;
     }
 }
 
 /// Runs `spindown`: every group and the launch template of each hostclass in the pipeline.
 pub(crate) async fn spindown(global: &GlobalArgs, args: &SpindownArgs) -> anyhow::Result<()> {
+    let removed = spin_down(global, args).await?;
+    let printer = Printer::new(global.output);
+    if printer.json() {
+        printer.print_json(&removed)?;
+    }
+    Ok(())
+}
+
+/// What spindown removed from one hostclass.
+#[derive(Debug, Serialize)]
+struct Removed {
+    hostclass: String,
+    groups: Vec<String>,
+    launch_template: String,
+}
+
+/// Removes the pipeline's groups and templates (text output only; the caller prints JSON).
+async fn spin_down(global: &GlobalArgs, args: &SpindownArgs) -> anyhow::Result<Vec<Removed>> {
     let printer = Printer::new(global.output);
     let pipeline = load_pipeline(&args.pipeline)?;
     let ctx = context(global).await?;
@@ -462,12 +507,6 @@ pub(crate) async fn spindown(global: &GlobalArgs, args: &SpindownArgs) -> anyhow
         if !hostclasses.contains(&row.hostclass.as_str()) {
             hostclasses.push(&row.hostclass);
         }
-    }
-    #[derive(Serialize)]
-    struct Removed {
-        hostclass: String,
-        groups: Vec<String>,
-        launch_template: String,
     }
     let mut removed = Vec::new();
     for h in hostclasses {
@@ -480,9 +519,7 @@ pub(crate) async fn spindown(global: &GlobalArgs, args: &SpindownArgs) -> anyhow
         }
         removed.push(Removed { hostclass: h.to_string(), groups, launch_template: template });
     }
-    if printer.json() {
-        printer.print_json(&removed)?;
-    } else {
+    if !printer.json() {
         let mut text = String::new();
         for r in &removed {
             let groups = if r.groups.is_empty() { "no group".to_string() } else { r.groups.join(" ") };
@@ -491,5 +528,5 @@ pub(crate) async fn spindown(global: &GlobalArgs, args: &SpindownArgs) -> anyhow
         text.push_str(if args.dry_run { "dry run: nothing changed" } else { "spindown done" });
         printer.line(&text)?;
     }
-    Ok(())
+    Ok(removed)
 }

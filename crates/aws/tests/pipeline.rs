@@ -321,11 +321,24 @@ fn provision_one_hostclass_and_spindownandup() {
     let csv = dir.path().join("pipeline.csv").display().to_string();
     let old = api.auto_scaling_group_name().unwrap().to_string();
     std::thread::sleep(std::time::Duration::from_millis(1100)); // a new group name needs a new second
-    let out = sila(&s, dir.path(), &["spindownandup", "--pipeline", &csv]);
+    let out = sila(&s, dir.path(), &["--output", "json", "spindownandup", "--pipeline", &csv]);
     stop.store(true, Ordering::Relaxed);
     tester.join().unwrap();
     assert_eq!(out.code, Some(0), "{out:?}");
     let names: Vec<String> = groups(&s).into_keys().collect();
     assert_eq!(names.len(), 2, "{names:?}");
     assert!(!names.contains(&old), "the old group went: {names:?}");
+    // One JSON document: what went, then what came.
+    let doc: serde_json::Value = serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}: {out:?}"));
+    let went: Vec<&str> = doc["spindown"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|r| r["groups"].as_array().unwrap())
+        .map(|g| g.as_str().unwrap())
+        .collect();
+    assert!(went.contains(&old.as_str()), "{doc}");
+    let came: Vec<&str> = doc["spinup"].as_array().unwrap().iter().map(|p| p["group"].as_str().unwrap()).collect();
+    assert_eq!(came.len(), 2, "{doc}");
+    assert!(came.iter().all(|g| names.iter().any(|n| n == g)), "{doc}");
 }

@@ -11,8 +11,10 @@
 
 mod args;
 mod output;
+mod progress;
 mod run;
 
 pub use args::{AwsArgs, GlobalArgs, OutputFormat};
 pub use output::{Printer, Table};
+pub use progress::Progress;
 pub use run::{destructive_refused, run, run_with, ExitStatus, Failure, Interrupts, UsageError};
