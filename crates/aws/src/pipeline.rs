@@ -7,6 +7,7 @@
 
 use anyhow::{anyhow, bail, Context as _};
 use clap::Args;
+use ipnetwork::Ipv4Network;
 use serde::Serialize;
 use sila_cli::{GlobalArgs, Printer, Progress, UsageError};
 use sila_cloud::provision::{EnvironmentFacts, GroupSpec, GroupState, TemplateSpec};
@@ -16,6 +17,7 @@ use sila_core::config::{AwsConfig, ConfigFile, VpcConfig, GLOBAL_SECTION};
 use sila_core::pipeline::{self, GroupSizes, Pipeline, PipelineRow, Size};
 use sila_core::provision::{self as prov, UserData};
 use sila_core::truth::truthy;
+use std::net::Ipv4Addr;
 use std::path::PathBuf;
 use std::time::Duration;
 use tokio::time::Instant;
@@ -111,8 +113,16 @@ struct Planned {
     sizes: GroupSizes,
     scheduled_actions: usize,
     smoke_test: bool,
+    /// Static private addresses (`ip_address`): their floating interfaces are made if missing,
+    /// and the group runs only in their subnets.
+    static_ips: Vec<String>,
+    /// The hostclass's newest snapshot, restored as a volume.
+    snapshot: Option<String>,
     #[serde(skip)]
     subnets: Vec<String>,
+    /// (address, subnet) of each static address.
+    #[serde(skip)]
+    interfaces: Vec<(String, String)>,
     #[serde(skip)]
     template: TemplateSpec,
     #[serde(skip)]
@@ -164,6 +174,42 @@ pub(crate) fn credential_buckets(global: &GlobalArgs, ctx: &Context) -> anyhow::
         .unwrap_or_default())
 }
 
+/// How long spinup waits for a hostclass snapshot that is still being taken.
+const SNAPSHOT_WAIT: Duration = Duration::from_secs(600);
+
+/// The static addresses of `hostclass` in this environment (`ip_address`, offsets resolved in its
+/// metanetwork's subnets), each with the subnet holding it; an error names the config line.
+fn static_addresses(ctx: &Context, hostclass: &str) -> Result<Vec<(Ipv4Addr, String)>, String> {
+    let Some(r) =
+        ctx.aws.hostclass_option(hostclass, "ip_address", Some(&ctx.env)).filter(|r| !r.value.trim().is_empty())
+    else {
+        return Ok(Vec::new());
+    };
+    let origin = format!("{}:{}: [{hostclass}] {}", ctx.aws.ini.path.display(), r.line, r.option);
+    let meta = ctx
+        .aws
+        .hostclass_option(hostclass, "meta_network", Some(&ctx.env))
+        .map(|m| m.value.trim().to_string())
+        .unwrap_or_default();
+    let subnets: Vec<(String, Ipv4Network)> = ctx
+        .facts
+        .subnets
+        .get(&meta)
+        .into_iter()
+        .flatten()
+        .filter_map(|id| Some((id.clone(), ctx.facts.subnet_cidrs.get(id)?.parse().ok()?)))
+        .collect();
+    if subnets.is_empty() {
+        return Err(format!("{origin}: environment {} has no {meta:?} subnets", ctx.env));
+    }
+    let cidrs: Vec<Ipv4Network> = subnets.iter().map(|(_, c)| *c).collect();
+    let ips = sila_core::net::static_ips(&r.value, &cidrs).map_err(|e| format!("{origin}: {e}"))?;
+    Ok(ips
+        .into_iter()
+        .map(|ip| (ip, subnets.iter().find(|(_, c)| c.contains(ip)).map(|(id, _)| id.clone()).unwrap_or_default()))
+        .collect())
+}
+
 async fn plan(global: &GlobalArgs, ctx: &Context, args: &RunArgs, pipeline: &Pipeline) -> anyhow::Result<Vec<Planned>> {
     let batches = pipeline.sequence_batches().map_err(|d| anyhow!("{d}"))?;
     let (ami_stage, _) = vpc_settings(global, ctx)?;
@@ -185,6 +231,20 @@ async fn plan(global: &GlobalArgs, ctx: &Context, args: &RunArgs, pipeline: &Pip
     let option = |h: &str, o: &str| {
         ctx.aws.hostclass_option(h, o, Some(&ctx.env)).map(|r| r.value.trim().to_string()).filter(|v| !v.is_empty())
     };
+    // Other hostclasses' static addresses on-box scripts use (§3.13); `None` when unset.
+    let ip_of = |key: &str| {
+        let hostclass = ctx.aws.ini.get(GLOBAL_SECTION, key).map(|e| e.value.trim().to_string())?;
+        match static_addresses(ctx, &hostclass) {
+            Ok(found) => found.first().map(|(ip, _)| ip.to_string()),
+            Err(e) => {
+                tracing::warn!("{key}={hostclass}: {e}");
+                None
+            }
+        }
+    };
+    let (proxy_ip, logger_ip, logforwarder_ip) =
+        (ip_of("http_proxy_hostclass"), ip_of("logger_hostclass"), ip_of("logforwarder_hostclass"));
+    let mut eips: Vec<(String, String)> = Vec::new();
     let mut planned = Vec::new();
     let mut missing = Vec::new();
     let epoch = sila_core::epoch_seconds();
@@ -217,6 +277,30 @@ async fn plan(global: &GlobalArgs, ctx: &Context, args: &RunArgs, pipeline: &Pip
             let (Some(group_id), false) = (group_id, subnets.is_empty()) else {
                 bail!("{h}: environment {} has no {meta} metanetwork (subnets and security group)", ctx.env);
             };
+            let statics = match static_addresses(ctx, h) {
+                Ok(found) => found,
+                Err(e) => {
+                    missing.push(e);
+                    continue;
+                }
+            };
+            // A static address fixes the subnet (and so the zone) the group may run in.
+            let subnets = if statics.is_empty() {
+                subnets
+            } else {
+                let mut pinned: Vec<String> = Vec::new();
+                for (_, subnet) in &statics {
+                    if !pinned.contains(subnet) {
+                        pinned.push(subnet.clone());
+                    }
+                }
+                pinned
+            };
+            let eip = option(h, "eip").filter(|e| e != "None");
+            if let Some(e) = &eip {
+                eips.push((h.clone(), e.clone()));
+            }
+            let snapshot = ctx.clients.latest_hostclass_snapshot(h, &ctx.env, SNAPSHOT_WAIT).await?;
             let existing: Vec<GroupState> = ctx.clients.hostclass_groups(&ctx.env, h).await?;
             if existing.len() > 1 {
                 let names: Vec<&str> = existing.iter().map(|g| g.name.as_str()).collect();
@@ -227,7 +311,7 @@ async fn plan(global: &GlobalArgs, ctx: &Context, args: &RunArgs, pipeline: &Pip
                 Some(g) => (g.name.clone(), false, pipeline::updated_group_sizes(g.sizes, wanted)),
                 None => (pipeline::group_name(&ctx.env, h, epoch), true, pipeline::new_group_sizes(wanted)),
             };
-            let (devices, root) = if row.extra_space.is_some() || row.extra_disk.is_some() {
+            let (devices, root) = if row.extra_space.is_some() || row.extra_disk.is_some() || snapshot.is_some() {
                 ctx.clients.image_devices(&image.id).await?
             } else {
                 (Vec::new(), String::new())
@@ -241,7 +325,11 @@ async fn plan(global: &GlobalArgs, ctx: &Context, args: &RunArgs, pipeline: &Pip
                 project_name: project.clone(),
                 credential_buckets: credential_buckets.clone(),
                 enable_proxy: option(h, "enable_proxy").is_some_and(|v| truthy(&v)),
-                eip: option(h, "eip"),
+                http_proxy_ip: proxy_ip.clone(),
+                logger_ip: logger_ip.clone(),
+                logforwarder_ip: logforwarder_ip.clone(),
+                floating_ips: statics.iter().map(|(ip, _)| ip.to_string()).collect(),
+                eip: eip.clone(),
                 smoketest_termination: option(h, "smoketest_termination").is_some_and(|v| truthy(&v)),
                 ..UserData::default()
             };
@@ -264,7 +352,10 @@ async fn plan(global: &GlobalArgs, ctx: &Context, args: &RunArgs, pipeline: &Pip
                 sizes,
                 scheduled_actions: row.scheduled_actions().len(),
                 smoke_test: row.smoke_test && !args.no_smoke_test,
+                static_ips: statics.iter().map(|(ip, _)| ip.to_string()).collect(),
+                snapshot: snapshot.as_ref().map(|(id, _)| id.clone()),
                 subnets,
+                interfaces: statics.iter().map(|(ip, subnet)| (ip.to_string(), subnet.clone())).collect(),
                 template: TemplateSpec {
                     image: image.id.clone(),
                     instance_type,
@@ -277,7 +368,7 @@ async fn plan(global: &GlobalArgs, ctx: &Context, args: &RunArgs, pipeline: &Pip
                         &devices,
                         &root,
                         row.extra_space,
-                        None,
+                        snapshot.clone(),
                         row.extra_disk,
                         row.iops,
                     ),
@@ -286,6 +377,14 @@ async fn plan(global: &GlobalArgs, ctx: &Context, args: &RunArgs, pipeline: &Pip
                 row: row.clone(),
                 tags,
             });
+        }
+    }
+    // Elastic IPs the on-box scripts associate must exist: checked now, not found at boot.
+    let wanted: Vec<String> = eips.iter().map(|(_, e)| e.clone()).collect();
+    let allocated = ctx.clients.allocated_addresses(&wanted).await?;
+    for (h, eip) in &eips {
+        if !allocated.contains(eip) {
+            missing.push(format!("[{h}] eip {eip}: no such elastic IP in this account"));
         }
     }
     if !missing.is_empty() {
@@ -375,7 +474,7 @@ async fn spin_up(global: &GlobalArgs, args: &RunArgs, pipeline: &Pipeline) -> an
         let mut text = format!("spinup {} in {} ({} hostclass(es))\n", pipeline.path.display(), ctx.env, planned.len());
         for p in &planned {
             text.push_str(&format!(
-                "  sequence {}: {} {} {} from {} in {} (min {}, desired {}, max {}, {} scheduled action(s)){}\n",
+                "  sequence {}: {} {} {} from {} in {} (min {}, desired {}, max {}, {} scheduled action(s)){}{}{}\n",
                 p.sequence,
                 if p.create { "+ create" } else { "~ update" },
                 p.group,
@@ -386,7 +485,9 @@ async fn spin_up(global: &GlobalArgs, args: &RunArgs, pipeline: &Pipeline) -> an
                 p.sizes.desired,
                 p.sizes.max,
                 p.scheduled_actions,
-                if p.smoke_test { ", smoke test" } else { "" }
+                if p.smoke_test { ", smoke test" } else { "" },
+                if p.static_ips.is_empty() { String::new() } else { format!(", static {}", p.static_ips.join(" ")) },
+                p.snapshot.as_ref().map(|s| format!(", volume from {s}")).unwrap_or_default(),
             ));
         }
         if args.dry_run {
@@ -427,6 +528,20 @@ async fn run_pipeline(global: &GlobalArgs, args: &RunArgs, pipeline: &Pipeline) 
 }
 
 async fn provision(ctx: &Context, p: &Planned) -> anyhow::Result<()> {
+    let tags = [
+        ("Name".to_string(), format!("{}_{}_floating", ctx.env, p.hostclass)),
+        ("hostclass".to_string(), p.hostclass.clone()),
+        ("environment".to_string(), ctx.env.clone()),
+    ];
+    for (ip, subnet) in &p.interfaces {
+        let (id, made) = ctx
+            .clients
+            .ensure_floating_interface(&ctx.facts.vpc_id, subnet, &p.template.security_group, ip, &tags)
+            .await?;
+        if made {
+            tracing::info!("made floating interface {id} ({ip}) for {}", p.hostclass);
+        }
+    }
     let template = format!("{}_{}", ctx.env, p.hostclass);
     let (id, version) = ctx.clients.put_launch_template(&template, &p.template).await?;
     let spec = GroupSpec {

@@ -342,3 +342,118 @@ fn provision_one_hostclass_and_spindownandup() {
     assert_eq!(came.len(), 2, "{doc}");
     assert!(came.iter().all(|g| names.iter().any(|n| n == g)), "{doc}");
 }
+
+#[test]
+fn static_addresses_snapshots_and_elastic_ips_are_provisioned_and_checked_first() {
+    let s = session();
+    let ec2 = s.ec2();
+    let vpc = environment(&ec2);
+    image(&ec2, "mhcapi 0000000100", "tested");
+    image(&ec2, "mhcweb 0000000100", "tested");
+    let eip = block_on(ec2.allocate_address().domain(aws_sdk_ec2::types::DomainType::Vpc).send()).unwrap();
+    let eip = eip.public_ip().unwrap().to_string();
+    // The newest of mhcapi's snapshots in ci is restored; another environment's is not.
+    let volume = |size| {
+        let v = block_on(ec2.create_volume().availability_zone("us-west-2a").size(size).send()).unwrap();
+        v.volume_id().unwrap().to_string()
+    };
+    let snapshot = |size, env: &str| {
+        let made = block_on(ec2.create_snapshot().volume_id(volume(size)).send()).unwrap();
+        let id = made.snapshot_id().unwrap().to_string();
+        let tags = [("hostclass", "mhcapi"), ("env", env)].map(|(k, v)| Tag::builder().key(k).value(v).build());
+        block_on(ec2.create_tags().resources(&id).set_tags(Some(tags.to_vec())).send()).unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(1100)); // distinct start times
+        id
+    };
+    snapshot(10, "ci");
+    let newest = snapshot(30, "ci");
+    snapshot(50, "elsewhere");
+
+    let dir = tempfile::tempdir().unwrap();
+    config(dir.path());
+    let ini = dir.path().join("aws.ini");
+    let text = std::fs::read_to_string(&ini).unwrap().replace(
+        "[disco_aws]\n",
+        "[disco_aws]\nlogger_hostclass=mhclog\nhttp_proxy_hostclass=mhcproxy\ndefault_enable_proxy=True\n",
+    );
+    let extra = format!(
+        "ip_address=-2\neip={eip}\n\n[mhclog]\nip_address=10.80.1.20\n\n[mhcproxy]\nmeta_network=dmz\nip_address=+5\n"
+    );
+    std::fs::write(&ini, format!("{text}{extra}")).unwrap();
+    let csv = dir.path().join("pipeline.csv").display().to_string();
+
+    // An elastic IP that is not allocated is refused before anything changes.
+    std::fs::write(&ini, format!("{text}{}", extra.replace(&eip, "203.0.113.9"))).unwrap();
+    s.forget_requests();
+    let out = sila(&s, dir.path(), &["spinup", "--pipeline", &csv, "--no-smoke-test"]);
+    assert_eq!(out.code, Some(1), "{out:?}");
+    assert!(out.stderr.contains("[mhcweb] eip 203.0.113.9: no such elastic IP"), "{out:?}");
+    assert!(s.requests().mutating().is_empty(), "{:?}", s.requests().mutating());
+    // So is a static address outside the metanetwork.
+    std::fs::write(&ini, format!("{text}{}", extra.replace("ip_address=-2", "ip_address=10.80.0.9"))).unwrap();
+    let out = sila(&s, dir.path(), &["spinup", "--pipeline", &csv, "--no-smoke-test"]);
+    assert_eq!(out.code, Some(1), "{out:?}");
+    assert!(
+        out.stderr.contains("[mhcweb] ip_address: 10.80.0.9 is not inside any of the subnets 10.80.2.0/24"),
+        "{out:?}"
+    );
+    assert!(s.requests().mutating().is_empty(), "{:?}", s.requests().mutating());
+
+    std::fs::write(&ini, format!("{text}{extra}")).unwrap();
+    let out = sila(&s, dir.path(), &["spinup", "--pipeline", &csv, "--no-smoke-test"]);
+    assert_eq!(out.code, Some(0), "{out:?}");
+    assert!(out.stdout.contains("static 10.80.2.253"), "{}", out.stdout);
+    assert!(out.stdout.contains(&format!("volume from {newest}")), "{}", out.stdout);
+
+    // mhcweb's floating interface exists, with the dmz group, and the group runs in its subnet only.
+    let f = |n: &str, v: &str| aws_sdk_ec2::types::Filter::builder().name(n).values(v).build();
+    let enis = block_on(
+        ec2.describe_network_interfaces()
+            .filters(f("vpc-id", &vpc))
+            .filters(f("addresses.private-ip-address", "10.80.2.253"))
+            .send(),
+    )
+    .unwrap();
+    let eni = &enis.network_interfaces()[0];
+    assert_eq!(eni.description(), Some("floating interface"));
+    let eni_tags: BTreeMap<&str, &str> = eni.tag_set().iter().map(|t| (t.key().unwrap(), t.value().unwrap())).collect();
+    assert_eq!(eni_tags.get("hostclass"), Some(&"mhcweb"));
+    let web =
+        groups(&s).into_values().find(|g| g.auto_scaling_group_name().unwrap().starts_with("ci_mhcweb_")).unwrap();
+    assert_eq!(web.vpc_zone_identifier(), eni.subnet_id());
+
+    // User data: the floating address, the elastic IP, other hostclasses' addresses.
+    let user_data = |name: &str| {
+        let lt =
+            block_on(ec2.describe_launch_template_versions().launch_template_name(name).versions("$Latest").send())
+                .unwrap();
+        let data = lt.launch_template_versions()[0].launch_template_data().unwrap().clone();
+        let text = String::from_utf8(aws_smithy_types::base64::decode(data.user_data().unwrap()).unwrap()).unwrap();
+        (data, text)
+    };
+    let (_, text) = user_data("ci_mhcweb");
+    for line in [
+        "floating_ips='10.80.2.253'".to_string(),
+        "floating_ip='10.80.2.253'".to_string(),
+        format!("eip='{eip}'"),
+        "logger_ip='10.80.1.20'".to_string(),
+        "http_proxy_ip='10.80.2.5'".to_string(),
+    ] {
+        assert!(text.lines().any(|l| l == line), "{line} in {text}");
+    }
+    // mhcapi restores its newest snapshot as the second device, at the snapshot's size.
+    let (data, _) = user_data("ci_mhcapi");
+    let restored: Vec<_> = data
+        .block_device_mappings()
+        .iter()
+        .filter_map(|b| Some((b.device_name()?, b.ebs()?.snapshot_id()?, b.ebs()?.volume_size()?)))
+        .collect();
+    assert_eq!(restored, [("/dev/sdb", newest.as_str(), 30)]);
+
+    // Again: the interface is reused, not duplicated.
+    let out = sila(&s, dir.path(), &["spinup", "--pipeline", &csv, "--no-smoke-test"]);
+    assert_eq!(out.code, Some(0), "{out:?}");
+    let all =
+        block_on(ec2.describe_network_interfaces().filters(f("description", "floating interface")).send()).unwrap();
+    assert_eq!(all.network_interfaces().len(), 1, "{all:?}");
+}

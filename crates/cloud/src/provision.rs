@@ -29,6 +29,8 @@ pub struct EnvironmentFacts {
     pub subnets: BTreeMap<String, Vec<String>>,
     /// Security group id by metanetwork.
     pub groups: BTreeMap<String, String>,
+    /// CIDR by subnet id.
+    pub subnet_cidrs: BTreeMap<String, String>,
 }
 
 /// What a launch template version holds.
@@ -101,6 +103,9 @@ impl Clients {
         };
         let mut by_zone: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
         for s in &subnets {
+            if let (Some(id), Some(cidr)) = (s.subnet_id(), s.cidr_block()) {
+                facts.subnet_cidrs.insert(id.to_string(), cidr.to_string());
+            }
             if let Some(meta) = tag_map(s.tags()).get("meta_network") {
                 let zone = s.availability_zone().unwrap_or_default().to_string();
                 by_zone.entry(meta.clone()).or_default().push((zone, s.subnet_id().unwrap_or_default().to_string()));
@@ -233,6 +238,98 @@ impl Clients {
             )?;
         }
         Ok(())
+    }
+
+    /// The floating interface with private address `ip` in VPC `vpc_id`, made in `subnet` with
+    /// `group` (and `tags`) when there is none yet; its id and whether it was made. On-box scripts
+    /// attach it (reference §4.1.4, §4.10.3).
+    pub async fn ensure_floating_interface(
+        &self,
+        vpc_id: &str,
+        subnet: &str,
+        group: &str,
+        ip: &str,
+        tags: &[(String, String)],
+    ) -> Result<(String, bool), CloudError> {
+        let found = self
+            .ec2
+            .describe_network_interfaces()
+            .filters(filter("vpc-id", &[vpc_id]))
+            .filters(filter("addresses.private-ip-address", &[ip]))
+            .send()
+            .await
+            .map_err(|e| CloudError::from_sdk("DescribeNetworkInterfaces", e))?;
+        if let Some(id) = found.network_interfaces().iter().find_map(|n| n.network_interface_id()) {
+            return Ok((id.to_string(), false));
+        }
+        let out = self
+            .ec2
+            .create_network_interface()
+            .subnet_id(subnet)
+            .private_ip_address(ip)
+            .groups(group)
+            .description(crate::vpc::FLOATING_INTERFACE)
+            .tag_specifications(crate::ec2::tag_spec(
+                aws_sdk_ec2::types::ResourceType::NetworkInterface,
+                tags.iter().map(|(k, v)| (k, v)),
+            ))
+            .send()
+            .await
+            .map_err(|e| CloudError::from_sdk("CreateNetworkInterface", e))?;
+        let id = out.network_interface().and_then(|n| n.network_interface_id()).unwrap_or_default();
+        Ok((id.to_string(), true))
+    }
+
+    /// Which of the elastic IPs `ips` are allocated to this account.
+    pub async fn allocated_addresses(&self, ips: &[String]) -> Result<Vec<String>, CloudError> {
+        if ips.is_empty() {
+            return Ok(Vec::new());
+        }
+        let out = self
+            .ec2
+            .describe_addresses()
+            .filters(filter("public-ip", &ips.iter().map(String::as_str).collect::<Vec<_>>()))
+            .send()
+            .await
+            .map_err(|e| CloudError::from_sdk("DescribeAddresses", e))?;
+        Ok(out.addresses().iter().filter_map(|a| a.public_ip().map(str::to_string)).collect())
+    }
+
+    /// The newest snapshot of `hostclass` in `env` (tagged `hostclass` and `env`, §4.10.4), once it
+    /// is complete (waited for up to `wait`): its id and size in GiB.
+    pub async fn latest_hostclass_snapshot(
+        &self,
+        hostclass: &str,
+        env: &str,
+        wait: std::time::Duration,
+    ) -> Result<Option<(String, u32)>, CloudError> {
+        let request = self
+            .ec2
+            .describe_snapshots()
+            .owner_ids("self")
+            .filters(filter("tag:hostclass", &[hostclass]))
+            .filters(filter("tag:env", &[env]));
+        let found: Vec<aws_sdk_ec2::types::Snapshot> = paginated!(request, "DescribeSnapshots")?;
+        let Some(newest) = found
+            .iter()
+            .filter(|s| s.state().is_some_and(|st| st.as_str() != "error"))
+            .max_by_key(|s| s.start_time().map(|t| (t.secs(), t.subsec_nanos())))
+        else {
+            return Ok(None);
+        };
+        let id = newest.snapshot_id().unwrap_or_default().to_string();
+        let size = u32::try_from(newest.volume_size().unwrap_or(0)).unwrap_or(0);
+        if newest.state().map(|s| s.as_str()) != Some("completed") {
+            use aws_sdk_ec2::client::Waiters as _;
+            tracing::info!("waiting for snapshot {id} of {hostclass} to complete");
+            self.ec2
+                .wait_until_snapshot_completed()
+                .snapshot_ids(&id)
+                .wait(wait)
+                .await
+                .map_err(|e| CloudError::waiting("SnapshotCompleted", &id, &e))?;
+        }
+        Ok(Some((id, size)))
     }
 
     /// The ids of the launch templates tagged `environment=<env>` (the ones spinup made).

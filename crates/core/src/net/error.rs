@@ -79,6 +79,10 @@ pub enum NetError {
     #[error("Cannot find IP by offset {offset}: {address} is not inside any of the subnets {subnets}")]
     OffsetOutOfRange { offset: i64, address: String, subnets: String },
 
+    /// A literal static address outside every subnet of its metanetwork.
+    #[error("{address} is not inside any of the subnets {subnets}")]
+    OutsideSubnets { address: std::net::Ipv4Addr, subnets: String },
+
     /// A security-group rule with fewer than three tokens.
     #[error("Cannot make heads or tails of rule \"{rule}\": expected \"protocol source port...\"")]
     BadRule { rule: String },

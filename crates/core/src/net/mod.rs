@@ -20,7 +20,7 @@ pub use cidr::{has_host_bits, parse_cidr};
 pub use error::NetError;
 pub use metanetwork::Metanetwork;
 pub use nat::{check_static_count, parse_nat_routes, NatGateways};
-pub use offset::{ip_by_offset, parse_ip_spec, IpSpec};
+pub use offset::{ip_by_offset, parse_ip_spec, static_ips, IpSpec};
 pub use peering::{
     connections_of_vpc, missing_peerings, parse_peering, resolve_peerings, PeeringConnection, PeeringEndpoint,
     PeeringSide, VpcRef,

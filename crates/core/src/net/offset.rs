@@ -55,9 +55,37 @@ pub fn ip_by_offset(subnets: &[Ipv4Network], offset: i64) -> Result<Ipv4Addr, Ne
     }
 }
 
+/// The addresses an `ip_address` value names in a metanetwork with `subnets`: an offset resolved
+/// with [`ip_by_offset`], or the literals, each of which must lie in one of the subnets.
+pub fn static_ips(value: &str, subnets: &[Ipv4Network]) -> Result<Vec<Ipv4Addr>, NetError> {
+    match parse_ip_spec(value)? {
+        IpSpec::Offset(offset) => Ok(vec![ip_by_offset(subnets, offset)?]),
+        IpSpec::Literal(list) => {
+            if let Some(stray) = list.iter().find(|a| !subnets.iter().any(|s| s.contains(**a))) {
+                let mut sorted: Vec<Ipv4Network> = subnets.iter().copied().map(normalized).collect();
+                sorted.sort_by_key(|s| first(*s));
+                return Err(NetError::OutsideSubnets { address: *stray, subnets: join(&sorted) });
+            }
+            Ok(list)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn static_ips_resolve_offsets_and_check_literals_against_the_subnets() {
+        let subnets: Vec<Ipv4Network> = ["10.0.2.0/24", "10.0.0.0/24"].iter().map(|s| s.parse().unwrap()).collect();
+        let ip = |s: &str| s.parse::<Ipv4Addr>().unwrap();
+        assert_eq!(static_ips("+10", &subnets).unwrap(), [ip("10.0.0.10")]);
+        assert_eq!(static_ips("-2", &subnets).unwrap(), [ip("10.0.2.253")]);
+        assert_eq!(static_ips("10.0.2.7 10.0.0.7", &subnets).unwrap(), [ip("10.0.2.7"), ip("10.0.0.7")]);
+        let e = static_ips("10.0.2.7 10.0.1.7", &subnets).unwrap_err().to_string();
+        assert_eq!(e, "10.0.1.7 is not inside any of the subnets 10.0.0.0/24, 10.0.2.0/24");
+        assert!(static_ips("ten", &subnets).is_err());
+    }
     use crate::net::n;
 
     fn intranet() -> Vec<Ipv4Network> {
