@@ -17,6 +17,7 @@ use sila_core::config::{AwsConfig, ConfigFile, VpcConfig, GLOBAL_SECTION};
 use sila_core::pipeline::{self, GroupSizes, Pipeline, PipelineRow, Size};
 use sila_core::provision::{self as prov, UserData};
 use sila_core::truth::truthy;
+use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -123,6 +124,12 @@ struct Planned {
     /// (address, subnet) of each static address.
     #[serde(skip)]
     interfaces: Vec<(String, String)>,
+    /// The launch template `<env>_<hostclass>`, when it exists.
+    #[serde(skip)]
+    template_id: Option<String>,
+    /// The group's recurring scheduled actions now.
+    #[serde(skip)]
+    schedules: Vec<String>,
     #[serde(skip)]
     template: TemplateSpec,
     #[serde(skip)]
@@ -149,6 +156,91 @@ pub(crate) async fn context(global: &GlobalArgs) -> anyhow::Result<Context> {
     Ok(Context { env, aws, facts, clients })
 }
 
+/// What a spinup plan reads from AWS: one call of each kind for all hostclasses, made beside the
+/// environment's own reads (they do not depend on each other), so planning 20 hostclasses costs the
+/// round trips of one.
+struct Reads {
+    /// Images whose names match a hostclass of the pipeline.
+    images: Vec<ami::Image>,
+    /// Pinned images that exist, by id.
+    pinned: BTreeMap<String, ami::Image>,
+    /// Newest snapshot by hostclass: (id, size, completed).
+    snapshots: BTreeMap<String, (String, u32, bool)>,
+    /// The environment's groups by hostclass.
+    groups: BTreeMap<String, Vec<GroupState>>,
+    /// Existing launch templates by name.
+    templates: BTreeMap<String, String>,
+    /// Recurring scheduled actions by group.
+    schedules: BTreeMap<String, Vec<String>>,
+    /// The configured elastic IPs that are allocated to the account.
+    eips: Vec<String>,
+}
+
+async fn read_for_plan(clients: &Clients, aws: &AwsConfig, env: &str, pipeline: &Pipeline) -> anyhow::Result<Reads> {
+    let mut hostclasses: Vec<String> = pipeline.rows.iter().map(|r| r.hostclass.clone()).collect();
+    hostclasses.sort();
+    hostclasses.dedup();
+    let trusted: Vec<String> = aws
+        .ini
+        .get("bake", "trusted_account_ids")
+        .map(|e| e.value.split_whitespace().map(str::to_string).collect())
+        .unwrap_or_default();
+    let patterns: Vec<String> = hostclasses.iter().map(|h| format!("{h} *")).collect();
+    let mut pinned_ids: Vec<String> = pipeline.rows.iter().filter_map(|r| r.ami.clone()).collect();
+    pinned_ids.sort();
+    pinned_ids.dedup();
+    let templates: Vec<String> = hostclasses.iter().map(|h| format!("{env}_{h}")).collect();
+    let eips: Vec<String> = hostclasses
+        .iter()
+        .filter_map(|h| aws.hostclass_option(h, "eip", Some(env)).map(|r| r.value.trim().to_string()))
+        .filter(|e| !e.is_empty() && e != "None")
+        .collect();
+    let pinned = async {
+        match clients.images_by_id(&pinned_ids).await {
+            // One missing id fails the whole call: then one call per id tells which exist.
+            Err(e) if e.kind == sila_cloud::ErrorKind::NotFound => {
+                let mut found = Vec::new();
+                for id in &pinned_ids {
+                    match clients.images_by_id(std::slice::from_ref(id)).await {
+                        Err(e) if e.kind == sila_cloud::ErrorKind::NotFound => {}
+                        other => found.extend(other?),
+                    }
+                }
+                Ok(found)
+            }
+            other => other,
+        }
+    };
+    let (images, pinned, snapshots, groups, templates, schedules, eips) = tokio::try_join!(
+        clients.images_named(&trusted, &patterns),
+        pinned,
+        clients.hostclass_snapshots(&hostclasses, env),
+        clients.environment_groups(env),
+        clients.launch_templates_named(&templates),
+        clients.recurring_actions(),
+        clients.allocated_addresses(&eips),
+    )?;
+    let pinned = pinned.into_iter().map(|i| (i.id.clone(), i)).collect();
+    Ok(Reads { images, pinned, snapshots, groups, templates, schedules, eips })
+}
+
+/// The context of a spinup, and its plan's reads, read side by side.
+async fn context_with_reads(global: &GlobalArgs, pipeline: &Pipeline) -> anyhow::Result<(Context, Reads)> {
+    let aws = global.aws_config()?;
+    let env = global.environment(&aws)?;
+    let clients = global.clients().await?;
+    let (facts, reads) = tokio::try_join!(
+        async {
+            clients
+                .environment_facts(&env)
+                .await?
+                .ok_or_else(|| anyhow!("environment {env} does not exist (no VPC tagged Name={env})"))
+        },
+        read_for_plan(&clients, &aws, &env, pipeline),
+    )?;
+    Ok((Context { env, aws, facts, clients }, reads))
+}
+
 fn load_pipeline(path: &std::path::Path) -> anyhow::Result<Pipeline> {
     Pipeline::load(path).map_err(|d| anyhow!("{d}"))
 }
@@ -172,6 +264,14 @@ pub(crate) fn credential_buckets(global: &GlobalArgs, ctx: &Context) -> anyhow::
     Ok(postfixes
         .map(|b| sila_core::environment::credential_buckets(ctx.clients.region(), project.as_deref().unwrap_or(""), &b))
         .unwrap_or_default())
+}
+
+/// The row's image: the pinned one, else the newest of its hostclass in `stages`.
+fn image_of<'a>(reads: &'a Reads, row: &PipelineRow, stages: &[&str]) -> Option<&'a ami::Image> {
+    match &row.ami {
+        Some(id) => reads.pinned.get(id),
+        None => ami::find_ami(&reads.images, &row.hostclass, Some(stages), None, false),
+    }
 }
 
 /// How long spinup waits for a hostclass snapshot that is still being taken.
@@ -210,7 +310,13 @@ fn static_addresses(ctx: &Context, hostclass: &str) -> Result<Vec<(Ipv4Addr, Str
         .collect())
 }
 
-async fn plan(global: &GlobalArgs, ctx: &Context, args: &RunArgs, pipeline: &Pipeline) -> anyhow::Result<Vec<Planned>> {
+async fn plan(
+    global: &GlobalArgs,
+    ctx: &Context,
+    reads: &Reads,
+    args: &RunArgs,
+    pipeline: &Pipeline,
+) -> anyhow::Result<Vec<Planned>> {
     let batches = pipeline.sequence_batches().map_err(|d| anyhow!("{d}"))?;
     let (ami_stage, _) = vpc_settings(global, ctx)?;
     let stage = args
@@ -219,12 +325,6 @@ async fn plan(global: &GlobalArgs, ctx: &Context, args: &RunArgs, pipeline: &Pip
         .or(ami_stage)
         .ok_or_else(|| UsageError("no --stage, and the environment type sets no ami_stage".into()))?;
     let stages: Vec<&str> = stage.split(',').map(str::trim).collect();
-    let trusted_accounts: Vec<String> = ctx
-        .aws
-        .ini
-        .get("bake", "trusted_account_ids")
-        .map(|e| e.value.split_whitespace().map(str::to_string).collect())
-        .unwrap_or_default();
     let credential_buckets = credential_buckets(global, ctx)?;
     let project = ctx.aws.ini.get(GLOBAL_SECTION, "project_name").map(|e| e.value.trim().to_string());
     let owner = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
@@ -248,19 +348,30 @@ async fn plan(global: &GlobalArgs, ctx: &Context, args: &RunArgs, pipeline: &Pip
     let mut planned = Vec::new();
     let mut missing = Vec::new();
     let epoch = sila_core::epoch_seconds();
+    // Images whose device names a row needs (to place a volume after the root), one round trip.
+    let mut need_devices: Vec<String> = Vec::new();
+    for (_, rows) in &batches {
+        for row in rows {
+            if row.extra_space.is_some() || row.extra_disk.is_some() || reads.snapshots.contains_key(&row.hostclass) {
+                if let Some(image) = image_of(reads, row, &stages) {
+                    need_devices.push(image.id.clone());
+                }
+            }
+        }
+    }
+    need_devices.sort();
+    need_devices.dedup();
+    let devices: BTreeMap<String, (Vec<String>, String)> =
+        futures::future::try_join_all(need_devices.iter().map(|id| async move {
+            Ok::<_, sila_cloud::CloudError>((id.clone(), ctx.clients.image_devices(id).await?))
+        }))
+        .await?
+        .into_iter()
+        .collect();
     for (sequence, rows) in batches {
         for row in rows {
             let h = &row.hostclass;
-            let image = match &row.ami {
-                Some(id) => match ctx.clients.images_by_id(std::slice::from_ref(id)).await {
-                    Err(e) if e.kind == sila_cloud::ErrorKind::NotFound => None,
-                    found => found?.into_iter().next(),
-                },
-                None => {
-                    let images = ctx.clients.images(&trusted_accounts, Some(&format!("{h} *"))).await?;
-                    ami::find_ami(&images, h, Some(&stages), None, false).cloned()
-                }
-            };
+            let image = image_of(reads, row, &stages).cloned();
             let Some(image) = image else {
                 missing.push(format!(
                     "{}:{}: {h}: no image ({})",
@@ -300,8 +411,17 @@ async fn plan(global: &GlobalArgs, ctx: &Context, args: &RunArgs, pipeline: &Pip
             if let Some(e) = &eip {
                 eips.push((h.clone(), e.clone()));
             }
-            let snapshot = ctx.clients.latest_hostclass_snapshot(h, &ctx.env, SNAPSHOT_WAIT).await?;
-            let existing: Vec<GroupState> = ctx.clients.hostclass_groups(&ctx.env, h).await?;
+            let snapshot = match reads.snapshots.get(h) {
+                Some((id, size, completed)) => {
+                    if !completed {
+                        tracing::info!("waiting for snapshot {id} of {h} to complete");
+                        ctx.clients.wait_snapshot(id, SNAPSHOT_WAIT).await?;
+                    }
+                    Some((id.clone(), *size))
+                }
+                None => None,
+            };
+            let existing: &[GroupState] = reads.groups.get(h).map_or(&[], Vec::as_slice);
             if existing.len() > 1 {
                 let names: Vec<&str> = existing.iter().map(|g| g.name.as_str()).collect();
                 bail!("{h}: more than one autoscaling group ({}); remove the extra ones first", names.join(", "));
@@ -311,11 +431,7 @@ async fn plan(global: &GlobalArgs, ctx: &Context, args: &RunArgs, pipeline: &Pip
                 Some(g) => (g.name.clone(), false, pipeline::updated_group_sizes(g.sizes, wanted)),
                 None => (pipeline::group_name(&ctx.env, h, epoch), true, pipeline::new_group_sizes(wanted)),
             };
-            let (devices, root) = if row.extra_space.is_some() || row.extra_disk.is_some() || snapshot.is_some() {
-                ctx.clients.image_devices(&image.id).await?
-            } else {
-                (Vec::new(), String::new())
-            };
+            let (devices, root) = devices.get(&image.id).cloned().unwrap_or_default();
             let key = option(h, "ssh_key_name").filter(|k| k != "None");
             let user_data = UserData {
                 hostclass: h.clone(),
@@ -341,7 +457,9 @@ async fn plan(global: &GlobalArgs, ctx: &Context, args: &RunArgs, pipeline: &Pip
             let tags =
                 prov::group_tags(h, &owner, &ctx.env, &ctx.facts.environment_class, chaos, args.testing, &extra_tags);
             let instance_type = row.first_instance_type().unwrap_or("m3.large").to_string();
+            let schedules = reads.schedules.get(&group).cloned().unwrap_or_default();
             planned.push(Planned {
+                schedules,
                 sequence,
                 hostclass: h.clone(),
                 image: image.id.clone(),
@@ -356,6 +474,7 @@ async fn plan(global: &GlobalArgs, ctx: &Context, args: &RunArgs, pipeline: &Pip
                 snapshot: snapshot.as_ref().map(|(id, _)| id.clone()),
                 subnets,
                 interfaces: statics.iter().map(|(ip, subnet)| (ip.to_string(), subnet.clone())).collect(),
+                template_id: reads.templates.get(&format!("{}_{h}", ctx.env)).cloned(),
                 template: TemplateSpec {
                     image: image.id.clone(),
                     instance_type,
@@ -380,10 +499,8 @@ async fn plan(global: &GlobalArgs, ctx: &Context, args: &RunArgs, pipeline: &Pip
         }
     }
     // Elastic IPs the on-box scripts associate must exist: checked now, not found at boot.
-    let wanted: Vec<String> = eips.iter().map(|(_, e)| e.clone()).collect();
-    let allocated = ctx.clients.allocated_addresses(&wanted).await?;
     for (h, eip) in &eips {
-        if !allocated.contains(eip) {
+        if !reads.eips.contains(eip) {
             missing.push(format!("[{h}] eip {eip}: no such elastic IP in this account"));
         }
     }
@@ -465,8 +582,8 @@ pub(crate) async fn spindown_and_up(global: &GlobalArgs, args: &SpindownArgs) ->
 /// spindownandup prints one document).
 async fn spin_up(global: &GlobalArgs, args: &RunArgs, pipeline: &Pipeline) -> anyhow::Result<Vec<Planned>> {
     let printer = Printer::new(global.output);
-    let ctx = context(global).await?;
-    let planned = plan(global, &ctx, args, pipeline).await?;
+    let (ctx, reads) = context_with_reads(global, pipeline).await?;
+    let planned = plan(global, &ctx, &reads, args, pipeline).await?;
     if printer.json() && args.dry_run {
         return Ok(planned);
     }
@@ -533,17 +650,24 @@ async fn provision(ctx: &Context, p: &Planned) -> anyhow::Result<()> {
         ("hostclass".to_string(), p.hostclass.clone()),
         ("environment".to_string(), ctx.env.clone()),
     ];
-    for (ip, subnet) in &p.interfaces {
-        let (id, made) = ctx
-            .clients
-            .ensure_floating_interface(&ctx.facts.vpc_id, subnet, &p.template.security_group, ip, &tags)
-            .await?;
-        if made {
-            tracing::info!("made floating interface {id} ({ip}) for {}", p.hostclass);
+    let interfaces = futures::future::try_join_all(p.interfaces.iter().map(|(ip, subnet)| {
+        let tags = &tags;
+        async move {
+            let (id, made) = ctx
+                .clients
+                .ensure_floating_interface(&ctx.facts.vpc_id, subnet, &p.template.security_group, ip, tags)
+                .await?;
+            if made {
+                tracing::info!("made floating interface {id} ({ip}) for {}", p.hostclass);
+            }
+            Ok::<_, sila_cloud::CloudError>(())
         }
-    }
+    }));
     let template = format!("{}_{}", ctx.env, p.hostclass);
-    let (id, version) = ctx.clients.put_launch_template(&template, &p.template).await?;
+    let ((id, version), _) = tokio::try_join!(
+        ctx.clients.put_launch_template(&template, p.template_id.as_deref(), &p.template),
+        interfaces
+    )?;
     let spec = GroupSpec {
         name: p.group.clone(),
         template_id: id,
@@ -554,7 +678,11 @@ async fn provision(ctx: &Context, p: &Planned) -> anyhow::Result<()> {
         tags: p.tags.clone(),
     };
     ctx.clients.put_group(&spec, !p.create).await?;
-    ctx.clients.put_scheduled_actions(&p.group, &p.row.scheduled_actions()).await?;
+    let actions = p.row.scheduled_actions();
+    tokio::try_join!(
+        ctx.clients.put_scaling_policies(&p.group),
+        ctx.clients.put_scheduled_actions(&p.group, &actions, &p.schedules),
+    )?;
     tracing::info!("{} {} ({})", if p.create { "created" } else { "updated" }, p.group, p.hostclass);
     Ok(())
 }
@@ -565,15 +693,16 @@ async fn wait_for_smoke(ctx: &Context, batch: &[&Planned], deadline: Instant) ->
     let mut progress = Progress::start();
     loop {
         waiting.clear();
+        // One listing of groups and one of hosts per poll, for the whole batch.
+        let (groups, all_hosts) =
+            tokio::try_join!(ctx.clients.environment_groups(&ctx.env), ctx.clients.hosts(&ctx.facts.vpc_id))?;
         for p in batch {
-            let groups = ctx.clients.hostclass_groups(&ctx.env, &p.hostclass).await?;
-            let Some(group) = groups.iter().find(|g| g.name == p.group) else {
+            let Some(group) = groups.get(&p.hostclass).into_iter().flatten().find(|g| g.name == p.group) else {
                 waiting.push(format!("{} (group not visible yet)", p.group));
                 continue;
             };
-            let ids: Vec<String> = group.instances.iter().map(|(id, _)| id.clone()).collect();
-            let hosts: Vec<sila_core::hosts::Host> =
-                ctx.clients.hosts(&ctx.facts.vpc_id).await?.into_iter().filter(|h| ids.contains(&h.id)).collect();
+            let ids: Vec<&String> = group.instances.iter().map(|(id, _)| id).collect();
+            let hosts: Vec<&sila_core::hosts::Host> = all_hosts.iter().filter(|h| ids.contains(&&h.id)).collect();
             if let Some(failed) = hosts.iter().find(|h| h.readiness() == sila_core::hosts::Readiness::Failed) {
                 bail!("{}: instance {} of {} is {}", p.hostclass, failed.id, p.group, failed.state);
             }
@@ -623,16 +752,22 @@ async fn spin_down(global: &GlobalArgs, args: &SpindownArgs) -> anyhow::Result<V
             hostclasses.push(&row.hostclass);
         }
     }
-    let mut removed = Vec::new();
-    for h in hostclasses {
-        let groups: Vec<String> =
-            ctx.clients.hostclass_groups(&ctx.env, h).await?.into_iter().map(|g| g.name).collect();
-        let template = format!("{}_{h}", ctx.env);
-        if !args.dry_run {
-            ctx.clients.delete_groups(&groups).await?;
-            ctx.clients.delete_launch_template(&template).await?;
-        }
-        removed.push(Removed { hostclass: h.to_string(), groups, launch_template: template });
+    let mut existing = ctx.clients.environment_groups(&ctx.env).await?;
+    let removed: Vec<Removed> = hostclasses
+        .iter()
+        .map(|h| Removed {
+            hostclass: h.to_string(),
+            groups: existing.remove(*h).unwrap_or_default().into_iter().map(|g| g.name).collect(),
+            launch_template: format!("{}_{h}", ctx.env),
+        })
+        .collect();
+    if !args.dry_run {
+        // All groups at once (one wait for all of them), then their templates.
+        let groups: Vec<String> = removed.iter().flat_map(|r| r.groups.clone()).collect();
+        ctx.clients.delete_groups(&groups).await?;
+        let names: Vec<String> = removed.iter().map(|r| r.launch_template.clone()).collect();
+        let ids: Vec<String> = ctx.clients.launch_templates_named(&names).await?.into_values().collect();
+        ctx.clients.delete_launch_templates(&ids).await?;
     }
     if !printer.json() {
         let mut text = String::new();

@@ -41,6 +41,21 @@ impl Clients {
         Ok(found.iter().map(image).collect())
     }
 
+    /// The images owned by this account and `trusted` accounts whose names match any of `patterns`
+    /// (e.g. `mhcweb *`), one call per 200 patterns.
+    pub async fn images_named(&self, trusted: &[String], patterns: &[String]) -> Result<Vec<Image>, CloudError> {
+        let mut owners = vec!["self".to_string()];
+        owners.extend(trusted.iter().cloned());
+        let mut images = Vec::new();
+        for chunk in patterns.chunks(200) {
+            let values: Vec<&str> = chunk.iter().map(String::as_str).collect();
+            let request = self.ec2.describe_images().set_owners(Some(owners.clone())).filters(filter("name", &values));
+            let found: Vec<aws_sdk_ec2::types::Image> = paginated!(request, "DescribeImages")?;
+            images.extend(found.iter().map(image));
+        }
+        Ok(images)
+    }
+
     /// The images with these ids (any owner).
     pub async fn images_by_id(&self, ids: &[String]) -> Result<Vec<Image>, CloudError> {
         if ids.is_empty() {

@@ -139,7 +139,12 @@ impl Clients {
 
     /// Puts a new version of launch template `name` (creating the template the first time); returns
     /// the template id and the new version number.
-    pub async fn put_launch_template(&self, name: &str, spec: &TemplateSpec) -> Result<(String, String), CloudError> {
+    pub async fn put_launch_template(
+        &self,
+        name: &str,
+        existing: Option<&str>,
+        spec: &TemplateSpec,
+    ) -> Result<(String, String), CloudError> {
         let interface = LaunchTemplateInstanceNetworkInterfaceSpecificationRequest::builder()
             .device_index(0)
             .associate_public_ip_address(spec.public_ip)
@@ -179,17 +184,17 @@ impl Clients {
             );
         }
         let data = data.build();
-        if let Some(id) = self.launch_template_ids(name).await?.into_iter().next() {
+        if let Some(id) = existing {
             let out = self
                 .ec2
                 .create_launch_template_version()
-                .launch_template_id(&id)
+                .launch_template_id(id)
                 .launch_template_data(data)
                 .send()
                 .await
                 .map_err(|e| CloudError::from_sdk("CreateLaunchTemplateVersion", e))?;
             let version = out.launch_template_version().and_then(|v| v.version_number()).unwrap_or(1);
-            return Ok((id, version.to_string()));
+            return Ok((id.to_string(), version.to_string()));
         }
         let out = self
             .ec2
@@ -210,34 +215,6 @@ impl Clients {
             template.and_then(|t| t.launch_template_id()).unwrap_or_default().to_string(),
             template.and_then(|t| t.latest_version_number()).unwrap_or(1).to_string(),
         ))
-    }
-
-    /// The ids of the launch templates named `name` (none or one).
-    async fn launch_template_ids(&self, name: &str) -> Result<Vec<String>, CloudError> {
-        let found = self
-            .ec2
-            .describe_launch_templates()
-            .filters(filter("launch-template-name", &[name]))
-            .send()
-            .await
-            .map_err(|e| CloudError::from_sdk("DescribeLaunchTemplates", e))?;
-        Ok(found.launch_templates().iter().filter_map(|t| t.launch_template_id().map(str::to_string)).collect())
-    }
-
-    /// Deletes launch template `name`, if there is one (looked up first, by id then: the emulator
-    /// answers a missing name with MissingParameter, not a NotFound).
-    pub async fn delete_launch_template(&self, name: &str) -> Result<(), CloudError> {
-        for id in self.launch_template_ids(name).await? {
-            gone(
-                self.ec2
-                    .delete_launch_template()
-                    .launch_template_id(&id)
-                    .send()
-                    .await
-                    .map_err(|e| CloudError::from_sdk("DeleteLaunchTemplate", e)),
-            )?;
-        }
-        Ok(())
     }
 
     /// The floating interface with private address `ip` in VPC `vpc_id`, made in `subnet` with
@@ -295,46 +272,51 @@ impl Clients {
         Ok(out.addresses().iter().filter_map(|a| a.public_ip().map(str::to_string)).collect())
     }
 
-    /// The newest snapshot of `hostclass` in `env` (tagged `hostclass` and `env`, §4.10.4), once it
-    /// is complete (waited for up to `wait`): its id and size in GiB.
-    pub async fn latest_hostclass_snapshot(
+    /// The newest snapshot of each of `hostclasses` in `env` (tagged `hostclass` and `env`,
+    /// §4.10.4), one listing for all: hostclass → (id, size in GiB, completed).
+    pub async fn hostclass_snapshots(
         &self,
-        hostclass: &str,
+        hostclasses: &[String],
         env: &str,
-        wait: std::time::Duration,
-    ) -> Result<Option<(String, u32)>, CloudError> {
-        let request = self
-            .ec2
-            .describe_snapshots()
-            .owner_ids("self")
-            .filters(filter("tag:hostclass", &[hostclass]))
-            .filters(filter("tag:env", &[env]));
-        let found: Vec<aws_sdk_ec2::types::Snapshot> = paginated!(request, "DescribeSnapshots")?;
-        let Some(newest) = found
-            .iter()
-            .filter(|s| s.state().is_some_and(|st| st.as_str() != "error"))
-            .max_by_key(|s| s.start_time().map(|t| (t.secs(), t.subsec_nanos())))
-        else {
-            return Ok(None);
-        };
-        let id = newest.snapshot_id().unwrap_or_default().to_string();
-        let size = u32::try_from(newest.volume_size().unwrap_or(0)).unwrap_or(0);
-        if newest.state().map(|s| s.as_str()) != Some("completed") {
-            use aws_sdk_ec2::client::Waiters as _;
-            tracing::info!("waiting for snapshot {id} of {hostclass} to complete");
-            self.ec2
-                .wait_until_snapshot_completed()
-                .snapshot_ids(&id)
-                .wait(wait)
-                .await
-                .map_err(|e| CloudError::waiting("SnapshotCompleted", &id, &e))?;
+    ) -> Result<BTreeMap<String, (String, u32, bool)>, CloudError> {
+        let mut newest: BTreeMap<String, (String, u32, bool)> = BTreeMap::new();
+        for chunk in hostclasses.chunks(200) {
+            let values: Vec<&str> = chunk.iter().map(String::as_str).collect();
+            let request = self
+                .ec2
+                .describe_snapshots()
+                .owner_ids("self")
+                .filters(filter("tag:hostclass", &values))
+                .filters(filter("tag:env", &[env]));
+            let mut found: Vec<aws_sdk_ec2::types::Snapshot> = paginated!(request, "DescribeSnapshots")?;
+            found.retain(|s| s.state().is_some_and(|st| st.as_str() != "error"));
+            found.sort_by_key(|s| s.start_time().map(|t| (t.secs(), t.subsec_nanos())));
+            for snapshot in found {
+                let Some(hostclass) = tag_map(snapshot.tags()).remove("hostclass") else { continue };
+                let id = snapshot.snapshot_id().unwrap_or_default().to_string();
+                let size = u32::try_from(snapshot.volume_size().unwrap_or(0)).unwrap_or(0);
+                let completed = snapshot.state().map(|s| s.as_str()) == Some("completed");
+                newest.insert(hostclass, (id, size, completed)); // sorted oldest first: the newest wins
+            }
         }
-        Ok(Some((id, size)))
+        Ok(newest)
+    }
+
+    /// Waits up to `wait` until snapshot `id` is complete.
+    pub async fn wait_snapshot(&self, id: &str, wait: std::time::Duration) -> Result<(), CloudError> {
+        use aws_sdk_ec2::client::Waiters as _;
+        self.ec2
+            .wait_until_snapshot_completed()
+            .snapshot_ids(id)
+            .wait(wait)
+            .await
+            .map(drop)
+            .map_err(|e| CloudError::waiting("SnapshotCompleted", id, &e))
     }
 
     /// The ids of the launch templates tagged `environment=<env>` (the ones spinup made).
     pub async fn environment_templates(&self, env: &str) -> Result<Vec<String>, CloudError> {
-        let request = self.ec2.describe_launch_templates().filters(filter("tag:environment", &[env]));
+        let request = self.ec2.describe_launch_templates().filters(filter("tag:environment", &[env])).max_results(200);
         let found: Vec<aws_sdk_ec2::types::LaunchTemplate> = paginated!(request, "DescribeLaunchTemplates")?;
         Ok(found.iter().filter_map(|t| t.launch_template_id().map(str::to_string)).collect())
     }
@@ -355,19 +337,16 @@ impl Clients {
         Ok(())
     }
 
-    /// The groups named `<env>_<hostclass>_<epoch>` (vector 51), oldest first.
-    pub async fn hostclass_groups(&self, env: &str, hostclass: &str) -> Result<Vec<GroupState>, CloudError> {
+    /// Every group of environment `env` by hostclass (vector 51), oldest first; one listing.
+    pub async fn environment_groups(&self, env: &str) -> Result<BTreeMap<String, Vec<GroupState>>, CloudError> {
         let all: Vec<aws_sdk_autoscaling::types::AutoScalingGroup> =
             paginated!(self.autoscaling.describe_auto_scaling_groups(), "DescribeAutoScalingGroups")?;
-        let mut groups: Vec<GroupState> = all
-            .iter()
-            .filter(|g| {
-                g.auto_scaling_group_name()
-                    .and_then(|n| sila_core::pipeline::hostclass_from_group_name(n, env))
-                    .is_some_and(|h| h == hostclass)
-            })
-            .map(|g| GroupState {
-                name: g.auto_scaling_group_name().unwrap_or_default().to_string(),
+        let mut groups: BTreeMap<String, Vec<GroupState>> = BTreeMap::new();
+        for g in &all {
+            let name = g.auto_scaling_group_name().unwrap_or_default();
+            let Some(hostclass) = sila_core::pipeline::hostclass_from_group_name(name, env) else { continue };
+            groups.entry(hostclass.to_string()).or_default().push(GroupState {
+                name: name.to_string(),
                 sizes: GroupSizes {
                     min: u32::try_from(g.min_size().unwrap_or(0)).unwrap_or(0),
                     desired: u32::try_from(g.desired_capacity().unwrap_or(0)).unwrap_or(0),
@@ -383,15 +362,47 @@ impl Clients {
                         )
                     })
                     .collect(),
-            })
-            .collect();
-        groups.sort_by(|a, b| a.name.cmp(&b.name));
+            });
+        }
+        for list in groups.values_mut() {
+            list.sort_by(|a, b| a.name.cmp(&b.name));
+        }
         Ok(groups)
     }
 
+    /// Launch template ids by name, for those of `names` that exist (one call per 200 names).
+    pub async fn launch_templates_named(&self, names: &[String]) -> Result<BTreeMap<String, String>, CloudError> {
+        let mut found = BTreeMap::new();
+        for chunk in names.chunks(200) {
+            let values: Vec<&str> = chunk.iter().map(String::as_str).collect();
+            // MaxResults set: the emulator cuts the answer at its default of 15 without a NextToken.
+            let request =
+                self.ec2.describe_launch_templates().filters(filter("launch-template-name", &values)).max_results(200);
+            let templates: Vec<aws_sdk_ec2::types::LaunchTemplate> = paginated!(request, "DescribeLaunchTemplates")?;
+            for t in templates {
+                if let (Some(name), Some(id)) = (t.launch_template_name(), t.launch_template_id()) {
+                    found.insert(name.to_string(), id.to_string());
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    /// The recurring scheduled actions of every group, by group name (one listing).
+    pub async fn recurring_actions(&self) -> Result<BTreeMap<String, Vec<String>>, CloudError> {
+        let all: Vec<aws_sdk_autoscaling::types::ScheduledUpdateGroupAction> =
+            paginated!(self.autoscaling.describe_scheduled_actions(), "DescribeScheduledActions")?;
+        let mut by_group: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for a in all.iter().filter(|a| a.recurrence().is_some()) {
+            if let (Some(group), Some(name)) = (a.auto_scaling_group_name(), a.scheduled_action_name()) {
+                by_group.entry(group.to_string()).or_default().push(name.to_string());
+            }
+        }
+        Ok(by_group)
+    }
+
     /// Creates group `spec.name`, or (with `update`) points the existing one at the new template
-    /// version and sets its sizes, subnets, termination policies and tags in place. Then its
-    /// scaling policies (vector 50).
+    /// version and sets its sizes, subnets, termination policies and tags in place.
     pub async fn put_group(&self, spec: &GroupSpec, update: bool) -> Result<(), CloudError> {
         let template = LaunchTemplateSpecification::builder()
             .launch_template_id(&spec.template_id)
@@ -412,17 +423,23 @@ impl Clients {
             };
         }
         if update {
-            shaped!(self.autoscaling.update_auto_scaling_group())
-                .set_termination_policies(policies)
-                .send()
-                .await
-                .map_err(|e| CloudError::from_sdk("UpdateAutoScalingGroup", e))?;
-            self.autoscaling
-                .create_or_update_tags()
-                .set_tags(Some(self.group_tags(spec)))
-                .send()
-                .await
-                .map_err(|e| CloudError::from_sdk("CreateOrUpdateTags", e))?;
+            tokio::try_join!(
+                async {
+                    shaped!(self.autoscaling.update_auto_scaling_group())
+                        .set_termination_policies(policies)
+                        .send()
+                        .await
+                        .map_err(|e| CloudError::from_sdk("UpdateAutoScalingGroup", e))
+                },
+                async {
+                    self.autoscaling
+                        .create_or_update_tags()
+                        .set_tags(Some(self.group_tags(spec)))
+                        .send()
+                        .await
+                        .map_err(|e| CloudError::from_sdk("CreateOrUpdateTags", e))
+                },
+            )?;
         } else {
             shaped!(self.autoscaling.create_auto_scaling_group())
                 .set_termination_policies(policies.or_else(|| Some(vec!["OldestLaunchTemplate".into()])))
@@ -431,10 +448,15 @@ impl Clients {
                 .await
                 .map_err(|e| CloudError::from_sdk("CreateAutoScalingGroup", e))?;
         }
-        for (name, adjustment) in [("up", 10), ("down", -10)] {
+        Ok(())
+    }
+
+    /// The group's default scaling policies `up` and `down` (vector 50), put side by side.
+    pub async fn put_scaling_policies(&self, group: &str) -> Result<(), CloudError> {
+        futures::future::try_join_all([("up", 10), ("down", -10)].map(|(name, adjustment)| async move {
             self.autoscaling
                 .put_scaling_policy()
-                .auto_scaling_group_name(&spec.name)
+                .auto_scaling_group_name(group)
                 .policy_name(name)
                 .adjustment_type("PercentChangeInCapacity")
                 .scaling_adjustment(adjustment)
@@ -442,8 +464,9 @@ impl Clients {
                 .cooldown(600)
                 .send()
                 .await
-                .map_err(|e| CloudError::from_sdk("PutScalingPolicy", e))?;
-        }
+                .map_err(|e| CloudError::from_sdk("PutScalingPolicy", e))
+        }))
+        .await?;
         Ok(())
     }
 
@@ -462,37 +485,44 @@ impl Clients {
             .collect()
     }
 
-    /// Replaces the group's recurring scheduled actions with `actions` (§4.10.2).
-    pub async fn put_scheduled_actions(&self, group: &str, actions: &[ScheduledAction]) -> Result<(), CloudError> {
-        let existing: Vec<aws_sdk_autoscaling::types::ScheduledUpdateGroupAction> = paginated!(
-            self.autoscaling.describe_scheduled_actions().auto_scaling_group_name(group),
-            "DescribeScheduledActions"
-        )?;
-        for action in existing.iter().filter(|a| a.recurrence().is_some()) {
+    /// Replaces the group's recurring scheduled actions (`existing`, by name) with `actions`
+    /// (§4.10.2): the ones no longer wanted are deleted while the wanted ones are put (a put of an
+    /// existing name replaces it), all at once.
+    pub async fn put_scheduled_actions(
+        &self,
+        group: &str,
+        actions: &[ScheduledAction],
+        existing: &[String],
+    ) -> Result<(), CloudError> {
+        let wanted: Vec<String> =
+            actions.iter().map(|a| sila_core::pipeline::scheduled_action_name(group, &a.cron)).collect();
+        let deletes = existing.iter().filter(|name| !wanted.contains(name)).map(|name| async move {
             gone(
                 self.autoscaling
                     .delete_scheduled_action()
                     .auto_scaling_group_name(group)
-                    .scheduled_action_name(action.scheduled_action_name().unwrap_or_default())
+                    .scheduled_action_name(name)
                     .send()
                     .await
                     .map_err(|e| CloudError::from_sdk("DeleteScheduledAction", e)),
-            )?;
-        }
+            )
+        });
         let size = |n: Option<u32>| n.map(|n| i32::try_from(n).unwrap_or(i32::MAX));
-        for action in actions {
+        let puts = actions.iter().zip(&wanted).map(|(action, name)| async move {
             self.autoscaling
                 .put_scheduled_update_group_action()
                 .auto_scaling_group_name(group)
-                .scheduled_action_name(sila_core::pipeline::scheduled_action_name(group, &action.cron))
+                .scheduled_action_name(name)
                 .recurrence(&action.cron)
                 .set_min_size(size(action.min))
                 .set_desired_capacity(size(action.desired))
                 .set_max_size(size(action.max))
                 .send()
                 .await
-                .map_err(|e| CloudError::from_sdk("PutScheduledUpdateGroupAction", e))?;
-        }
+                .map(drop)
+                .map_err(|e| CloudError::from_sdk("PutScheduledUpdateGroupAction", e))
+        });
+        tokio::try_join!(futures::future::try_join_all(deletes), futures::future::try_join_all(puts))?;
         Ok(())
     }
 }
