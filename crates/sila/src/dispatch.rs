@@ -1,15 +1,18 @@
 //! `sila <tool> ARGS` → `sila-<tool> ARGS`.
 
 use anyhow::Context as _;
-use sila_cli::UsageError;
+use sila_cli::{GlobalArgs, OutputFormat, UsageError};
 use std::ffi::OsString;
 use std::path::PathBuf;
 
 /// The tools `sila` forwards to.
 pub const TOOLS: [&str; 8] = ["bake", "vpc", "aws", "iam", "elb", "rds", "chaos", "snapshot"];
 
-/// Replaces this process with `sila-<tool>` (so signals and exit codes are the tool's own).
-pub fn run(args: &[OsString]) -> anyhow::Result<()> {
+/// Replaces this process with `sila-<tool>` (so signals and exit codes are the tool's own). The
+/// global flags given before the tool's name reach it too: the config dir and AWS settings as the
+/// environment variables the tools read (so the same flag after the tool's name still wins), and
+/// `--env`, `--output json` and `-v` as flags.
+pub fn run(global: &GlobalArgs, args: &[OsString]) -> anyhow::Result<()> {
     let (tool, rest) = args.split_first().context("no tool given")?;
     let tool = tool.to_string_lossy();
     if !TOOLS.contains(&tool.as_ref()) {
@@ -21,6 +24,27 @@ pub fn run(args: &[OsString]) -> anyhow::Result<()> {
     }
     let program = locate(&format!("sila-{tool}"));
     let mut command = std::process::Command::new(&program);
+    if let Some(dir) = &global.config_dir {
+        command.env("SILA_CONFIG_DIR", dir);
+    }
+    let aws = &global.aws;
+    for (var, value) in
+        [("AWS_PROFILE", &aws.profile), ("AWS_REGION", &aws.region), ("AWS_ENDPOINT_URL", &aws.endpoint_url)]
+    {
+        if let Some(v) = value {
+            command.env(var, v);
+        }
+    }
+    command.env("AWS_MAX_ATTEMPTS", aws.max_attempts.to_string());
+    if let Some(env) = &global.env {
+        command.args(["--env", env]);
+    }
+    if global.output == OutputFormat::Json {
+        command.args(["--output", "json"]);
+    }
+    if global.verbose > 0 {
+        command.arg(format!("-{}", "v".repeat(usize::from(global.verbose))));
+    }
     command.args(rest);
     exec(command).with_context(|| format!("cannot run {}", program.display()))
 }

@@ -46,6 +46,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match &cli.command {
         Command::Check => check::run(&cli.global),
         Command::Sandbox(args) => sandbox::run(&cli.global, args).await,
-        Command::Tool(args) => dispatch::run(args),
+        Command::Tool(args) => dispatch::run(&cli.global, args),
     }
 }

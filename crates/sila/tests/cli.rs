@@ -75,3 +75,23 @@ fn check_of_a_missing_dir_is_a_usage_error() {
     assert_eq!(out.code, Some(2), "{out:?}");
     assert!(out.stderr.contains("/nonexistent/sila is not a directory"), "{}", out.stderr);
 }
+
+#[test]
+fn global_flags_before_the_tool_name_reach_the_tool() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("aws.ini"),
+        "[disco_aws]\ndefault_environment=ci\n[mhcweb]\nmeta_network=dmz\nmeta_network@prod=edge\n",
+    )
+    .unwrap();
+    let out = Outcome::of(
+        sila()
+            .arg("--config-dir")
+            .arg(dir.path())
+            .args(["--output", "json", "--env", "prod", "aws", "gethostclassoption", "--hostclass", "mhcweb"])
+            .args(["--option", "meta_network"]),
+    );
+    assert_eq!(out.code, Some(0), "{out:?}");
+    let answer: serde_json::Value = serde_json::from_str(&out.stdout).expect("JSON");
+    assert_eq!(answer["value"], "edge", "{answer}");
+}
