@@ -50,7 +50,7 @@ struct Row<'a> {
     hostclass: &'a str,
     stage: Option<&'a str>,
     productline: Option<&'a str>,
-    age_hours: u64,
+    age_hours: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     in_prod: Option<bool>,
 }
@@ -90,7 +90,7 @@ async fn print_images(
             image.state.clone(),
             image.stage().unwrap_or_default().to_string(),
             image.productline().unwrap_or_default().to_string(),
-            image.age_hours(now).to_string(),
+            image.age_hours(now).map_or("-".to_string(), |h| h.to_string()),
         ];
         if in_prod {
             cells.push(if shared[&image.id] { "prod" } else { "non-prod" }.to_string());
@@ -323,7 +323,7 @@ pub async fn cleanup(global: &GlobalArgs, args: &CleanupArgs) -> anyhow::Result<
         table.row([
             v.image.id.clone(),
             v.image.name.clone(),
-            (v.image.age_hours(request.now) / 24).to_string(),
+            v.image.age_hours(request.now).map_or("-".to_string(), |h| (h / 24).to_string()),
             action.into(),
             v.reason.clone(),
         ]);

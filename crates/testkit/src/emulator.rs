@@ -242,12 +242,17 @@ impl Emulator {
 
     /// An EC2 client pointed at the emulator.
     pub fn ec2(&self) -> aws_sdk_ec2::Client {
-        let config = aws_sdk_ec2::Config::builder()
-            .behavior_version(aws_sdk_ec2::config::BehaviorVersion::v2026_01_12())
-            .region(aws_sdk_ec2::config::Region::new(crate::REGION))
-            .endpoint_url(&self.endpoint)
-            .credentials_provider(aws_sdk_ec2::config::Credentials::new("test", "test", None, None, "sila-testkit"))
-            .build();
-        aws_sdk_ec2::Client::from_conf(config)
+        ec2_client(&self.endpoint)
     }
+}
+
+/// An EC2 client pointed at the emulator at `endpoint`, with dummy credentials.
+pub fn ec2_client(endpoint: &str) -> aws_sdk_ec2::Client {
+    let config = aws_sdk_ec2::Config::builder()
+        .behavior_version(aws_sdk_ec2::config::BehaviorVersion::v2026_01_12())
+        .region(aws_sdk_ec2::config::Region::new(crate::REGION))
+        .endpoint_url(endpoint)
+        .credentials_provider(aws_sdk_ec2::config::Credentials::new("test", "test", None, None, "sila-testkit"))
+        .build();
+    aws_sdk_ec2::Client::from_conf(config)
 }

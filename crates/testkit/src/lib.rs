@@ -14,7 +14,7 @@ mod emulator;
 mod run;
 mod sshd;
 
-pub use emulator::{Emulator, FaultRule, LoggedRequest, Requests};
+pub use emulator::{ec2_client, Emulator, FaultRule, LoggedRequest, Requests};
 pub use run::{assert_cli_contract, bin, project_root, Outcome, GLOBAL_FLAGS};
 pub use sshd::TestHost;
 

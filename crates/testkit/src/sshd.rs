@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 const APPLETS: &[&str] = &[
     "sh", "ash", "cat", "chmod", "chown", "cp", "cut", "date", "echo", "env", "grep", "id", "ls", "mkdir", "mv", "rm",
     "sed", "sleep", "stat", "sync", "tar", "test", "[", "touch", "true", "false", "wc", "printf", "head", "tail",
-    "expr", "ln",
+    "expr", "ln", "dirname", "basename",
 ];
 
 /// Stand-ins for the distribution's account tools (busybox-static has no adduser): enough of

@@ -50,9 +50,10 @@ impl Image {
         self.tags.get("is_private").is_some_and(|v| v.eq_ignore_ascii_case("true"))
     }
 
-    /// Age in hours at `now` (epoch seconds), from the name's timestamp.
-    pub fn age_hours(&self, now: u64) -> u64 {
-        now.saturating_sub(self.timestamp()) / 3600
+    /// Age in hours at `now` (epoch seconds), from the name's timestamp; `None` for a name without
+    /// one (an image not baked by Sila or Asiaq).
+    pub fn age_hours(&self, now: u64) -> Option<u64> {
+        (self.timestamp() > 0).then(|| now.saturating_sub(self.timestamp()) / 3600)
     }
 }
 
