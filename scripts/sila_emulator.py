@@ -239,9 +239,23 @@ def patch_moto():
     A launch template version made by CreateLaunchTemplateVersion keeps its UserData as a plain
     string, and moto asserts it is a Base64EncodedString when an autoscaling group launches from it
     (HTTP 500 on any scale-up after a second version). AWS has no such problem.
+
+    moto keeps scaling policies by name alone, so group B's policy `up` replaces group A's. On AWS a
+    policy name is unique per group. Keyed by (group, name) here.
     """
     from moto.core.types import Base64EncodedString
     from moto.ec2.models import launch_templates
+    from moto.autoscaling import models as autoscaling
+
+    put_policy = autoscaling.AutoScalingBackend.put_scaling_policy
+
+    def put_scaling_policy(self, name, *args, **kwargs):
+        policy = put_policy(self, name, *args, **kwargs)
+        del self.policies[name]
+        self.policies[(policy.auto_scaling_group_name, name)] = policy
+        return policy
+
+    autoscaling.AutoScalingBackend.put_scaling_policy = put_scaling_policy
 
     def user_data(self):
         data = self.data.get("UserData")

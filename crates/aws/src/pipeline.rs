@@ -14,7 +14,7 @@ use sila_cloud::provision::{EnvironmentFacts, GroupSpec, GroupState, TemplateSpe
 use sila_cloud::Clients;
 use sila_core::ami;
 use sila_core::config::{AwsConfig, ConfigFile, VpcConfig, GLOBAL_SECTION};
-use sila_core::pipeline::{self, GroupSizes, Pipeline, PipelineRow, Size};
+use sila_core::pipeline::{self, GroupSizes, Pipeline, PipelineRow, ScheduledAction, Size};
 use sila_core::provision::{self as prov, UserData};
 use sila_core::truth::truthy;
 use std::collections::BTreeMap;
@@ -124,12 +124,26 @@ struct Planned {
     /// (address, subnet) of each static address.
     #[serde(skip)]
     interfaces: Vec<(String, String)>,
+    /// Nothing to change: the template's latest version, the group, its policies and its schedule
+    /// are as wanted (a re-run changes nothing).
+    unchanged: bool,
+    /// What changes in an existing group.
+    changes: Vec<&'static str>,
     /// The launch template `<env>_<hostclass>`, when it exists.
     #[serde(skip)]
     template_id: Option<String>,
+    /// Its latest version, when that holds what is wanted (no new version then).
+    #[serde(skip)]
+    template_version: Option<String>,
+    /// The group already is as wanted (template version, sizes, subnets, policies, tags).
+    #[serde(skip)]
+    group_unchanged: bool,
+    /// Its default scaling policies are in place.
+    #[serde(skip)]
+    policies_in_place: bool,
     /// The group's recurring scheduled actions now.
     #[serde(skip)]
-    schedules: Vec<String>,
+    schedules: Vec<(String, ScheduledAction)>,
     #[serde(skip)]
     template: TemplateSpec,
     #[serde(skip)]
@@ -168,10 +182,12 @@ struct Reads {
     snapshots: BTreeMap<String, (String, u32, bool)>,
     /// The environment's groups by hostclass.
     groups: BTreeMap<String, Vec<GroupState>>,
-    /// Existing launch templates by name.
-    templates: BTreeMap<String, String>,
+    /// Existing launch templates by name: (id, latest version, what it holds).
+    templates: BTreeMap<String, (String, String, TemplateSpec)>,
     /// Recurring scheduled actions by group.
-    schedules: BTreeMap<String, Vec<String>>,
+    schedules: BTreeMap<String, Vec<(String, ScheduledAction)>>,
+    /// Groups whose default scaling policies are in place.
+    policies: std::collections::BTreeSet<String>,
     /// The configured elastic IPs that are allocated to the account.
     eips: Vec<String>,
 }
@@ -211,17 +227,18 @@ async fn read_for_plan(clients: &Clients, aws: &AwsConfig, env: &str, pipeline: 
             other => other,
         }
     };
-    let (images, pinned, snapshots, groups, templates, schedules, eips) = tokio::try_join!(
+    let (images, pinned, snapshots, groups, templates, schedules, policies, eips) = tokio::try_join!(
         clients.images_named(&trusted, &patterns),
         pinned,
         clients.hostclass_snapshots(&hostclasses, env),
         clients.environment_groups(env),
-        clients.launch_templates_named(&templates),
+        clients.latest_template_versions(&templates),
         clients.recurring_actions(),
+        clients.groups_with_default_policies(),
         clients.allocated_addresses(&eips),
     )?;
     let pinned = pinned.into_iter().map(|i| (i.id.clone(), i)).collect();
-    Ok(Reads { images, pinned, snapshots, groups, templates, schedules, eips })
+    Ok(Reads { images, pinned, snapshots, groups, templates, schedules, policies, eips })
 }
 
 /// The context of a spinup, and its plan's reads, read side by side.
@@ -457,7 +474,70 @@ async fn plan(
             let tags =
                 prov::group_tags(h, &owner, &ctx.env, &ctx.facts.environment_class, chaos, args.testing, &extra_tags);
             let instance_type = row.first_instance_type().unwrap_or("m3.large").to_string();
+            let template_spec = TemplateSpec {
+                image: image.id.clone(),
+                instance_type: instance_type.clone(),
+                key_name: key,
+                instance_profile: option(h, "instance_profile_name"),
+                security_group: group_id,
+                public_ip: option(h, "public_ip").is_some_and(|v| truthy(&v)),
+                user_data: user_data.render(),
+                block_devices: prov::block_devices(
+                    &devices,
+                    &root,
+                    row.extra_space,
+                    snapshot.clone(),
+                    row.extra_disk,
+                    row.iops,
+                ),
+                tags: vec![("environment".into(), ctx.env.clone()), ("hostclass".into(), h.clone())],
+            };
             let schedules = reads.schedules.get(&group).cloned().unwrap_or_default();
+            // What is already as wanted is left alone, so a re-run changes nothing.
+            let template = reads.templates.get(&format!("{}_{h}", ctx.env));
+            let template_version =
+                template.filter(|(_, _, held)| template_spec.same_version(held)).map(|(_, version, _)| version.clone());
+            let mut subnets_sorted = subnets.clone();
+            subnets_sorted.sort();
+            // Why an existing group changes (what `--dry-run` says); empty when nothing does.
+            let mut changes: Vec<&'static str> = Vec::new();
+            if let Some(g) = existing.first() {
+                if template_version.is_none() {
+                    changes.push("new template version");
+                } else if g.template.as_ref().map(|(id, v)| (Some(id), Some(v)))
+                    != Some((template.map(|(id, _, _)| id), template_version.as_ref()))
+                {
+                    changes.push("template version");
+                }
+                if g.sizes != sizes {
+                    changes.push("sizes");
+                }
+                if g.subnets != subnets_sorted {
+                    changes.push("subnets");
+                }
+                if !row.termination_policies.is_empty() && g.termination_policies != row.termination_policies {
+                    changes.push("termination policies");
+                }
+                if !tags.iter().all(|(k, v)| g.tags.get(k) == Some(v)) {
+                    changes.push("tags");
+                }
+            }
+            let group_unchanged = !existing.is_empty() && changes.is_empty();
+            let policies_in_place = reads.policies.contains(&group);
+            if !create && !policies_in_place {
+                changes.push("scaling policies");
+            }
+            let wanted_actions: Vec<(String, ScheduledAction)> = row
+                .scheduled_actions()
+                .into_iter()
+                .map(|a| (pipeline::scheduled_action_name(&group, &a.cron), a))
+                .collect();
+            let schedule_unchanged =
+                wanted_actions.len() == schedules.len() && wanted_actions.iter().all(|w| schedules.contains(w));
+            if !create && !schedule_unchanged {
+                changes.push("scheduled actions");
+            }
+            let unchanged = !create && changes.is_empty();
             planned.push(Planned {
                 schedules,
                 sequence,
@@ -474,25 +554,13 @@ async fn plan(
                 snapshot: snapshot.as_ref().map(|(id, _)| id.clone()),
                 subnets,
                 interfaces: statics.iter().map(|(ip, subnet)| (ip.to_string(), subnet.clone())).collect(),
-                template_id: reads.templates.get(&format!("{}_{h}", ctx.env)).cloned(),
-                template: TemplateSpec {
-                    image: image.id.clone(),
-                    instance_type,
-                    key_name: key,
-                    instance_profile: option(h, "instance_profile_name"),
-                    security_group: group_id,
-                    public_ip: option(h, "public_ip").is_some_and(|v| truthy(&v)),
-                    user_data: user_data.render(),
-                    block_devices: prov::block_devices(
-                        &devices,
-                        &root,
-                        row.extra_space,
-                        snapshot.clone(),
-                        row.extra_disk,
-                        row.iops,
-                    ),
-                    tags: vec![("environment".into(), ctx.env.clone()), ("hostclass".into(), h.clone())],
-                },
+                template_id: template.map(|(id, _, _)| id.clone()),
+                template_version,
+                group_unchanged,
+                policies_in_place,
+                unchanged,
+                changes,
+                template: template_spec,
                 row: row.clone(),
                 tags,
             });
@@ -593,7 +661,13 @@ async fn spin_up(global: &GlobalArgs, args: &RunArgs, pipeline: &Pipeline) -> an
             text.push_str(&format!(
                 "  sequence {}: {} {} {} from {} in {} (min {}, desired {}, max {}, {} scheduled action(s)){}{}{}\n",
                 p.sequence,
-                if p.create { "+ create" } else { "~ update" },
+                if p.create {
+                    "+ create".to_string()
+                } else if p.unchanged {
+                    "= unchanged".to_string()
+                } else {
+                    format!("~ update ({})", p.changes.join(", "))
+                },
                 p.group,
                 p.instance_type,
                 p.image,
@@ -664,10 +738,13 @@ async fn provision(ctx: &Context, p: &Planned) -> anyhow::Result<()> {
         }
     }));
     let template = format!("{}_{}", ctx.env, p.hostclass);
-    let ((id, version), _) = tokio::try_join!(
-        ctx.clients.put_launch_template(&template, p.template_id.as_deref(), &p.template),
-        interfaces
-    )?;
+    let put_template = async {
+        match (&p.template_id, &p.template_version) {
+            (Some(id), Some(version)) => Ok((id.clone(), version.clone())),
+            _ => ctx.clients.put_launch_template(&template, p.template_id.as_deref(), &p.template).await,
+        }
+    };
+    let ((id, version), _) = tokio::try_join!(put_template, interfaces)?;
     let spec = GroupSpec {
         name: p.group.clone(),
         template_id: id,
@@ -677,13 +754,25 @@ async fn provision(ctx: &Context, p: &Planned) -> anyhow::Result<()> {
         termination_policies: p.row.termination_policies.clone(),
         tags: p.tags.clone(),
     };
-    ctx.clients.put_group(&spec, !p.create).await?;
+    if !p.group_unchanged {
+        ctx.clients.put_group(&spec, !p.create).await?;
+    }
     let actions = p.row.scheduled_actions();
-    tokio::try_join!(
-        ctx.clients.put_scaling_policies(&p.group),
-        ctx.clients.put_scheduled_actions(&p.group, &actions, &p.schedules),
-    )?;
-    tracing::info!("{} {} ({})", if p.create { "created" } else { "updated" }, p.group, p.hostclass);
+    let policies = async {
+        match p.policies_in_place {
+            true => Ok(()),
+            false => ctx.clients.put_scaling_policies(&p.group).await,
+        }
+    };
+    tokio::try_join!(policies, ctx.clients.put_scheduled_actions(&p.group, &actions, &p.schedules))?;
+    let done = if p.create {
+        "created"
+    } else if p.unchanged {
+        "left unchanged"
+    } else {
+        "updated"
+    };
+    tracing::info!("{done} {} ({})", p.group, p.hostclass);
     Ok(())
 }
 

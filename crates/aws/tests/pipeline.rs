@@ -157,13 +157,13 @@ fn spinup_sequences_smoke_tests_reruns_and_spindown() {
     assert_eq!(names.len(), 1, "nothing of sequence 2: {names:?}");
     assert!(names[0].starts_with("ci_mhcapi_"));
 
-    // With the smoke test passing, the same spinup completes, updating the existing group.
+    // With the smoke test passing, the same spinup completes, keeping the existing group.
     let on = Arc::new(AtomicBool::new(true));
     let stop = Arc::new(AtomicBool::new(false));
     let tester = smoke_tester(&s, &vpc, on.clone(), stop.clone());
     let out = sila(&s, dir.path(), &["spinup", "--pipeline", &csv]);
     assert_eq!(out.code, Some(0), "{out:?}");
-    assert!(out.stdout.contains("~ update ci_mhcapi_"), "{}", out.stdout);
+    assert!(out.stdout.contains("= unchanged ci_mhcapi_"), "sequence 1's group is as wanted: {}", out.stdout);
     let all = groups(&s);
     assert_eq!(all.len(), 2, "{:?}", all.keys());
     let web = all.values().find(|g| g.auto_scaling_group_name().unwrap().starts_with("ci_mhcweb_")).unwrap();
@@ -211,17 +211,32 @@ fn spinup_sequences_smoke_tests_reruns_and_spindown() {
         block_on(ec2.describe_launch_template_versions().launch_template_name("ci_mhcapi").versions("$Latest").send())
             .unwrap();
     assert_eq!(lt.launch_template_versions()[0].launch_template_data().unwrap().image_id(), Some(api_image.as_str()));
-    assert_eq!(lt.launch_template_versions()[0].version_number(), Some(2), "a new version per spinup");
+    assert_eq!(lt.launch_template_versions()[0].version_number(), Some(1), "the same template: no new version");
     assert_eq!(api.desired_capacity(), Some(1));
 
-    // A size changed in the CSV changes that group only; no new group.
+    // A re-run changes nothing: not a call that changes anything. (The test's smoke tester pauses, so
+    // its own tagging is not counted.)
+    on.store(false, Ordering::Relaxed);
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    s.forget_requests();
+    let out = sila(&s, dir.path(), &["spinup", "--pipeline", &csv, "--no-smoke-test"]);
+    assert_eq!(out.code, Some(0), "{out:?}");
+    assert!(out.stdout.contains("= unchanged ci_mhcapi_") && out.stdout.contains("= unchanged ci_mhcweb_"), "{out:?}");
+    assert!(s.requests().mutating().is_empty(), "{:?}", s.requests().mutating());
+
+    // A size changed in the CSV changes that group only; no new group, no new template version.
     std::fs::write(&csv, CSV.replace("1,mhcapi,1,1,2", "1,mhcapi,1,2,4")).unwrap();
+    s.forget_requests();
     let out = sila(&s, dir.path(), &["spinup", "--pipeline", &csv, "--no-smoke-test"]);
     assert_eq!(out.code, Some(0), "{out:?}");
     let after = groups(&s);
     assert_eq!(after.keys().collect::<Vec<_>>(), all.keys().collect::<Vec<_>>());
     let api = after.values().find(|g| g.auto_scaling_group_name().unwrap().starts_with("ci_mhcapi_")).unwrap();
     assert_eq!((api.desired_capacity(), api.max_size()), (Some(2), Some(4)));
+    let requests = s.requests();
+    let changed: Vec<&str> = requests.mutating().iter().map(|r| r.action.as_str()).collect();
+    assert!(changed.iter().all(|a| ["UpdateAutoScalingGroup", "CreateOrUpdateTags"].contains(a)), "{changed:?}");
+    assert_eq!(requests.count("UpdateAutoScalingGroup"), 1, "only mhcapi's group: {changed:?}");
     stop.store(true, Ordering::Relaxed);
     tester.join().unwrap();
 

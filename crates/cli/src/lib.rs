@@ -14,7 +14,7 @@ mod output;
 mod progress;
 mod run;
 
-pub use args::{AwsArgs, GlobalArgs, OutputFormat};
+pub use args::{AwsArgs, GlobalArgs, OutputFormat, DEFAULT_MAX_ATTEMPTS};
 pub use output::{Printer, Table};
 pub use progress::Progress;
 pub use run::{destructive_refused, run, run_with, ExitStatus, Failure, Interrupts, UsageError};

@@ -34,7 +34,7 @@ pub struct EnvironmentFacts {
 }
 
 /// What a launch template version holds.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TemplateSpec {
     pub image: String,
     pub instance_type: String,
@@ -57,6 +57,13 @@ pub struct GroupState {
     pub sizes: GroupSizes,
     /// Instance ids and their lifecycle state (`InService`, `Pending`, ...).
     pub instances: Vec<(String, String)>,
+    /// The launch template (id, version) it launches from.
+    pub template: Option<(String, String)>,
+    /// Its subnets, sorted.
+    pub subnets: Vec<String>,
+    pub termination_policies: Vec<String>,
+    /// Its tags that propagate at launch.
+    pub tags: BTreeMap<String, String>,
 }
 
 /// What a group is set to.
@@ -69,6 +76,55 @@ pub struct GroupSpec {
     pub subnets: Vec<String>,
     pub termination_policies: Vec<String>,
     pub tags: Vec<(String, String)>,
+}
+
+impl TemplateSpec {
+    /// Whether a version made from `self` would hold what `other` (a version read back) holds:
+    /// everything but the template's own tags.
+    pub fn same_version(&self, other: &TemplateSpec) -> bool {
+        let mut mine = self.clone();
+        mine.tags.clone_from(&other.tags);
+        mine == *other
+    }
+}
+
+/// The default scaling policies: name and percent change (vector 50).
+const DEFAULT_POLICIES: [(&str, i32); 2] = [("up", 10), ("down", -10)];
+
+/// What a launch template version read back holds, in the terms Sila writes it.
+fn template_spec(data: &aws_sdk_ec2::types::ResponseLaunchTemplateData) -> TemplateSpec {
+    let interface = data.network_interfaces().first();
+    let user_data = data
+        .user_data()
+        .and_then(|u| aws_smithy_types::base64::decode(u).ok())
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default();
+    TemplateSpec {
+        image: data.image_id().unwrap_or_default().to_string(),
+        instance_type: data.instance_type().map(|t| t.as_str().to_string()).unwrap_or_default(),
+        key_name: data.key_name().map(str::to_string),
+        instance_profile: data.iam_instance_profile().and_then(|p| p.name()).map(str::to_string),
+        security_group: interface.and_then(|i| i.groups().first()).cloned().unwrap_or_default(),
+        public_ip: interface.and_then(|i| i.associate_public_ip_address()).unwrap_or(false),
+        user_data,
+        block_devices: data
+            .block_device_mappings()
+            .iter()
+            .map(|b| {
+                let ebs = b.ebs();
+                BlockDevice {
+                    device: b.device_name().unwrap_or_default().to_string(),
+                    size_gb: ebs.and_then(|e| e.volume_size()).and_then(|n| u32::try_from(n).ok()),
+                    snapshot: ebs.and_then(|e| e.snapshot_id()).map(str::to_string),
+                    iops: ebs
+                        .filter(|e| e.volume_type() == Some(&VolumeType::Io1))
+                        .and_then(|e| e.iops())
+                        .and_then(|n| u32::try_from(n).ok()),
+                }
+            })
+            .collect(),
+        tags: Vec::new(),
+    }
 }
 
 fn base64(data: &[u8]) -> String {
@@ -362,6 +418,28 @@ impl Clients {
                         )
                     })
                     .collect(),
+                template: g.launch_template().and_then(|t| {
+                    Some((t.launch_template_id()?.to_string(), t.version().unwrap_or_default().to_string()))
+                }),
+                subnets: {
+                    let mut subnets: Vec<String> = g
+                        .vpc_zone_identifier()
+                        .unwrap_or_default()
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|s| !s.is_empty())
+                        .map(str::to_string)
+                        .collect();
+                    subnets.sort();
+                    subnets
+                },
+                termination_policies: g.termination_policies().to_vec(),
+                tags: g
+                    .tags()
+                    .iter()
+                    .filter(|t| t.propagate_at_launch() == Some(true))
+                    .filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or_default().to_string())))
+                    .collect(),
             });
         }
         for list in groups.values_mut() {
@@ -388,17 +466,78 @@ impl Clients {
         Ok(found)
     }
 
-    /// The recurring scheduled actions of every group, by group name (one listing).
-    pub async fn recurring_actions(&self) -> Result<BTreeMap<String, Vec<String>>, CloudError> {
+    /// The recurring scheduled actions of every group, by group name, as (name, action) (one
+    /// listing).
+    pub async fn recurring_actions(&self) -> Result<BTreeMap<String, Vec<(String, ScheduledAction)>>, CloudError> {
         let all: Vec<aws_sdk_autoscaling::types::ScheduledUpdateGroupAction> =
             paginated!(self.autoscaling.describe_scheduled_actions(), "DescribeScheduledActions")?;
-        let mut by_group: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for a in all.iter().filter(|a| a.recurrence().is_some()) {
-            if let (Some(group), Some(name)) = (a.auto_scaling_group_name(), a.scheduled_action_name()) {
-                by_group.entry(group.to_string()).or_default().push(name.to_string());
+        let mut by_group: BTreeMap<String, Vec<(String, ScheduledAction)>> = BTreeMap::new();
+        let size = |n: Option<i32>| n.and_then(|n| u32::try_from(n).ok());
+        for a in all.iter() {
+            if let (Some(group), Some(name), Some(cron)) =
+                (a.auto_scaling_group_name(), a.scheduled_action_name(), a.recurrence())
+            {
+                let action = ScheduledAction {
+                    cron: cron.to_string(),
+                    min: size(a.min_size()),
+                    desired: size(a.desired_capacity()),
+                    max: size(a.max_size()),
+                };
+                by_group.entry(group.to_string()).or_default().push((name.to_string(), action));
             }
         }
         Ok(by_group)
+    }
+
+    /// The groups that have both default scaling policies as [`Clients::put_scaling_policies`]
+    /// puts them (one listing).
+    pub async fn groups_with_default_policies(&self) -> Result<std::collections::BTreeSet<String>, CloudError> {
+        let all: Vec<aws_sdk_autoscaling::types::ScalingPolicy> =
+            paginated!(self.autoscaling.describe_policies(), "DescribePolicies")?;
+        let mut found: BTreeMap<String, usize> = BTreeMap::new();
+        for p in &all {
+            let ours = DEFAULT_POLICIES.iter().any(|(name, adjustment)| {
+                p.policy_name() == Some(*name)
+                    && p.adjustment_type() == Some("PercentChangeInCapacity")
+                    && p.scaling_adjustment() == Some(*adjustment)
+                    && p.min_adjustment_magnitude() == Some(1)
+                    && p.cooldown() == Some(600)
+            });
+            if let (true, Some(group)) = (ours, p.auto_scaling_group_name()) {
+                *found.entry(group.to_string()).or_default() += 1;
+            }
+        }
+        Ok(found.into_iter().filter(|(_, n)| *n == DEFAULT_POLICIES.len()).map(|(g, _)| g).collect())
+    }
+
+    /// The latest version of each of the launch templates `names` that exists, as name → (id,
+    /// version, what it holds), read side by side.
+    pub async fn latest_template_versions(
+        &self,
+        names: &[String],
+    ) -> Result<BTreeMap<String, (String, String, TemplateSpec)>, CloudError> {
+        let read = names.iter().map(|name| async move {
+            let out = match self
+                .ec2
+                .describe_launch_template_versions()
+                .launch_template_name(name)
+                .versions("$Latest")
+                .send()
+                .await
+                .map_err(|e| CloudError::from_sdk("DescribeLaunchTemplateVersions", e))
+            {
+                Err(e) if e.kind == crate::ErrorKind::NotFound => return Ok(None),
+                other => other?,
+            };
+            let Some(v) = out.launch_template_versions().first() else { return Ok(None) };
+            let (Some(id), Some(number), Some(data)) =
+                (v.launch_template_id(), v.version_number(), v.launch_template_data())
+            else {
+                return Ok(None);
+            };
+            Ok::<_, CloudError>(Some((name.clone(), (id.to_string(), number.to_string(), template_spec(data)))))
+        });
+        Ok(futures::future::try_join_all(read).await?.into_iter().flatten().collect())
     }
 
     /// Creates group `spec.name`, or (with `update`) points the existing one at the new template
@@ -453,7 +592,7 @@ impl Clients {
 
     /// The group's default scaling policies `up` and `down` (vector 50), put side by side.
     pub async fn put_scaling_policies(&self, group: &str) -> Result<(), CloudError> {
-        futures::future::try_join_all([("up", 10), ("down", -10)].map(|(name, adjustment)| async move {
+        futures::future::try_join_all(DEFAULT_POLICIES.map(|(name, adjustment)| async move {
             self.autoscaling
                 .put_scaling_policy()
                 .auto_scaling_group_name(group)
@@ -492,23 +631,29 @@ impl Clients {
         &self,
         group: &str,
         actions: &[ScheduledAction],
-        existing: &[String],
+        existing: &[(String, ScheduledAction)],
     ) -> Result<(), CloudError> {
         let wanted: Vec<String> =
             actions.iter().map(|a| sila_core::pipeline::scheduled_action_name(group, &a.cron)).collect();
-        let deletes = existing.iter().filter(|name| !wanted.contains(name)).map(|name| async move {
-            gone(
-                self.autoscaling
-                    .delete_scheduled_action()
-                    .auto_scaling_group_name(group)
-                    .scheduled_action_name(name)
-                    .send()
-                    .await
-                    .map_err(|e| CloudError::from_sdk("DeleteScheduledAction", e)),
-            )
-        });
+        let deletes =
+            existing.iter().map(|(name, _)| name).filter(|name| !wanted.contains(name)).map(|name| async move {
+                gone(
+                    self.autoscaling
+                        .delete_scheduled_action()
+                        .auto_scaling_group_name(group)
+                        .scheduled_action_name(name)
+                        .send()
+                        .await
+                        .map_err(|e| CloudError::from_sdk("DeleteScheduledAction", e)),
+                )
+            });
         let size = |n: Option<u32>| n.map(|n| i32::try_from(n).unwrap_or(i32::MAX));
-        let puts = actions.iter().zip(&wanted).map(|(action, name)| async move {
+        // An action already there as wanted is left alone.
+        let changed = actions
+            .iter()
+            .zip(&wanted)
+            .filter(|(action, name)| !existing.contains(&((*name).clone(), (*action).clone())));
+        let puts = changed.map(|(action, name)| async move {
             self.autoscaling
                 .put_scheduled_update_group_action()
                 .auto_scaling_group_name(group)

@@ -35,7 +35,10 @@ pub fn run(global: &GlobalArgs, args: &[OsString]) -> anyhow::Result<()> {
             command.env(var, v);
         }
     }
-    command.env("AWS_MAX_ATTEMPTS", aws.max_attempts.to_string());
+    // Only a value other than the default: the tool's own default (and its --help) stay as they are.
+    if aws.max_attempts != sila_cli::DEFAULT_MAX_ATTEMPTS {
+        command.env("AWS_MAX_ATTEMPTS", aws.max_attempts.to_string());
+    }
     if let Some(env) = &global.env {
         command.args(["--env", env]);
     }
