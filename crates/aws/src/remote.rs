@@ -14,7 +14,7 @@ use anyhow::{anyhow, bail};
 use clap::{Args, ValueEnum};
 use futures::StreamExt as _;
 use serde::Serialize;
-use sila_cli::{ExitStatus, Failure, GlobalArgs, Printer};
+use sila_cli::{ExitStatus, Failure, GlobalArgs, Printer, Progress};
 use sila_cloud::ssm::{CommandSpec, Invocation};
 use sila_core::hosts::{Host, Readiness};
 use sila_ssh::{Connection, Credential, HostKeys};
@@ -296,11 +296,14 @@ fn parse_parameter(text: &str) -> Result<(String, String), String> {
 
 /// How often the command's status is read while it runs.
 const SSM_POLL: Duration = Duration::from_secs(2);
+/// SendCommand takes at most this many instance ids: more hosts get more commands.
+const SSM_INSTANCES_PER_COMMAND: usize = 50;
 
 /// The command in `--output json`.
 #[derive(Debug, Serialize)]
 struct SsmView<'a> {
-    command_id: Option<&'a str>,
+    /// One command per 50 hosts.
+    command_ids: &'a [String],
     document: &'a str,
     parameters: &'a BTreeMap<String, Vec<String>>,
     instances: &'a [String],
@@ -344,15 +347,15 @@ pub(crate) async fn exec_ssm(global: &GlobalArgs, args: &ExecSsmArgs) -> anyhow:
             output_bucket = None;
         }
     }
-    let spec = CommandSpec {
-        instances: instances.clone(),
+    let spec = |instances: &[String]| CommandSpec {
+        instances: instances.to_vec(),
         document: args.document.clone(),
         parameters: parameters.clone(),
         comment: args.comment.clone(),
         output_bucket: output_bucket.clone(),
     };
-    let view = |command_id, status, invocations| SsmView {
-        command_id,
+    let view = |command_ids, status, invocations| SsmView {
+        command_ids,
         document: &args.document,
         parameters: &parameters,
         instances: &instances,
@@ -363,7 +366,7 @@ pub(crate) async fn exec_ssm(global: &GlobalArgs, args: &ExecSsmArgs) -> anyhow:
     };
     if args.dry_run {
         if printer.json() {
-            printer.print_json(&view(None, None, &[]))?;
+            printer.print_json(&view(&[], None, &[]))?;
         } else {
             printer.line(&format!(
                 "would send {} to {} (dry run: nothing sent)",
@@ -373,30 +376,48 @@ pub(crate) async fn exec_ssm(global: &GlobalArgs, args: &ExecSsmArgs) -> anyhow:
         }
         return Ok(());
     }
-    let command_id = clients.send_command(&spec).await?;
-    tracing::info!("sent {} as command {command_id} to {}", args.document, instances.join(" "));
+    let chunks: Vec<&[String]> = instances.chunks(SSM_INSTANCES_PER_COMMAND).collect();
+    let specs: Vec<CommandSpec> = chunks.iter().map(|chunk| spec(chunk)).collect();
+    let command_ids: Vec<String> = futures::future::try_join_all(specs.iter().map(|s| clients.send_command(s))).await?;
+    tracing::info!("sent {} as command(s) {} to {}", args.document, command_ids.join(" "), instances.join(" "));
     let deadline = Instant::now() + args.deadline;
-    let status = loop {
-        match clients.command_status(&command_id).await? {
-            Some(s) if s != "Pending" && s != "InProgress" => break s,
-            waiting => {
-                if Instant::now() + SSM_POLL > deadline {
-                    bail!(
-                        "command {command_id} is still {} after {}",
-                        waiting.as_deref().unwrap_or("not listed"),
-                        humantime::format_duration(args.deadline)
-                    );
+    let mut progress = Progress::start();
+    let mut statuses: BTreeMap<&str, String> = BTreeMap::new();
+    loop {
+        let pending: Vec<&String> = command_ids.iter().filter(|id| !statuses.contains_key(id.as_str())).collect();
+        if pending.is_empty() {
+            break;
+        }
+        let read = futures::future::try_join_all(pending.iter().map(|id| clients.command_status(id))).await?;
+        let mut waiting = Vec::new();
+        for (id, status) in pending.into_iter().zip(read) {
+            match status {
+                Some(s) if s != "Pending" && s != "InProgress" => {
+                    statuses.insert(id.as_str(), s);
                 }
-                tokio::time::sleep(SSM_POLL).await;
+                other => waiting.push(format!("{id} {}", other.as_deref().unwrap_or("not listed yet"))),
             }
         }
-    };
-    let mut invocations = Vec::new();
-    for instance in &instances {
-        invocations.push(clients.command_invocation(&command_id, instance).await?);
+        if waiting.is_empty() {
+            break;
+        }
+        if Instant::now() + SSM_POLL > deadline {
+            bail!("still waiting after {}: {}", humantime::format_duration(args.deadline), waiting.join(", "));
+        }
+        progress.set(&format!("waiting for {}: {}", args.document, waiting.join(", ")));
+        tokio::time::sleep(SSM_POLL).await;
     }
+    drop(progress);
+    // The command's status: Success only when every command succeeded, else the first that did not.
+    let status = command_ids
+        .iter()
+        .map(|id| statuses[id.as_str()].clone())
+        .find(|s| s != "Success")
+        .unwrap_or_else(|| "Success".to_string());
+    let reads = chunks.iter().zip(&command_ids).flat_map(|(chunk, id)| chunk.iter().map(move |i| (id, i)));
+    let invocations = futures::future::try_join_all(reads.map(|(id, i)| clients.command_invocation(id, i))).await?;
     if printer.json() {
-        printer.print_json(&view(Some(&command_id), Some(&status), &invocations))?;
+        printer.print_json(&view(&command_ids, Some(&status), &invocations))?;
     } else {
         for i in &invocations {
             printer.line(&format!("== {} ({}, exit {}) ==", i.instance, i.status, i.response_code))?;
@@ -410,7 +431,7 @@ pub(crate) async fn exec_ssm(global: &GlobalArgs, args: &ExecSsmArgs) -> anyhow:
                 printer.line(&format!("(all of it: {url})"))?;
             }
         }
-        printer.line(&format!("command {command_id}: {status}"))?;
+        printer.line(&format!("command {}: {status}", command_ids.join(" ")))?;
     }
     if status == "Success" {
         Ok(())

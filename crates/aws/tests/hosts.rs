@@ -270,7 +270,7 @@ fn exec_ssm_sends_the_document_to_the_selected_hosts_and_reports_each() {
     // The emulator's own record of the command.
     let listed = block_on(s.ssm().list_commands().send()).unwrap();
     let command = &listed.commands()[0];
-    assert_eq!(command.command_id(), v["command_id"].as_str());
+    assert_eq!(command.command_id(), v["command_ids"][0].as_str());
     assert_eq!(command.document_name(), Some("AWS-RunShellScript"));
     assert_eq!(command.comment(), Some("deploy 7"));
     assert_eq!(command.output_s3_bucket_name(), Some("acme--ssm--x"));
