@@ -135,7 +135,7 @@ struct Planned {
     /// Its latest version, when that holds what is wanted (no new version then).
     #[serde(skip)]
     template_version: Option<String>,
-    /// The group already is as wanted (template version, sizes, subnets, policies, tags).
+    /// The group already is as wanted (template version, sizes, subnets, termination policies, tags).
     #[serde(skip)]
     group_unchanged: bool,
     /// Its default scaling policies are in place.
@@ -430,7 +430,8 @@ async fn plan(
             }
             let snapshot = match reads.snapshots.get(h) {
                 Some((id, size, completed)) => {
-                    if !completed {
+                    // A dry run does not wait: it only says which snapshot would be restored.
+                    if !completed && !args.dry_run {
                         tracing::info!("waiting for snapshot {id} of {h} to complete");
                         ctx.clients.wait_snapshot(id, SNAPSHOT_WAIT).await?;
                     }
