@@ -693,15 +693,19 @@ async fn spin_up(global: &GlobalArgs, args: &RunArgs, pipeline: &Pipeline) -> an
     let deadline = Instant::now() + args.deadline;
     let mut sequences: Vec<u32> = planned.iter().map(|p| p.sequence).collect();
     sequences.dedup();
+    // Hostclasses whose sequence completed: the report of what is up when a later one fails.
+    let mut up: Vec<&str> = Vec::new();
     for sequence in sequences {
         let batch: Vec<&Planned> = planned.iter().filter(|p| p.sequence == sequence).collect();
         futures::future::try_join_all(batch.iter().map(|p| provision(&ctx, p))).await?;
-        let smoke: Vec<&Planned> = batch.into_iter().filter(|p| p.smoke_test).collect();
+        let smoke: Vec<&Planned> = batch.iter().copied().filter(|p| p.smoke_test).collect();
         if !smoke.is_empty() {
-            wait_for_smoke(&ctx, &smoke, deadline)
-                .await
-                .with_context(|| format!("spinup stopped at sequence {sequence}; later sequences were not started"))?;
+            wait_for_smoke(&ctx, &smoke, deadline).await.with_context(|| {
+                let up = if up.is_empty() { "none".to_string() } else { up.join(", ") };
+                format!("spinup stopped at sequence {sequence} (up from earlier sequences: {up}); later sequences were not started")
+            })?;
         }
+        up.extend(batch.iter().map(|p| p.hostclass.as_str()));
     }
     if !printer.json() {
         printer.line(&format!("spinup of {} done", pipeline.path.display()))?;

@@ -151,7 +151,13 @@ fn spinup_sequences_smoke_tests_reruns_and_spindown() {
     // Nobody passes the smoke test: the spinup stops after sequence 1.
     let out = sila(&s, dir.path(), &["spinup", "--pipeline", &csv, "--deadline", "6s"]);
     assert_eq!(out.code, Some(1), "{out:?}");
-    assert!(out.stderr.contains("spinup stopped at sequence 1"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains(
+            "spinup stopped at sequence 1 (up from earlier sequences: none); later sequences were not started"
+        ),
+        "{}",
+        out.stderr
+    );
     assert!(out.stderr.contains("mhcapi (0 of 1 smoke-tested, min 1)"), "{}", out.stderr);
     let names: Vec<String> = groups(&s).into_keys().collect();
     assert_eq!(names.len(), 1, "nothing of sequence 2: {names:?}");
