@@ -1,6 +1,7 @@
 //! sila-aws: pipelines of hostclasses (spinup, spindown) as launch templates and autoscaling
 //! groups, and the hosts of an environment: list them, read hostclass options, tag, check
-//! readiness, stop and terminate.
+//! readiness, stop and terminate them, run commands on them (SSH through the jump host, or SSM),
+//! and share the images they run with production.
 
 mod hosts;
 mod pipeline;
@@ -14,7 +15,8 @@ use sila_cli::GlobalArgs;
 ///
 /// The environment is `--env`, else `[disco_aws] default_environment`.
 ///
-/// Exit status: 0 success, 1 failure (or, for isready, a host not ready), 2 bad usage.
+/// Exit status: 0 success, 1 failure (or, for isready, a host not ready), 2 bad usage; exec exits
+/// with the highest exit status of its command (255: could not run it).
 #[derive(Debug, Parser)]
 #[command(name = "sila-aws", version, arg_required_else_help = true)]
 pub struct Cli {
