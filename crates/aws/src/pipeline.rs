@@ -724,11 +724,7 @@ async fn run_pipeline(global: &GlobalArgs, args: &RunArgs, pipeline: &Pipeline) 
 }
 
 async fn provision(ctx: &Context, p: &Planned) -> anyhow::Result<()> {
-    let tags = [
-        ("Name".to_string(), format!("{}_{}_floating", ctx.env, p.hostclass)),
-        ("hostclass".to_string(), p.hostclass.clone()),
-        ("environment".to_string(), ctx.env.clone()),
-    ];
+    let tags = sila_core::environment::interface_tags(&ctx.env, &p.hostclass);
     let interfaces = futures::future::try_join_all(p.interfaces.iter().map(|(ip, subnet)| {
         let tags = &tags;
         async move {

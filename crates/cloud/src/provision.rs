@@ -282,7 +282,7 @@ impl Clients {
         subnet: &str,
         group: &str,
         ip: &str,
-        tags: &[(String, String)],
+        tags: &BTreeMap<String, String>,
     ) -> Result<(String, bool), CloudError> {
         let found = self
             .ec2
@@ -295,6 +295,18 @@ impl Clients {
         if let Some(id) = found.network_interfaces().iter().find_map(|n| n.network_interface_id()) {
             return Ok((id.to_string(), false));
         }
+        Ok((self.create_floating_interface(subnet, group, ip, tags).await?, true))
+    }
+
+    /// Creates the floating interface for private address `ip` in `subnet` with `group`, marked
+    /// with Asiaq's description and tagged `tags`; its id.
+    pub(crate) async fn create_floating_interface(
+        &self,
+        subnet: &str,
+        group: &str,
+        ip: &str,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<String, CloudError> {
         let out = self
             .ec2
             .create_network_interface()
@@ -302,15 +314,11 @@ impl Clients {
             .private_ip_address(ip)
             .groups(group)
             .description(crate::vpc::FLOATING_INTERFACE)
-            .tag_specifications(crate::ec2::tag_spec(
-                aws_sdk_ec2::types::ResourceType::NetworkInterface,
-                tags.iter().map(|(k, v)| (k, v)),
-            ))
+            .tag_specifications(crate::ec2::tag_spec(aws_sdk_ec2::types::ResourceType::NetworkInterface, tags))
             .send()
             .await
             .map_err(|e| CloudError::from_sdk("CreateNetworkInterface", e))?;
-        let id = out.network_interface().and_then(|n| n.network_interface_id()).unwrap_or_default();
-        Ok((id.to_string(), true))
+        Ok(out.network_interface().and_then(|n| n.network_interface_id()).unwrap_or_default().to_string())
     }
 
     /// Which of the elastic IPs `ips` are allocated to this account.

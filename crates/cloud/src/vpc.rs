@@ -605,18 +605,10 @@ impl Clients {
                 Ok(None)
             }
             Step::CreateInterface { meta, zone, ip, tags, .. } => {
-                let out = ec2
-                    .create_network_interface()
-                    .subnet_id(id(&Key::Subnet { meta: *meta, zone: zone.clone() })?)
-                    .private_ip_address(ip)
-                    .groups(id(&Key::SecurityGroup { meta: *meta })?)
-                    .description(FLOATING_INTERFACE)
-                    .tag_specifications(tag_spec(ResourceType::NetworkInterface, tags))
-                    .send()
-                    .await
-                    .map_err(|e| CloudError::from_sdk("CreateNetworkInterface", e))?;
-                let eni = out.network_interface().and_then(|n| n.network_interface_id()).unwrap_or_default();
-                Ok(Some((Key::Interface { ip: ip.clone() }, eni.to_string())))
+                let subnet = id(&Key::Subnet { meta: *meta, zone: zone.clone() })?;
+                let group = id(&Key::SecurityGroup { meta: *meta })?;
+                let eni = self.create_floating_interface(&subnet, &group, ip, tags).await?;
+                Ok(Some((Key::Interface { ip: ip.clone() }, eni)))
             }
             Step::CreateS3Endpoint => {
                 let tables: Vec<String> =

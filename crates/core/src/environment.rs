@@ -136,6 +136,16 @@ pub struct InterfaceSpec {
     pub zone: String,
 }
 
+/// Tags of the floating interface of `hostclass` in environment `env` (sila-vpc and spinup make
+/// them alike).
+pub fn interface_tags(env: &str, hostclass: &str) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        ("Name".into(), format!("{env}_{hostclass}_floating")),
+        ("hostclass".into(), hostclass.into()),
+        ("environment".into(), env.into()),
+    ])
+}
+
 /// The floating interfaces of `spec` from the hostclass sections of `aws.ini` (reference §4.1.4):
 /// `ip_address` and `meta_network` resolved for this environment, offsets counted in the
 /// metanetwork's subnets. A value set for this environment (`ip_address@<env>`) that does not fit is
@@ -212,11 +222,7 @@ pub fn floating_interfaces(
 impl EnvironmentSpec {
     /// Tags of the floating interface of `hostclass`.
     pub fn interface_tags(&self, hostclass: &str) -> BTreeMap<String, String> {
-        BTreeMap::from([
-            ("Name".into(), format!("{}_{hostclass}_floating", self.name)),
-            ("hostclass".into(), hostclass.into()),
-            ("environment".into(), self.name.clone()),
-        ])
+        interface_tags(&self.name, hostclass)
     }
 
     /// Tags of a subnet, route table or NAT gateway of `meta` in `zone`: the VPC's plus `Name`,
