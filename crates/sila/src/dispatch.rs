@@ -8,10 +8,8 @@ use std::path::PathBuf;
 /// The tools `sila` forwards to.
 pub const TOOLS: [&str; 8] = ["bake", "vpc", "aws", "iam", "elb", "rds", "chaos", "snapshot"];
 
-/// Replaces this process with `sila-<tool>` (so signals and exit codes are the tool's own). The
-/// global flags given before the tool's name reach it too: the config dir and AWS settings as the
-/// environment variables the tools read (so the same flag after the tool's name still wins), and
-/// `--env`, `--output json` and `-v` as flags.
+/// Replaces this process with `sila-<tool>` (so signals and exit codes are the tool's own), with
+/// the global flags given before the tool's name.
 pub fn run(global: &GlobalArgs, args: &[OsString]) -> anyhow::Result<()> {
     let (tool, rest) = args.split_first().context("no tool given")?;
     let tool = tool.to_string_lossy();
@@ -22,8 +20,17 @@ pub fn run(global: &GlobalArgs, args: &[OsString]) -> anyhow::Result<()> {
         ))
         .into());
     }
-    let program = locate(&format!("sila-{tool}"));
-    let mut command = std::process::Command::new(&program);
+    let mut command = tool_command(&tool, global, global.env.as_deref());
+    command.args(rest);
+    let program = PathBuf::from(command.get_program());
+    exec(command).with_context(|| format!("cannot run {}", program.display()))
+}
+
+/// A command running `sila-<tool>` with the umbrella's global flags: the config dir and AWS
+/// settings as the environment variables the tools read (so the same flag given to the tool itself
+/// still wins), and `--env ENV` (when given), `--output json` and `-v` as flags.
+pub(crate) fn tool_command(tool: &str, global: &GlobalArgs, env: Option<&str>) -> std::process::Command {
+    let mut command = std::process::Command::new(locate(&format!("sila-{tool}")));
     if let Some(dir) = &global.config_dir {
         command.env("SILA_CONFIG_DIR", dir);
     }
@@ -39,7 +46,7 @@ pub fn run(global: &GlobalArgs, args: &[OsString]) -> anyhow::Result<()> {
     if aws.max_attempts != sila_cli::DEFAULT_MAX_ATTEMPTS {
         command.env("AWS_MAX_ATTEMPTS", aws.max_attempts.to_string());
     }
-    if let Some(env) = &global.env {
+    if let Some(env) = env {
         command.args(["--env", env]);
     }
     if global.output == OutputFormat::Json {
@@ -48,8 +55,7 @@ pub fn run(global: &GlobalArgs, args: &[OsString]) -> anyhow::Result<()> {
     if global.verbose > 0 {
         command.arg(format!("-{}", "v".repeat(usize::from(global.verbose))));
     }
-    command.args(rest);
-    exec(command).with_context(|| format!("cannot run {}", program.display()))
+    command
 }
 
 /// `sila-<tool>` next to this binary if it is there (an installed or built suite), else by PATH.

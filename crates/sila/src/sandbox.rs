@@ -14,7 +14,7 @@ use sila_cli::{GlobalArgs, OutputFormat, Printer, UsageError};
 use sila_core::config::GLOBAL_SECTION;
 use sila_core::pipeline::Pipeline;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 /// Arguments of `sandbox`.
 #[derive(Debug, Args)]
@@ -64,42 +64,29 @@ fn uploads(sync: &str, bucket: &str, folder: &Path, name: &str, origin: &str) ->
     Ok(found)
 }
 
-/// The global flags a child tool gets (the config root resolved, so it reads the same files).
-fn global_flags(global: &GlobalArgs, root: &Path, json: bool) -> Vec<String> {
-    let mut flags = vec!["--config-dir".to_string(), root.display().to_string()];
-    let aws = &global.aws;
-    for (flag, value) in [("--profile", &aws.profile), ("--region", &aws.region), ("--endpoint-url", &aws.endpoint_url)]
-    {
-        if let Some(v) = value {
-            flags.extend([flag.to_string(), v.clone()]);
-        }
-    }
-    flags.extend(["--max-attempts".to_string(), aws.max_attempts.to_string()]);
-    if global.verbose > 0 {
-        flags.push(format!("-{}", "v".repeat(usize::from(global.verbose))));
-    }
-    if json {
-        flags.extend(["--output".to_string(), "json".to_string()]);
-    }
-    flags
-}
-
-/// Runs a sibling tool; with `json`, returns its JSON document (its stdout), else lets it print.
-fn step(tool: &str, args: &[String], json: bool) -> anyhow::Result<Option<serde_json::Value>> {
-    let program = crate::dispatch::locate(&format!("sila-{tool}"));
-    tracing::info!("{} {}", program.display(), args.join(" "));
-    let mut command = Command::new(&program);
+/// Runs a sibling tool with the umbrella's global flags (and `--env` when given); with JSON output,
+/// returns its JSON document (its stdout), else lets it print.
+fn step(
+    tool: &str,
+    global: &GlobalArgs,
+    env: Option<&str>,
+    args: &[String],
+) -> anyhow::Result<Option<serde_json::Value>> {
+    let mut command = crate::dispatch::tool_command(tool, global, env);
     command.args(args).stdin(Stdio::null());
-    if !json {
-        let status = command.status().with_context(|| format!("cannot run {}", program.display()))?;
+    let shown =
+        format!("sila-{tool} {}", command.get_args().map(|a| a.to_string_lossy()).collect::<Vec<_>>().join(" "));
+    tracing::info!("{shown}");
+    if global.output != OutputFormat::Json {
+        let status = command.status().with_context(|| format!("cannot run sila-{tool}"))?;
         if !status.success() {
-            bail!("sila-{tool} {} failed ({status})", args.join(" "));
+            bail!("{shown} failed ({status})");
         }
         return Ok(None);
     }
-    let out = command.stderr(Stdio::inherit()).output().with_context(|| format!("cannot run {}", program.display()))?;
+    let out = command.stderr(Stdio::inherit()).output().with_context(|| format!("cannot run sila-{tool}"))?;
     if !out.status.success() {
-        bail!("sila-{tool} {} failed ({})", args.join(" "), out.status);
+        bail!("{shown} failed ({})", out.status);
     }
     let doc = serde_json::from_slice(&out.stdout).map_err(|e| anyhow!("sila-{tool} printed no JSON document: {e}"))?;
     Ok(Some(doc))
@@ -156,29 +143,25 @@ pub async fn run(global: &GlobalArgs, args: &SandboxArgs) -> anyhow::Result<()> 
         }
     }
 
-    let flags = global_flags(global, &dir.root, json);
     let dry_run: Vec<String> = if args.dry_run { vec!["--dry-run".into()] } else { Vec::new() };
-    let mut vpc_args: Vec<String> = flags.clone();
-    if exists {
-        vpc_args.extend(["update".into(), "--name".into(), args.name.clone()]);
+    let mut vpc_args: Vec<String> = if exists {
+        vec!["update".into(), "--name".into(), args.name.clone()]
     } else {
-        vpc_args.extend(["create".into(), "--name".into(), args.name.clone(), "--type".into(), "sandbox".into()]);
-    }
+        vec!["create".into(), "--name".into(), args.name.clone(), "--type".into(), "sandbox".into()]
+    };
     vpc_args.extend(dry_run.iter().cloned());
-    let vpc = step("vpc", &vpc_args, json)?;
+    let vpc = step("vpc", global, None, &vpc_args)?;
     // A dry run of a new sandbox stops here: there is no environment to plan a spinup into.
     let spinup = if args.dry_run && !exists {
         None
     } else {
-        let mut spin_args = flags;
-        spin_args.extend(["--env".into(), args.name.clone(), "spinup".into(), "--pipeline".into()]);
-        spin_args.push(csv.display().to_string());
+        let mut spin_args: Vec<String> = vec!["spinup".into(), "--pipeline".into(), csv.display().to_string()];
         spin_args.extend(["--deadline".into(), args.deadline.clone()]);
         if args.no_smoke_test {
             spin_args.push("--no-smoke-test".into());
         }
         spin_args.extend(dry_run);
-        step("aws", &spin_args, json)?
+        step("aws", global, Some(&args.name), &spin_args)?
     };
     if json {
         printer.print_json(&serde_json::json!({
