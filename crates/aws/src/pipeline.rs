@@ -196,11 +196,7 @@ async fn read_for_plan(clients: &Clients, aws: &AwsConfig, env: &str, pipeline: 
     let mut hostclasses: Vec<String> = pipeline.rows.iter().map(|r| r.hostclass.clone()).collect();
     hostclasses.sort();
     hostclasses.dedup();
-    let trusted: Vec<String> = aws
-        .ini
-        .get("bake", "trusted_account_ids")
-        .map(|e| e.value.split_whitespace().map(str::to_string).collect())
-        .unwrap_or_default();
+    let trusted = ami::ImageSettings::of(Some(aws)).trusted;
     let patterns: Vec<String> = hostclasses.iter().map(|h| format!("{h} *")).collect();
     let mut pinned_ids: Vec<String> = pipeline.rows.iter().filter_map(|r| r.ami.clone()).collect();
     pinned_ids.sort();
