@@ -519,6 +519,7 @@ async fn plan(
                     changes.push("tags");
                 }
             }
+            // Only the group's own settings are listed so far; policies and actions come next.
             let group_unchanged = !existing.is_empty() && changes.is_empty();
             let policies_in_place = reads.policies.contains(&group);
             if !create && !policies_in_place {
