@@ -8,7 +8,7 @@ use crate::config::{AwsConfig, Resolved, VpcConfig};
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::net::{
     expand_sg_rules, ip_by_offset, metanetwork_cidrs, parse_cidr, parse_ip_spec, parse_nat_routes, parse_route_list,
-    split_for_zones, vpc_cidr, CustomerPorts, IpSpec, MetaCidrSpec, Metanetwork, NatGateways, SgRule,
+    split_for_zones, vpc_cidr, CustomerPorts, IpSpec, MetaCidrSpec, Metanetwork, NatGateways, NetError, SgRule,
 };
 use ipnetwork::Ipv4Network;
 use serde::Serialize;
@@ -249,7 +249,13 @@ pub fn credential_buckets(region: &str, project: &str, postfixes: &str) -> Vec<S
     postfixes.split_whitespace().map(|p| [region, project, "credentials", p].join(sep)).collect()
 }
 
-/// Environment names become resource names joined with `_`, so they may not contain one.
+/// The tags `--tag` may not set: every tool finds an environment by them.
+pub const IDENTITY_TAGS: [&str; 2] = ["Name", "type"];
+
+/// The one rule for environment names, wherever a tool takes one (`--env`, `--name`, `sila sandbox
+/// NAME`, `default_environment`, `bakery_environment`): names become resource names joined with
+/// `_`, so they may not contain one, and they go into EC2 `tag:Name` filters, where `*` and `?` are
+/// wildcards, so only letters, digits, `-` and `.` are allowed.
 pub fn validate_name(name: &str) -> Result<(), String> {
     if name.is_empty() {
         return Err("the environment name is empty".into());
@@ -364,7 +370,16 @@ pub fn desired(
     let meta_cidrs = match vpc_cidr.map(|v| metanetwork_cidrs(v, &specs)) {
         Some(Ok(cidrs)) => cidrs,
         Some(Err(e)) => {
-            let line = Metanetwork::ALL.iter().find_map(|m| opt(&format!("{m}_cidr"))).map(|r| r.line);
+            // At the line of the metanetwork at fault, else of the first one.
+            let at_fault = match &e {
+                NetError::MetaOutsideVpc { meta, .. } | NetError::NoFreeMetaCidr { meta, .. } => Some(*meta),
+                NetError::MetaOverlap { first, .. } => Some(*first),
+                _ => None,
+            };
+            let line = at_fault
+                .and_then(|m| opt(&format!("{m}_cidr")))
+                .or_else(|| Metanetwork::ALL.iter().find_map(|m| opt(&format!("{m}_cidr"))))
+                .map(|r| r.line);
             errors.push(Diagnostic::error(&path, line, e.to_string()));
             BTreeMap::new()
         }
@@ -482,12 +497,13 @@ pub fn desired(
     let Some(vpc_cidr) = vpc_cidr.filter(|_| errors.is_empty()) else {
         return Err(Diagnostics(errors));
     };
-    let mut tags = BTreeMap::from([
-        ("Name".to_string(), name.to_string()),
-        ("type".to_string(), vpc_type.to_string()),
-        ("application".to_string(), opt("application").map(|r| r.value).unwrap_or_default()),
-    ]);
+    let mut tags =
+        BTreeMap::from([("application".to_string(), opt("application").map(|r| r.value).unwrap_or_default())]);
     tags.extend(extra_tags.iter().map(|(k, v)| (k.clone(), v.clone())));
+    // `Name` and `type` are what every tool finds the environment by: extra tags never override them
+    // (Asiaq let `--tag Name:x` make a second VPC named like another, reference §1.8).
+    tags.insert("Name".to_string(), name.to_string());
+    tags.insert("type".to_string(), vpc_type.to_string());
     Ok(EnvironmentSpec {
         name: name.into(),
         vpc_type: vpc_type.into(),
@@ -692,5 +708,21 @@ mod tests {
         assert!(validate_name("my_sandbox").unwrap_err().contains("'_'"));
         assert!(validate_name("").is_err());
         assert!(validate_name("a b").is_err());
+        for wild in ["scr?tch", "*", "sand*", "a\\b", "[ab]"] {
+            assert!(validate_name(wild).is_err(), "{wild}");
+        }
+    }
+
+    #[test]
+    fn extra_tags_never_override_name_or_type() {
+        let tags = BTreeMap::from([
+            ("Name".to_string(), "sandbox".to_string()),
+            ("type".to_string(), "bakery".to_string()),
+            ("owner".to_string(), "me".to_string()),
+        ]);
+        let spec = desired(&repo_vpc(), "x", "sandbox", &tags, &facts()).unwrap();
+        assert_eq!(spec.tags["Name"], "x");
+        assert_eq!(spec.tags["type"], "sandbox");
+        assert_eq!(spec.tags["owner"], "me");
     }
 }

@@ -152,3 +152,31 @@ fn a_dir_without_aws_ini_is_an_error() {
     assert_eq!(errors(&diags).len(), 1, "{diags:#?}");
     assert!(errors(&diags)[0].contains("no aws.ini"));
 }
+
+#[test]
+fn env_sections_are_planned_with_their_type() {
+    let vpc = "[envtype:ci]\nvpc_cidr=10.9.0.0/16\nintranet_cidr=10.9.0.0/20\ntunnel_cidr=10.9.16.0/20\n\
+               intranet_sg_rules=tcp tunnel 22\n\
+               [env:ci]\nvpc_cidr=10.5.0.0/16\nintranet_cidr=10.5.0.0/20\ntunnel_cidr=10.5.16.0/20\n\
+               [env:outside]\nvpc_cidr=10.7.0.0/16\nintranet_cidr=10.7.0.0/20\ntunnel_cidr=10.8.0.0/20\n\
+               [env:overlap]\nvpc_cidr=10.6.0.0/16\nintranet_cidr=10.6.0.0/20\ntunnel_cidr=10.6.8.0/24\n\
+               [env:rules]\ndmz_sg_rules=tcp maintenance 22\nintranet_sg_rules=tcp dmz 22\n";
+    let dir = tree(&[("disco_aws.ini", AWS_OK), ("disco_vpc.ini", vpc)]);
+    let diags = check(&ConfigDir::new(dir.path()));
+    let e = Severity::Error;
+    // A metanetwork outside the section's own vpc_cidr, at that metanetwork's line.
+    assert!(
+        has(&diags, e, "disco_vpc.ini", Some(13), "10.8.0.0/20 is not inside the VPC CIDR 10.7.0.0/16"),
+        "{diags:#?}"
+    );
+    // Overlapping metanetworks there.
+    assert!(
+        has(&diags, e, "disco_vpc.ini", Some(16), "[env:overlap] as type ci: intranet_cidr 10.6.0.0/20 overlaps"),
+        "{diags:#?}"
+    );
+    // A rule naming a metanetwork the environment does not have.
+    assert!(has(&diags, e, "disco_vpc.ini", Some(20), "[env:rules] as type ci: intranet_sg_rules"), "{diags:#?}");
+    // A consistent [env:ci] (its own addresses) is fine, and nothing is reported twice.
+    assert!(!diags.iter().any(|d| d.message.contains("[env:ci]")), "{diags:#?}");
+    assert_eq!(errors(&diags).len(), 3, "{:#?}", errors(&diags));
+}

@@ -39,8 +39,9 @@ pub(super) fn check(vpc: &VpcConfig, aws: Option<&AwsConfig>, out: &mut Vec<Diag
         if let Some(vpc_type) = section.name.strip_prefix("envtype:") {
             syntax(&path, section, out);
             plan(vpc, section, vpc_type, aws, out);
-        } else if section.name.starts_with("env:") {
+        } else if let Some(name) = section.name.strip_prefix("env:") {
             syntax(&path, section, out);
+            env_plan(vpc, section, name, aws, out);
         } else if section.name == "peerings" {
             peerings(vpc, section, out);
         } else {
@@ -148,36 +149,46 @@ fn routes(path: &Path, entry: &Entry, out: &mut Vec<Diagnostic>) -> Result<(), S
 }
 
 /// The zones to plan with offline: the listed ones, or as many placeholders as `az_count` asks.
-fn zones(section: &Section) -> Vec<String> {
-    if let Some(zones) = section.get("availability_zones").filter(|e| !e.value.trim().is_empty()) {
-        return zones.value.split_whitespace().map(str::to_string).collect();
+fn zones(vpc: &VpcConfig, name: &str, vpc_type: &str) -> Vec<String> {
+    let value = |key: &str| vpc.option(name, vpc_type, key).map(|r| r.value).filter(|v| !v.trim().is_empty());
+    if let Some(zones) = value("availability_zones") {
+        return zones.split_whitespace().map(str::to_string).collect();
     }
-    let count = section.get("az_count").and_then(|e| e.value.parse().ok()).filter(|n| (1..=16).contains(n));
+    let count = value("az_count").and_then(|v| v.parse().ok()).filter(|n| (1..=16).contains(n));
     (1..=count.unwrap_or(DEFAULT_AZ_COUNT)).map(|i| format!("zone-{i}")).collect()
 }
 
 /// The whole environment of this type as `create` computes it (for an environment named like its
 /// type, Asiaq's convention: the `ci` environment is of type `ci`), with the same code `create` uses.
 fn plan(vpc: &VpcConfig, section: &Section, vpc_type: &str, aws: Option<&AwsConfig>, out: &mut Vec<Diagnostic>) {
+    plan_environment(vpc, section, vpc_type, vpc_type, aws, out);
+}
+
+/// The environment `name` of type `vpc_type` as `create` computes it; `section` is where a problem
+/// without a line of its own is reported.
+fn plan_environment(
+    vpc: &VpcConfig,
+    section: &Section,
+    name: &str,
+    vpc_type: &str,
+    aws: Option<&AwsConfig>,
+    out: &mut Vec<Diagnostic>,
+) {
     let path = &vpc.ini.path;
-    let dynamic = section.get("vpc_cidr").is_none_or(|e| e.value.is_empty());
-    let statics = Metanetwork::ALL
-        .iter()
-        .filter_map(|m| section.get(&format!("{m}_cidr")))
-        .any(|e| !e.value.is_empty() && !e.value.eq_ignore_ascii_case("auto"));
+    let value = |key: &str| vpc.option(name, vpc_type, key).map(|r| r.value).filter(|v| !v.is_empty());
+    let dynamic = value("vpc_cidr").is_none();
+    let statics =
+        Metanetwork::ALL.iter().filter_map(|m| value(&format!("{m}_cidr"))).any(|v| !v.eq_ignore_ascii_case("auto"));
     if dynamic && statics {
         out.push(Diagnostic::warning(
             path,
             Some(section.line),
-            format!(
-                "[{}]: static metanetwork CIDRs with a dynamic VPC CIDR must fit whichever block the VPC gets",
-                section.name
-            ),
+            "static metanetwork CIDRs with a dynamic VPC CIDR must fit whichever block the VPC gets",
         ));
         return;
     }
-    let facts = RegionFacts { zones: zones(section), vpc_cidrs: Vec::new(), existing_cidr: None };
-    let spec = match desired(vpc, vpc_type, vpc_type, &BTreeMap::new(), &facts) {
+    let facts = RegionFacts { zones: zones(vpc, name, vpc_type), vpc_cidrs: Vec::new(), existing_cidr: None };
+    let spec = match desired(vpc, name, vpc_type, &BTreeMap::new(), &facts) {
         Ok(spec) => spec,
         Err(Diagnostics(problems)) => {
             out.extend(problems);
@@ -189,6 +200,50 @@ fn plan(vpc: &VpcConfig, section: &Section, vpc_type: &str, aws: Option<&AwsConf
         match floating_interfaces(&spec, aws) {
             Ok((_, skipped)) => out.extend(skipped),
             Err(Diagnostics(problems)) => out.extend(problems),
+        }
+    }
+}
+
+/// An `[env:NAME]` section changes the environment NAME, whatever its type: its values are planned
+/// together with each type it may have (the `[envtype:NAME]` of the same name when there is one,
+/// Asiaq's convention, else every type), and what that finds beyond the type's own problems is
+/// reported as this section's (a metanetwork CIDR outside its `vpc_cidr`, overlapping metanetworks,
+/// rules naming a metanetwork the environment does not have, ...).
+fn env_plan(vpc: &VpcConfig, section: &Section, name: &str, aws: Option<&AwsConfig>, out: &mut Vec<Diagnostic>) {
+    let path = &vpc.ini.path;
+    if let Err(e) = crate::environment::validate_name(name) {
+        out.push(Diagnostic::warning(path, Some(section.line), format!("[{}] never applies: {e}", section.name)));
+        return;
+    }
+    let types: Vec<&str> = match vpc.has_envtype(name) {
+        true => vec![name],
+        false => vpc.envtypes().collect(),
+    };
+    if types.is_empty() {
+        out.push(Diagnostic::warning(
+            path,
+            Some(section.line),
+            format!("[{}]: no [envtype:...] section to combine it with", section.name),
+        ));
+        return;
+    }
+    for vpc_type in types {
+        // The type's own problems are reported at its section; here only what the env section adds.
+        let mut own = Vec::new();
+        if let Some(envtype) = vpc.ini.section(&format!("envtype:{vpc_type}")) {
+            plan_environment(vpc, envtype, vpc_type, vpc_type, aws, &mut own);
+        }
+        let mut combined = Vec::new();
+        plan_environment(vpc, section, name, vpc_type, aws, &mut combined);
+        let at_type = |d: &Diagnostic| own.iter().any(|o| o.message == d.message);
+        for d in combined.into_iter().filter(|d| !at_type(d)) {
+            // Problems without a line are the section's; one the syntax check found is not repeated.
+            let line = d.line.or(Some(section.line));
+            if out.iter().any(|o| o.line == line && o.message == d.message) {
+                continue;
+            }
+            let message = format!("[{}] as type {vpc_type}: {}", section.name, d.message);
+            out.push(Diagnostic { message, line, ..d });
         }
     }
 }
