@@ -9,8 +9,8 @@ use std::collections::BTreeMap;
 
 /// The environment's name and VPC; an error naming it when it does not exist.
 pub(crate) async fn environment(global: &GlobalArgs, clients: &Clients) -> anyhow::Result<(String, String)> {
-    let env = match &global.env {
-        Some(env) => env.clone(),
+    let env = match global.env_flag()? {
+        Some(env) => env,
         None => global.environment(&global.aws_config()?)?,
     };
     let vpc = clients
@@ -162,10 +162,7 @@ pub struct OptionArgs {
 /// Runs `gethostclassoption`: exit 1 (and Asiaq's message) when the hostclass has no such option.
 pub(crate) fn option(global: &GlobalArgs, args: &OptionArgs) -> anyhow::Result<()> {
     let aws = global.aws_config()?;
-    let env = match &global.env {
-        Some(e) => Some(e.clone()),
-        None => aws.default_environment(),
-    };
+    let env = global.optional_environment(&aws)?;
     let printer = Printer::new(global.output);
     match aws.hostclass_option(&args.hostclass, &args.option, env.as_deref()) {
         Some(found) => {

@@ -3,7 +3,8 @@
 use anyhow::Context as _;
 use clap::{Args, ValueEnum};
 use sila_cloud::AwsSettings;
-use sila_core::config::{AwsConfig, ConfigDir, ConfigFile};
+use sila_core::config::{AwsConfig, ConfigDir, ConfigFile, GLOBAL_SECTION};
+use sila_core::environment::validate_name;
 use std::path::PathBuf;
 
 /// `--output`: human tables or machine JSON.
@@ -116,16 +117,39 @@ impl GlobalArgs {
         Ok(dir.load(ConfigFile::Aws).map_err(|d| anyhow::anyhow!("{d}"))?.map(AwsConfig::new))
     }
 
-    /// `--env`, else `[disco_aws] default_environment`.
+    /// `--env`, else `[disco_aws] default_environment`, checked against the one rule for
+    /// environment names (core's `validate_name`).
     pub fn environment(&self, aws: &AwsConfig) -> anyhow::Result<String> {
-        if let Some(env) = &self.env {
-            return Ok(env.clone());
-        }
-        aws.default_environment().with_context(|| {
+        self.optional_environment(aws)?.with_context(|| {
             format!(
                 "no environment: pass --env or set default_environment in [disco_aws] of {}",
                 aws.ini.path.display()
             )
         })
+    }
+
+    /// `--env` when given (checked: exit 2 when it breaks the name rule); no config is read.
+    pub fn env_flag(&self) -> anyhow::Result<Option<String>> {
+        match &self.env {
+            Some(env) => {
+                validate_name(env).map_err(|e| crate::UsageError(format!("--env: {e}")))?;
+                Ok(Some(env.clone()))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// `--env`, else `[disco_aws] default_environment` when set; both checked, a bad default named
+    /// with its file and line. Names go into EC2 `tag:Name` filters, where `*` and `?` are wildcards.
+    pub fn optional_environment(&self, aws: &AwsConfig) -> anyhow::Result<Option<String>> {
+        if let Some(env) = self.env_flag()? {
+            return Ok(Some(env));
+        }
+        let Some(env) = aws.default_environment() else { return Ok(None) };
+        if let Err(e) = validate_name(&env) {
+            let line = aws.ini.get(GLOBAL_SECTION, "default_environment").map_or(0, |entry| entry.line);
+            anyhow::bail!("{}:{line}: [disco_aws] default_environment: {e}", aws.ini.path.display());
+        }
+        Ok(Some(env))
     }
 }

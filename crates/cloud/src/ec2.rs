@@ -55,6 +55,19 @@ pub(crate) fn tag_spec<'a>(
     spec.build()
 }
 
+/// A VPC in Sila's terms.
+fn summary(vpc: &aws_sdk_ec2::types::Vpc) -> VpcSummary {
+    let tags = tag_map(vpc.tags());
+    VpcSummary {
+        vpc_id: vpc.vpc_id().unwrap_or_default().to_string(),
+        cidr: vpc.cidr_block().unwrap_or_default().to_string(),
+        state: vpc.state().map(|s| s.as_str().to_string()).unwrap_or_default(),
+        name: tags.get("Name").cloned(),
+        vpc_type: tags.get("type").cloned(),
+        tags,
+    }
+}
+
 /// An EC2 tag list as a map.
 pub(crate) fn tag_map(tags: &[Tag]) -> BTreeMap<String, String> {
     tags.iter().filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or_default().to_string()))).collect()
@@ -62,27 +75,41 @@ pub(crate) fn tag_map(tags: &[Tag]) -> BTreeMap<String, String> {
 
 impl Clients {
     /// VPCs matching every filter (all VPCs of the region when `filters` is empty), sorted by name
-    /// then id. Paginated.
+    /// then id. Paginated. A `tag:K` filter matches its values exactly: a value with a wildcard
+    /// character is refused, and the answer's tags are compared again.
     pub async fn describe_vpcs(&self, filters: &[Ec2Filter]) -> Result<Vec<VpcSummary>, CloudError> {
         let mut request = self.ec2.describe_vpcs();
+        let mut exact = Vec::new();
         for f in filters {
+            if let Some(key) = f.name.strip_prefix("tag:") {
+                for value in &f.values {
+                    crate::finders::tag_eq("DescribeVpcs", key, value)?;
+                }
+                exact.push((key, &f.values));
+            }
             request = request.filters(f.to_sdk());
         }
         let mut pages = request.into_paginator().items().send();
         let mut vpcs = Vec::new();
         while let Some(vpc) = pages.try_next().await.map_err(|e| CloudError::from_sdk("DescribeVpcs", e))? {
-            let tags = tag_map(vpc.tags());
-            vpcs.push(VpcSummary {
-                vpc_id: vpc.vpc_id().unwrap_or_default().to_string(),
-                cidr: vpc.cidr_block().unwrap_or_default().to_string(),
-                state: vpc.state().map(|s| s.as_str().to_string()).unwrap_or_default(),
-                name: tags.get("Name").cloned(),
-                vpc_type: tags.get("type").cloned(),
-                tags,
-            });
+            let vpc = summary(&vpc);
+            if exact.iter().all(|(key, values)| vpc.tags.get(*key).is_some_and(|v| values.contains(v))) {
+                vpcs.push(vpc);
+            }
         }
         vpcs.sort_by(|a, b| (&a.name, &a.vpc_id).cmp(&(&b.name, &b.vpc_id)));
         Ok(vpcs)
+    }
+}
+
+impl Clients {
+    /// The VPC with id `id` (none when it does not exist); the id goes as an id, never as a filter.
+    pub async fn describe_vpcs_by_id(&self, id: &str) -> Result<Vec<VpcSummary>, CloudError> {
+        match self.ec2.describe_vpcs().vpc_ids(id).send().await.map_err(|e| CloudError::from_sdk("DescribeVpcs", e)) {
+            Err(e) if e.kind == crate::ErrorKind::NotFound => Ok(Vec::new()),
+            Err(e) => Err(e),
+            Ok(out) => Ok(out.vpcs().iter().map(summary).collect()),
+        }
     }
 }
 

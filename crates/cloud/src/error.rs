@@ -23,6 +23,8 @@ pub enum ErrorKind {
     Transport,
     /// Local setup (no region, bad profile).
     Config,
+    /// A name that more than one resource carries (two VPCs named alike): refused, not guessed.
+    Ambiguous,
     /// Anything else.
     Other,
 }
@@ -44,7 +46,7 @@ pub struct CloudError {
 
 impl fmt::Display for CloudError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.kind == ErrorKind::Config {
+        if matches!(self.kind, ErrorKind::Config | ErrorKind::Ambiguous) {
             return write!(f, "{}", self.message);
         }
         write!(f, "{} failed: ", self.op)?;

@@ -10,6 +10,43 @@ pub(crate) fn filter(name: &str, values: &[&str]) -> Filter {
     Filter::builder().name(name).set_values(Some(values.iter().map(ToString::to_string).collect())).build()
 }
 
+/// Characters EC2 reads in a filter value as wildcards (`*`, `?`) or as their escape (`\\`).
+const FILTER_WILDCARDS: [char; 3] = ['*', '?', '\\'];
+
+/// A filter on tag `key` equal to `value`, for finding things by name. A value with a wildcard
+/// character is refused rather than sent: `tag:Name=scr?tch` would match `scratch`. Callers also
+/// compare the answer's tags exactly ([`has_tag`]).
+pub(crate) fn tag_eq(op: &'static str, key: &str, value: &str) -> Result<Filter, CloudError> {
+    if value.is_empty() || value.contains(FILTER_WILDCARDS) {
+        return Err(CloudError {
+            op,
+            kind: crate::ErrorKind::Invalid,
+            code: None,
+            message: format!(
+                "refusing to look for {key}={value:?}: EC2 reads '*', '?' and '\\' in a filter as wildcards"
+            ),
+            request_id: None,
+        });
+    }
+    Ok(filter(&format!("tag:{key}"), &[value]))
+}
+
+/// True when `tags` has `key` set to exactly `value`.
+pub(crate) fn has_tag(tags: &[aws_sdk_ec2::types::Tag], key: &str, value: &str) -> bool {
+    tags.iter().any(|t| t.key() == Some(key) && t.value() == Some(value))
+}
+
+/// The one-line refusal of a name that more than one VPC carries, listing them.
+pub(crate) fn ambiguous(op: &'static str, name: &str, ids: &[&str], hint: &str) -> CloudError {
+    CloudError {
+        op,
+        kind: crate::ErrorKind::Ambiguous,
+        code: None,
+        message: format!("{} VPCs are named {name} ({}); {hint}", ids.len(), ids.join(", ")),
+        request_id: None,
+    }
+}
+
 /// Sends a paginated request and collects every item; errors are classified as operation `$op`.
 macro_rules! paginated {
     ($request:expr, $op:literal) => {

@@ -3,7 +3,7 @@
 
 use crate::ec2::tag_map;
 use crate::error::CloudError;
-use crate::finders::{filter, gone, paginated};
+use crate::finders::{ambiguous, filter, gone, has_tag, paginated, tag_eq};
 use crate::Clients;
 use sila_core::hosts::Host;
 
@@ -36,16 +36,20 @@ fn host(i: &aws_sdk_ec2::types::Instance) -> Host {
 }
 
 impl Clients {
-    /// The VPC of environment `name` (tagged `Name=name`), if there is one.
+    /// The VPC of environment `name` (tagged exactly `Name=name`), if there is one; two are refused
+    /// with their ids (which one is meant cannot be guessed).
     pub(crate) async fn vpc_named(&self, name: &str) -> Result<Option<aws_sdk_ec2::types::Vpc>, CloudError> {
-        let out = self
-            .ec2
-            .describe_vpcs()
-            .filters(filter("tag:Name", &[name]))
-            .send()
-            .await
-            .map_err(|e| CloudError::from_sdk("DescribeVpcs", e))?;
-        Ok(out.vpcs().first().cloned())
+        let request = self.ec2.describe_vpcs().filters(tag_eq("DescribeVpcs", "Name", name)?);
+        let found: Vec<aws_sdk_ec2::types::Vpc> = paginated!(request, "DescribeVpcs")?;
+        let named: Vec<&aws_sdk_ec2::types::Vpc> = found.iter().filter(|v| has_tag(v.tags(), "Name", name)).collect();
+        match named.as_slice() {
+            [] => Ok(None),
+            [vpc] => Ok(Some((*vpc).clone())),
+            many => {
+                let ids: Vec<&str> = many.iter().filter_map(|v| v.vpc_id()).collect();
+                Err(ambiguous("DescribeVpcs", name, &ids, "rename or destroy one (sila-vpc destroy --vpc-id)"))
+            }
+        }
     }
 
     /// The id of the VPC of environment `name`, if there is one.

@@ -3,7 +3,7 @@
 
 use crate::ec2::RouteVia;
 use crate::error::CloudError;
-use crate::finders::{endpoint_going, filter, gone, nat_allocations, paginated, table_associations};
+use crate::finders::{endpoint_going, filter, gone, has_tag, nat_allocations, paginated, table_associations, tag_eq};
 use crate::Clients;
 use aws_sdk_ec2::types::{
     AttributeBooleanValue, DomainType, Filter, IpPermission, IpRange, NewDhcpConfiguration, ResourceType, Tag,
@@ -285,13 +285,14 @@ impl Clients {
         let out = self
             .ec2
             .describe_internet_gateways()
-            .filters(filter("tag:Name", &[name]))
+            .filters(tag_eq("DescribeInternetGateways", "Name", name)?)
             .send()
             .await
             .map_err(|e| CloudError::from_sdk("DescribeInternetGateways", e))?;
         Ok(out
             .internet_gateways()
             .iter()
+            .filter(|g| has_tag(g.tags(), "Name", name))
             .filter_map(|g| {
                 let vpcs = g.attachments().iter().filter_map(|a| a.vpc_id().map(str::to_string)).collect();
                 Some((g.internet_gateway_id()?.to_string(), vpcs))
@@ -303,23 +304,28 @@ impl Clients {
         let out = self
             .ec2
             .describe_vpn_gateways()
-            .filters(filter("tag:Name", &[name]))
+            .filters(tag_eq("DescribeVpnGateways", "Name", name)?)
             .filters(filter("state", &["available"]))
             .send()
             .await
             .map_err(|e| CloudError::from_sdk("DescribeVpnGateways", e))?;
-        Ok(out.vpn_gateways().to_vec())
+        Ok(out.vpn_gateways().iter().filter(|g| has_tag(g.tags(), "Name", name)).cloned().collect())
     }
 
     async fn dhcp_named(&self, name: &str) -> Result<Option<String>, CloudError> {
         let out = self
             .ec2
             .describe_dhcp_options()
-            .filters(filter("tag:Name", &[name]))
+            .filters(tag_eq("DescribeDhcpOptions", "Name", name)?)
             .send()
             .await
             .map_err(|e| CloudError::from_sdk("DescribeDhcpOptions", e))?;
-        Ok(out.dhcp_options().first().and_then(|d| d.dhcp_options_id()).map(str::to_string))
+        Ok(out
+            .dhcp_options()
+            .iter()
+            .find(|d| has_tag(d.tags(), "Name", name))
+            .and_then(|d| d.dhcp_options_id())
+            .map(str::to_string))
     }
 
     /// The options of DHCP set `id`, and whether it is tagged `Name=<name>` (ours to delete).
@@ -765,9 +771,12 @@ impl Clients {
             });
         }
         let name = tags.get("Name").map(String::as_str).unwrap_or_default();
-        let out = find(vec![filter("tag:Name", &[name]), filter("tag:dynamic", &["true"])]).await?;
-        if let Some(free) =
-            out.addresses().iter().find(|a| a.association_id().is_none()).and_then(|a| a.allocation_id())
+        let out = find(vec![tag_eq("DescribeAddresses", "Name", name)?, filter("tag:dynamic", &["true"])]).await?;
+        if let Some(free) = out
+            .addresses()
+            .iter()
+            .find(|a| a.association_id().is_none() && has_tag(a.tags(), "Name", name))
+            .and_then(|a| a.allocation_id())
         {
             return Ok(free.to_string());
         }
@@ -885,7 +894,7 @@ impl Clients {
             },
             async {
                 ec2.describe_dhcp_options()
-                    .filters(filter("tag:Name", &[name]))
+                    .filters(tag_eq("DescribeDhcpOptions", "Name", name)?)
                     .send()
                     .await
                     .map_err(|e| CloudError::from_sdk("DescribeDhcpOptions", e))

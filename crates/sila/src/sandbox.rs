@@ -94,6 +94,8 @@ fn step(
 
 /// Runs `sandbox`.
 pub async fn run(global: &GlobalArgs, args: &SandboxArgs) -> anyhow::Result<()> {
+    // The sandbox's name becomes its VPC's Name tag and goes into tag filters: the one rule first.
+    sila_core::environment::validate_name(&args.name).map_err(|e| UsageError(format!("sandbox NAME: {e}")))?;
     let dir = global.config_dir();
     let folder_name = args.sandbox_dir.clone().unwrap_or_else(|| args.name.clone());
     let folder = dir.root.join("sandboxes").join(&folder_name);
@@ -105,7 +107,7 @@ pub async fn run(global: &GlobalArgs, args: &SandboxArgs) -> anyhow::Result<()> 
 
     // The sync lines are read with the tool's environment (--env or the default), not the sandbox.
     let aws = global.aws_config()?;
-    let env = global.env.clone().or_else(|| aws.default_environment());
+    let env = global.optional_environment(&aws)?;
     let sync = aws.hostclass_option(GLOBAL_SECTION, "sandbox_sync_config", env.as_deref());
     let uploads = match sync.filter(|s| !s.value.trim().is_empty()) {
         None => Vec::new(),
