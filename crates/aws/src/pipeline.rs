@@ -487,7 +487,11 @@ async fn plan(
                     row.extra_disk,
                     row.iops,
                 ),
-                tags: vec![("environment".into(), ctx.env.clone()), ("hostclass".into(), h.clone())],
+                tags: vec![
+                    ("environment".into(), ctx.env.clone()),
+                    ("hostclass".into(), h.clone()),
+                    (sila_core::environment::VPC_ID_TAG.into(), ctx.facts.vpc_id.clone()),
+                ],
             };
             let schedules = reads.schedules.get(&group).cloned().unwrap_or_default();
             // What is already as wanted is left alone, so a re-run changes nothing.

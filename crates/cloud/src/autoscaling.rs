@@ -13,7 +13,10 @@ pub const INSTANCE_WAIT: Duration = Duration::from_secs(600);
 impl Clients {
     /// The autoscaling groups with a subnet among `subnets` (found by where they run, not by tags,
     /// so groups made by other tools count too), and the launch templates they use.
-    pub async fn groups_in_subnets(&self, subnets: &[String]) -> Result<(Vec<String>, Vec<String>), CloudError> {
+    pub async fn groups_in_subnets(
+        &self,
+        subnets: &[String],
+    ) -> Result<(Vec<String>, Vec<crate::vpc::LaunchTemplateRef>), CloudError> {
         if subnets.is_empty() {
             return Ok((Vec::new(), Vec::new()));
         }
@@ -25,9 +28,13 @@ impl Clients {
             .filter(|g| g.vpc_zone_identifier().unwrap_or_default().split(',').any(|s| ours.contains(s.trim())))
             .collect();
         let names = here.iter().filter_map(|g| g.auto_scaling_group_name().map(str::to_string)).collect();
-        let mut templates: Vec<String> = here
+        let mut templates: Vec<crate::vpc::LaunchTemplateRef> = here
             .iter()
-            .filter_map(|g| g.launch_template().and_then(|t| t.launch_template_id()).map(str::to_string))
+            .filter_map(|g| {
+                let t = g.launch_template()?;
+                let id = t.launch_template_id()?.to_string();
+                Some(crate::vpc::LaunchTemplateRef { name: t.launch_template_name().unwrap_or(&id).to_string(), id })
+            })
             .collect();
         templates.sort();
         templates.dedup();

@@ -378,11 +378,24 @@ impl Clients {
             .map_err(|e| CloudError::waiting("SnapshotCompleted", id, &e))
     }
 
-    /// The ids of the launch templates tagged `environment=<env>` (the ones spinup made).
-    pub async fn environment_templates(&self, env: &str) -> Result<Vec<String>, CloudError> {
-        let request = self.ec2.describe_launch_templates().filters(filter("tag:environment", &[env])).max_results(200);
+    /// The launch templates spinup made for the environment in VPC `vpc_id` (tagged with its id:
+    /// an `environment` tag alone proves nothing, another VPC may carry the same name).
+    pub async fn vpc_templates(&self, vpc_id: &str) -> Result<Vec<crate::vpc::LaunchTemplateRef>, CloudError> {
+        let tag = sila_core::environment::VPC_ID_TAG;
+        let request = self
+            .ec2
+            .describe_launch_templates()
+            .filters(crate::finders::tag_eq("DescribeLaunchTemplates", tag, vpc_id)?)
+            .max_results(200);
         let found: Vec<aws_sdk_ec2::types::LaunchTemplate> = paginated!(request, "DescribeLaunchTemplates")?;
-        Ok(found.iter().filter_map(|t| t.launch_template_id().map(str::to_string)).collect())
+        Ok(found
+            .iter()
+            .filter(|t| crate::finders::has_tag(t.tags(), tag, vpc_id))
+            .filter_map(|t| {
+                let id = t.launch_template_id()?.to_string();
+                Some(crate::vpc::LaunchTemplateRef { name: t.launch_template_name().unwrap_or(&id).to_string(), id })
+            })
+            .collect())
     }
 
     /// Deletes the launch templates `ids`; gone already counts as done.

@@ -805,8 +805,9 @@ pub struct VpcContents {
     pub instances: Vec<String>,
     /// Autoscaling groups with a subnet in the VPC (deleted first, with their instances).
     pub autoscaling_groups: Vec<String>,
-    /// Launch templates those groups use, and those tagged `environment=<name>` (Sila's).
-    pub launch_templates: Vec<String>,
+    /// Launch templates those groups use, and those spinup tagged with this VPC's id
+    /// ([`sila_core::environment::VPC_ID_TAG`]); never one just because of its `environment` tag.
+    pub launch_templates: Vec<LaunchTemplateRef>,
     /// NAT gateways (not deleted) and their elastic IP allocations.
     pub nat_gateways: Vec<(String, Vec<String>)>,
     /// Elastic IP allocations tagged `dynamic=true` that NAT gateways of this VPC use.
@@ -825,10 +826,20 @@ pub struct VpcContents {
     pub subnets: Vec<String>,
     /// Route tables other than the main one, with their subnet associations.
     pub route_tables: Vec<(String, Vec<String>)>,
-    /// The DHCP options set tagged with the environment name.
+    /// The DHCP options set the VPC uses when it is tagged with the environment name and no other
+    /// VPC uses it.
     pub dhcp_options: Option<String>,
     /// Peering connections of the VPC (deleted with every route through them, on both sides).
     pub peerings: Vec<crate::peering::Peering>,
+}
+
+/// A launch template, by id and name.
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct LaunchTemplateRef {
+    /// `lt-...`.
+    pub id: String,
+    /// Its name.
+    pub name: String,
 }
 
 impl VpcContents {
@@ -927,22 +938,35 @@ impl Clients {
             .filter(|t| !t.associations().iter().any(|a| a.main() == Some(true)))
             .map(table_associations)
             .collect();
-        // The set tagged with the environment name, preferring the one the VPC uses.
+        // The DHCP options set goes only when it provably is this VPC's: the one it uses, tagged with
+        // the environment's name (reference §4.3), and used by no other VPC. Another set tagged with
+        // the name may be a live environment's that shares it (a duplicate destroyed by --vpc-id).
         let current = vpcs.vpcs().first().and_then(|v| v.dhcp_options_id()).unwrap_or_default().to_string();
-        let tagged: Vec<&str> = dhcp.dhcp_options().iter().filter_map(|d| d.dhcp_options_id()).collect();
-        c.dhcp_options = tagged.iter().find(|id| **id == current).or(tagged.first()).map(|id| id.to_string());
-        let (dynamic, interfaces, (groups, mut templates), tagged) = tokio::try_join!(
+        let ours = dhcp
+            .dhcp_options()
+            .iter()
+            .any(|d| d.dhcp_options_id() == Some(current.as_str()) && has_tag(d.tags(), "Name", name));
+        let shared = async {
+            if !ours {
+                return Ok(true);
+            }
+            let users = self.describe_vpcs(&[crate::ec2::Ec2Filter::eq("dhcp-options-id", current.as_str())]).await?;
+            Ok::<_, CloudError>(users.iter().any(|v| v.vpc_id != vpc_id))
+        };
+        let (dynamic, interfaces, (groups, mut templates), tagged, shared) = tokio::try_join!(
             self.dynamic_addresses(&c.nat_gateways),
             self.vpc_interfaces(vpc_id, &c.subnets),
             self.groups_in_subnets(&c.subnets),
-            self.environment_templates(name),
+            self.vpc_templates(vpc_id),
+            shared,
         )?;
+        c.dhcp_options = (!shared).then_some(current);
         c.dynamic_addresses = dynamic;
         c.network_interfaces = interfaces;
         c.autoscaling_groups = groups;
         templates.extend(tagged);
         templates.sort();
-        templates.dedup();
+        templates.dedup_by(|a, b| a.id == b.id);
         c.launch_templates = templates;
         Ok(c)
     }
@@ -974,7 +998,8 @@ impl Clients {
     /// the VPC apart in dependency order, then deletes it; gone-already counts as done.
     pub async fn destroy_vpc(&self, c: &VpcContents) -> Result<(), CloudError> {
         self.delete_groups(&c.autoscaling_groups).await?;
-        self.delete_launch_templates(&c.launch_templates).await?;
+        let templates: Vec<String> = c.launch_templates.iter().map(|t| t.id.clone()).collect();
+        self.delete_launch_templates(&templates).await?;
         // Instances outside any group, and any a group left behind.
         let remaining = self.live_instances_in(&c.vpc_id).await?;
         self.terminate_instances(&remaining).await?;

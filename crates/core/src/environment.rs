@@ -249,6 +249,11 @@ pub fn credential_buckets(region: &str, project: &str, postfixes: &str) -> Vec<S
     postfixes.split_whitespace().map(|p| [region, project, "credentials", p].join(sep)).collect()
 }
 
+/// The tag spinup puts on each launch template with the id of the environment's VPC, by which
+/// `sila-vpc destroy` knows the template is that environment's (an `environment` tag alone proves
+/// nothing: another VPC may carry the same name).
+pub const VPC_ID_TAG: &str = "sila-vpc-id";
+
 /// The tags `--tag` may not set: every tool finds an environment by them.
 pub const IDENTITY_TAGS: [&str; 2] = ["Name", "type"];
 

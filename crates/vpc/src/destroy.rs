@@ -36,6 +36,13 @@ pub async fn run(global: &GlobalArgs, args: &DestroyArgs) -> anyhow::Result<()> 
         }
         printer.line(&format!("environment {name} ({}, {})", vpc.vpc_id, vpc.cidr))?;
         printer.line(&table.render())?;
+        // What is not inside the VPC goes only because it is provably this VPC's: each by name.
+        for t in &contents.launch_templates {
+            printer.line(&format!("  launch template {} ({})", t.name, t.id))?;
+        }
+        if let Some(dhcp) = &contents.dhcp_options {
+            printer.line(&format!("  DHCP options {dhcp} (tagged Name={name}, used by this VPC only)"))?;
+        }
     }
     if args.dry_run {
         return Ok(());

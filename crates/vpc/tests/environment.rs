@@ -827,9 +827,9 @@ fn destroy_takes_autoscaling_groups_and_instances_first() {
             .send()
             .await
             .unwrap();
-        // Templates spinup made (tagged with their environment) whose groups are gone: this
+        // Templates spinup made (tagged with their environment and VPC) whose groups are gone: this
         // environment's goes, another's stays.
-        for (name, env) in [("demo_mhcapi", "demo"), ("other_mhcapi", "other")] {
+        for (name, env, vpc) in [("demo_mhcapi", "demo", vpc_id.as_str()), ("other_mhcapi", "other", "vpc-0other")] {
             ec2.create_launch_template()
                 .launch_template_name(name)
                 .launch_template_data(
@@ -839,6 +839,7 @@ fn destroy_takes_autoscaling_groups_and_instances_first() {
                     aws_sdk_ec2::types::TagSpecification::builder()
                         .resource_type(aws_sdk_ec2::types::ResourceType::LaunchTemplate)
                         .tags(aws_sdk_ec2::types::Tag::builder().key("environment").value(env).build())
+                        .tags(aws_sdk_ec2::types::Tag::builder().key("sila-vpc-id").value(vpc).build())
                         .build(),
                 )
                 .send()
