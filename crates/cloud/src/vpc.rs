@@ -175,10 +175,11 @@ impl Clients {
         )?;
 
         live.vpc_dhcp_options = vpcs.vpcs().first().and_then(|v| v.dhcp_options_id()).map(str::to_string);
-        // The set the VPC uses is the environment's too, tagged or not (sets made elsewhere, or by an
-        // API that dropped the tags), unless it is AWS's default.
+        // The set the VPC uses is the environment's, tagged or not (sets made elsewhere, or by an API
+        // that dropped the tags), unless it is AWS's default; only then does a set tagged with the
+        // name (one an interrupted create made) stand in.
         if let Some(current) = live.vpc_dhcp_options.as_ref().filter(|id| id.as_str() != "default") {
-            live.ids.entry(Key::DhcpOptions).or_insert_with(|| current.clone());
+            live.ids.insert(Key::DhcpOptions, current.clone());
         }
 
         // Subnets and their route tables.

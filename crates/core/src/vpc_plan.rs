@@ -256,9 +256,15 @@ pub enum Step {
 
 impl Step {
     /// True for changes that delete or replace a subnet, route table, security group, gateway or the
-    /// VPC: refused unless the operator allows destructive changes.
+    /// VPC, or take the VPN gateway away from the VPC it serves now: refused unless the operator
+    /// allows destructive changes.
     pub fn is_destructive(&self) -> bool {
-        matches!(self, Self::RemoveMetanetwork { .. } | Self::DeleteNatGateway { .. })
+        matches!(
+            self,
+            Self::RemoveMetanetwork { .. }
+                | Self::DeleteNatGateway { .. }
+                | Self::AttachVpnGateway { detach_from: Some(_) }
+        )
     }
 }
 
@@ -272,7 +278,9 @@ impl fmt::Display for Step {
             Self::CreateInternetGateway { .. } => write!(f, "create internet gateway"),
             Self::AttachInternetGateway => write!(f, "attach internet gateway"),
             Self::AttachVpnGateway { detach_from: None } => write!(f, "attach VPN gateway"),
-            Self::AttachVpnGateway { detach_from: Some(vpc) } => write!(f, "move VPN gateway from {vpc} to this VPC"),
+            Self::AttachVpnGateway { detach_from: Some(vpc) } => {
+                write!(f, "move VPN gateway from {vpc} to this VPC (detaching it cuts {vpc} off)")
+            }
             Self::CreateDhcpOptions { configurations, .. } => {
                 let parts: Vec<String> = configurations.iter().map(|(k, v)| format!("{k}={}", v.join(","))).collect();
                 write!(f, "create DHCP options {}", parts.join(" "))
@@ -620,7 +628,7 @@ fn dhcp(spec: &EnvironmentSpec, live: &LiveEnvironment, plan: &mut Plan) {
     }
     let wanted = spec.dhcp.configurations();
     let current = live.dhcp_configurations.as_ref();
-    let same = live.has(&Key::DhcpOptions) && current.is_none_or(|(c, _)| *c == wanted);
+    let same = live.has(&Key::DhcpOptions) && current.is_none_or(|(c, _)| same_options(c, &wanted));
     if !same {
         let tags = BTreeMap::from([("Name".to_string(), spec.name.clone())]);
         plan.push(Step::CreateDhcpOptions { configurations: wanted, tags }, Some(Key::DhcpOptions), vec![]);
@@ -631,6 +639,16 @@ fn dhcp(spec: &EnvironmentSpec, live: &LiveEnvironment, plan: &mut Plan) {
     } else if live.vpc_dhcp_options.is_none() || live.vpc_dhcp_options != live.ids.get(&Key::DhcpOptions).cloned() {
         plan.push(Step::AssociateDhcpOptions, Some(Key::DhcpAssociation), vec![Key::DhcpOptions, Key::Vpc]);
     }
+}
+
+/// DHCP options compared as sets: Asiaq sends `domain-name-servers` as `[internal_dns,
+/// external_dns]`, so `AmazonProvidedDNS` twice, and Sila once; order and repeats mean nothing to
+/// DHCP, and comparing lists would replace the set on every run (reference §4.2.6).
+fn same_options(a: &BTreeMap<String, Vec<String>>, b: &BTreeMap<String, Vec<String>>) -> bool {
+    let sets = |m: &BTreeMap<String, Vec<String>>| -> BTreeMap<String, BTreeSet<String>> {
+        m.iter().map(|(k, v)| (k.clone(), v.iter().cloned().collect())).collect()
+    };
+    sets(a) == sets(b)
 }
 
 /// A route destination in the form AWS reports it (host bits cleared), so `10.1.0.22/16` in the
@@ -861,6 +879,39 @@ mod tests {
         assert!(matches!(removal[0].step, Step::RemoveMetanetwork { meta: Metanetwork::Maintenance }));
         let revokes: Vec<_> = plan.steps.iter().filter(|s| matches!(s.step, Step::RevokeIngress { .. })).collect();
         assert!(revokes.iter().all(|r| r.level < removal[0].level), "{revokes:?} then {removal:?}");
+    }
+
+    #[test]
+    fn dhcp_options_are_compared_as_sets() {
+        let spec = sample();
+        let mut live = LiveEnvironment::default();
+        live.ids.insert(Key::Vpc, "vpc-1".into());
+        live.ids.insert(Key::DhcpOptions, "dopt-1".into());
+        live.vpc_dhcp_options = Some("dopt-1".into());
+        // What Asiaq sends: both DNS options, each AmazonProvidedDNS, and the options in its order.
+        let mut asiaq = spec.dhcp.configurations();
+        asiaq.insert("domain-name-servers".into(), vec!["AmazonProvidedDNS".into(), "AmazonProvidedDNS".into()]);
+        live.dhcp_configurations = Some((asiaq.clone(), true));
+        let plan = plan_environment(&spec, &live, "d").unwrap();
+        assert!(!plan.steps.iter().any(|s| matches!(s.step, Step::CreateDhcpOptions { .. })), "{:?}", plan.steps);
+        // A real difference still replaces the set.
+        asiaq.insert("ntp-servers".into(), vec!["10.9.9.9".into()]);
+        live.dhcp_configurations = Some((asiaq, true));
+        let plan = plan_environment(&spec, &live, "d").unwrap();
+        assert!(plan.steps.iter().any(|s| matches!(s.step, Step::CreateDhcpOptions { .. })));
+    }
+
+    #[test]
+    fn moving_the_vpn_gateway_from_another_vpc_is_destructive() {
+        let spec = sample();
+        let mut live = LiveEnvironment::default();
+        live.ids.insert(Key::VpnGateway, "vgw-1".into());
+        live.vpn_gateway_elsewhere = Some("vpc-other".into());
+        let plan = plan_environment(&spec, &live, "d").unwrap();
+        let destructive: Vec<String> = plan.destructive().iter().map(|s| s.step.to_string()).collect();
+        assert_eq!(destructive, ["move VPN gateway from vpc-other to this VPC (detaching it cuts vpc-other off)"]);
+        live.vpn_gateway_elsewhere = None;
+        assert!(plan_environment(&spec, &live, "d").unwrap().destructive().is_empty());
     }
 
     #[test]

@@ -9,7 +9,7 @@ use serde::Serialize;
 use sila_cli::{GlobalArgs, Printer, UsageError};
 use sila_cloud::Clients;
 use sila_core::config::VpcConfig;
-use sila_core::environment::{validate_name, EnvironmentSpec};
+use sila_core::environment::EnvironmentSpec;
 use sila_core::vpc_plan::{plan_environment, Key, LiveEnvironment, Plan};
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -23,7 +23,7 @@ pub struct CreateArgs {
     /// Environment type: an [envtype:TYPE] section of vpc.ini
     #[arg(long = "type", value_name = "TYPE")]
     pub vpc_type: String,
-    /// Extra VPC tag; repeatable (may override the defaults)
+    /// Extra VPC tag; repeatable (may override `application`, never `Name` or `type`)
     #[arg(long = "tag", value_name = "KEY:VALUE", value_parser = environment::parse_tag)]
     pub tags: Vec<(String, String)>,
     /// Do not reserve floating interfaces for hostclasses with a static ip_address (update will)
@@ -32,6 +32,10 @@ pub struct CreateArgs {
     /// Print the plan and change nothing
     #[arg(long)]
     pub dry_run: bool,
+    /// Allow destructive steps: moving the environment's VPN gateway off the VPC it is attached to
+    /// (without it, such a plan is refused and nothing is changed)
+    #[arg(long)]
+    pub allow_destructive: bool,
 }
 
 /// Arguments of `update`.
@@ -42,8 +46,9 @@ pub struct UpdateArgs {
     /// Print the plan and change nothing
     #[arg(long)]
     pub dry_run: bool,
-    /// Allow steps that delete or replace a subnet, route table, security group, gateway or the VPC
-    /// (without it, a plan with such steps is refused and nothing is changed)
+    /// Allow steps that delete or replace a subnet, route table, security group, gateway, peering
+    /// or the VPC, or move a VPN gateway off another VPC (without it, a plan with such steps is
+    /// refused and nothing is changed)
     #[arg(long)]
     pub allow_destructive: bool,
 }
@@ -60,7 +65,7 @@ struct Report<'a> {
 
 /// `sila-vpc create`.
 pub async fn create(global: &GlobalArgs, args: &CreateArgs) -> anyhow::Result<()> {
-    validate_name(&args.name).map_err(|e| UsageError(format!("--name: {e}")))?;
+    environment::check_name("--name", &args.name)?;
     let vpc = environment::vpc_config(global)?;
     environment::known_type(&vpc, &args.vpc_type)?;
     // All configuration is read before the first AWS call: bad input changes nothing, calls nothing.
@@ -84,7 +89,7 @@ pub async fn create(global: &GlobalArgs, args: &CreateArgs) -> anyhow::Result<()
     let mut spec = spec;
     with_peering_rules(&clients, &vpc, &mut spec, None).await?;
     let notes = if args.skip_enis { Vec::new() } else { environment::with_interfaces(&mut spec, aws.as_ref())? };
-    let mode = Mode { dry_run: args.dry_run, allow_destructive: false, done: "created" };
+    let mode = Mode { dry_run: args.dry_run, allow_destructive: args.allow_destructive, done: "created" };
     converge(global, &clients, &vpc, &spec, live, notes, mode).await
 }
 
@@ -150,15 +155,19 @@ async fn converge(
     }
     let mut report =
         Report { environment: spec, vpc_id: live.ids.get(&Key::Vpc).cloned(), dry_run, plan: &plan, peerings: None };
-    let destructive: Vec<String> = plan.destructive().iter().map(|s| s.step.to_string()).collect();
-    if dry_run || plan.is_empty() || (!destructive.is_empty() && !allow_destructive) {
-        // Peerings need the VPC; an update can plan them now, a create only once it exists.
-        if let (Some(vpc_id), true) = (report.vpc_id.clone(), destructive.is_empty() || allow_destructive) {
-            let peering = peerings::sync(clients, vpc, Some(&vpc_id), dry_run).await?;
-            if !printer.json() {
-                printer.line(&peering.render())?;
-            }
-            report.peerings = Some(peering);
+    let mut destructive: Vec<String> = plan.destructive().iter().map(|s| s.step.to_string()).collect();
+    // Peerings need the VPC: an update plans them now, before anything changes, so that deleting
+    // one (its line left the config) is refused like any destructive step; a create's new VPC has
+    // none to delete.
+    if let Some(vpc_id) = report.vpc_id.clone() {
+        let planned = peerings::sync(clients, vpc, Some(&vpc_id), true, false).await?;
+        destructive.extend(planned.removed.iter().map(|r| format!("delete peering {r}")));
+        report.peerings = Some(planned);
+    }
+    let settled = plan.is_empty() && report.peerings.as_ref().is_none_or(PeeringReport::is_empty);
+    if dry_run || settled || (!destructive.is_empty() && !allow_destructive) {
+        if let (false, Some(planned)) = (printer.json(), &report.peerings) {
+            printer.line(&planned.render())?;
         }
         if printer.json() {
             printer.print_json(&report)?;
@@ -171,7 +180,7 @@ async fn converge(
     let ids = apply(clients, &plan, live.ids.clone(), &spec.name).await?;
     report.vpc_id = ids.get(&Key::Vpc).cloned();
     if let Some(vpc_id) = &report.vpc_id {
-        let peering = peerings::sync(clients, vpc, Some(vpc_id), false).await?;
+        let peering = peerings::sync(clients, vpc, Some(vpc_id), false, allow_destructive).await?;
         if !printer.json() {
             printer.line(&peering.render())?;
         }

@@ -5,7 +5,9 @@ use sila_cli::{GlobalArgs, UsageError};
 use sila_cloud::ec2::{Ec2Filter, VpcSummary};
 use sila_cloud::Clients;
 use sila_core::config::{AwsConfig, ConfigFile, VpcConfig};
-use sila_core::environment::{desired, floating_interfaces, EnvironmentSpec, RegionFacts};
+use sila_core::environment::{
+    desired, floating_interfaces, validate_name, EnvironmentSpec, RegionFacts, IDENTITY_TAGS,
+};
 use std::collections::BTreeMap;
 
 /// `--name N` or `--vpc-id ID`: which environment.
@@ -51,15 +53,24 @@ pub fn known_type(vpc: &VpcConfig, vpc_type: &str) -> anyhow::Result<()> {
     .into())
 }
 
-/// `--tag key:value` (split on the first `:`).
+/// `--tag key:value` (split on the first `:`); never `Name` or `type`, which every tool finds the
+/// environment by (`--name` and `--type` set them).
 pub fn parse_tag(value: &str) -> Result<(String, String), String> {
     match value.split_once(':') {
+        Some((k, _)) if IDENTITY_TAGS.contains(&k.trim()) => {
+            Err(format!("{value:?}: the {} tag is set by --{}, not --tag", k.trim(), k.trim().to_ascii_lowercase()))
+        }
         Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.trim().to_string())),
         _ => Err(format!("{value:?} is not key:value")),
     }
 }
 
-/// The VPCs named `name` (normally one).
+/// Refuses an environment name that breaks the one rule (core's), naming the argument.
+pub fn check_name(flag: &str, name: &str) -> Result<(), UsageError> {
+    validate_name(name).map_err(|e| UsageError(format!("{flag}: {e}")))
+}
+
+/// The VPCs named exactly `name` (normally one).
 pub async fn find_by_name(clients: &Clients, name: &str) -> anyhow::Result<Vec<VpcSummary>> {
     Ok(clients.describe_vpcs(&[Ec2Filter::eq("tag:Name", name)]).await?)
 }
@@ -67,9 +78,10 @@ pub async fn find_by_name(clients: &Clients, name: &str) -> anyhow::Result<Vec<V
 /// The environment's VPC, which must exist and be exactly one, and be an environment (a VPC with a
 /// `type` tag): Sila never touches a VPC it cannot tell is one of its environments.
 pub async fn find(clients: &Clients, target: &Target) -> anyhow::Result<VpcSummary> {
+    check_target(target)?;
     let found = match (&target.name, &target.vpc_id) {
         (Some(name), _) => find_by_name(clients, name).await?,
-        (None, Some(id)) => clients.describe_vpcs(&[Ec2Filter::eq("vpc-id", id.as_str())]).await?,
+        (None, Some(id)) => clients.describe_vpcs_by_id(id).await?,
         (None, None) => Vec::new(),
     };
     let what = target.name.as_deref().or(target.vpc_id.as_deref()).unwrap_or_default();
@@ -84,6 +96,20 @@ pub async fn find(clients: &Clients, target: &Target) -> anyhow::Result<VpcSumma
             Err(anyhow::anyhow!("{} VPCs are named {what} ({}); pass --vpc-id", many.len(), ids.join(", ")))
         }
     }
+}
+
+/// Refuses a `--name` or `--vpc-id` that could match anything but one environment.
+pub fn check_target(target: &Target) -> Result<(), UsageError> {
+    if let Some(name) = &target.name {
+        check_name("--name", name)?;
+    }
+    if let Some(id) = &target.vpc_id {
+        let hex = id.strip_prefix("vpc-").unwrap_or_default();
+        if hex.is_empty() || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+            return Err(UsageError(format!("--vpc-id {id:?} is not a VPC id (vpc- and hexadecimal digits)")));
+        }
+    }
+    Ok(())
 }
 
 /// The desired shape of environment `name` of `vpc_type`, with the region's facts read from AWS.

@@ -14,6 +14,10 @@ pub struct ListArgs {
 
 /// Lists VPCs: `VPC ID  NAME  TYPE  CIDR  STATE`, sorted by name; JSON with `--output json`.
 pub async fn run(global: &GlobalArgs, args: &ListArgs) -> anyhow::Result<()> {
+    // The type goes into a tag filter, where `*` and `?` are wildcards: it is matched exactly.
+    if let Some(t) = args.vpc_type.as_deref().filter(|t| t.is_empty() || t.contains(['*', '?', '\\'])) {
+        return Err(sila_cli::UsageError(format!("--type {t:?}: a type is matched exactly, without wildcards")).into());
+    }
     let clients = global.clients().await?;
     let filters: Vec<Ec2Filter> = args.vpc_type.iter().map(|t| Ec2Filter::eq("tag:type", t.as_str())).collect();
     let vpcs = clients.describe_vpcs(&filters).await?;

@@ -38,6 +38,10 @@ pub struct PeeringsArgs {
     /// With --delete: do not ask for confirmation (required when stdin is not a terminal)
     #[arg(long)]
     pub yes: bool,
+    /// With --create: also delete the peerings Sila made for lines that left the config (without
+    /// it, such a run is refused and nothing is changed)
+    #[arg(long)]
+    pub allow_destructive: bool,
 }
 
 /// What a peering reconcile did (or would do).
@@ -56,13 +60,20 @@ pub struct PeeringReport {
 }
 
 impl PeeringReport {
+    /// True when nothing changes (notes aside).
+    pub fn is_empty(&self) -> bool {
+        self.created.is_empty() && self.routes.is_empty() && self.rules.is_empty() && self.removed.is_empty()
+    }
+
     /// Text lines for people.
     pub fn render(&self) -> String {
         let mut out = Vec::new();
         out.extend(self.created.iter().map(|c| format!("    + create peering {c}")));
         out.extend(self.routes.iter().map(|r| format!("    + route {r}")));
         out.extend(self.rules.iter().map(|r| format!("    + rule {r}")));
-        out.extend(self.removed.iter().map(|r| format!("    - delete peering {r} (its line left the config)")));
+        // Deleting a peering cuts the traffic between two environments: destructive, like deleting a
+        // metanetwork, so it is marked `!` and needs --allow-destructive.
+        out.extend(self.removed.iter().map(|r| format!("    ! delete peering {r} (its line left the config)")));
         out.extend(self.notes.iter().map(|n| format!("note: {n}")));
         if out.is_empty() {
             "peerings: nothing to change".to_string()
@@ -103,12 +114,33 @@ fn configured(
     }
 }
 
-/// Reconciles the configured peerings that involve `scope` (a VPC id), or all of them.
+/// Refuses peerings with an environment whose name another VPC carries too: which one a line
+/// means cannot be told (and the peering's name would be the same for both).
+fn refuse_ambiguous<'a>(environments: &[VpcRef], ids: impl IntoIterator<Item = &'a String>) -> anyhow::Result<()> {
+    for id in ids {
+        let Some(env) = environments.iter().find(|e| e.id == *id) else { continue };
+        let twins: Vec<&str> = environments.iter().filter(|e| e.name == env.name).map(|e| e.id.as_str()).collect();
+        if twins.len() > 1 {
+            anyhow::bail!(
+                "{} VPCs are named {} ({}); [peerings] cannot tell which one it means: rename or destroy one (sila-vpc destroy --vpc-id)",
+                twins.len(),
+                env.name,
+                twins.join(", ")
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Reconciles the configured peerings that involve `scope` (a VPC id), or all of them. Peerings
+/// Sila made for a line that left the config are deleted only when `allow_removal` (they are
+/// reported in `removed` either way, and are never deleted on a dry run).
 pub async fn sync(
     clients: &Clients,
     vpc: &VpcConfig,
     scope: Option<&str>,
     dry_run: bool,
+    allow_removal: bool,
 ) -> anyhow::Result<PeeringReport> {
     let lines = configured(vpc)?;
     let mut report = PeeringReport::default();
@@ -125,6 +157,7 @@ pub async fn sync(
     }
     let involved: BTreeSet<String> =
         connections.iter().flat_map(|c| [c.first().vpc_id.clone(), c.second().vpc_id.clone()]).collect();
+    refuse_ambiguous(&environments, &involved)?;
     let (read, live) = tokio::try_join!(
         futures::future::try_join_all(involved.iter().map(|id| clients.vpc_metanetworks(id))),
         clients.peerings(scope),
@@ -200,7 +233,9 @@ pub async fn sync(
             }));
         let rules =
             futures::future::try_join_all(admits.iter().map(|(group, cidr)| clients.admit_all_from(group, cidr)));
-        let removals = futures::future::try_join_all(removable.iter().map(|p| clients.delete_peering(p)));
+        let removals = futures::future::try_join_all(
+            removable.iter().filter(|_| allow_removal).map(|p| clients.delete_peering(p)),
+        );
         tokio::try_join!(routes, rules, removals)?;
     }
     Ok(report)
@@ -230,6 +265,7 @@ pub async fn rules_for(
         .flat_map(|c| [c.first().vpc_id.clone(), c.second().vpc_id.clone()])
         .filter(|id| *id != me)
         .collect();
+    refuse_ambiguous(&environments, &peers)?;
     let read = futures::future::try_join_all(peers.iter().map(|id| clients.vpc_metanetworks(id))).await?;
     let mut cidrs: BTreeMap<(String, Metanetwork), ipnetwork::Ipv4Network> = peers
         .iter()
@@ -254,13 +290,12 @@ pub async fn run(global: &GlobalArgs, args: &PeeringsArgs) -> anyhow::Result<()>
     if !(args.list || args.create || args.delete) {
         return Err(UsageError("peerings needs one of --list, --create, --delete".into()).into());
     }
+    let target = environment::Target { name: args.name.clone(), vpc_id: None };
+    environment::check_target(&target)?;
     let clients = global.clients().await?;
     let printer = Printer::new(global.output);
     let scope = match &args.name {
-        Some(name) => {
-            let target = environment::Target { name: Some(name.clone()), vpc_id: None };
-            Some(environment::find(&clients, &target).await?.vpc_id)
-        }
+        Some(_) => Some(environment::find(&clients, &target).await?.vpc_id),
         None => None,
     };
     if args.list {
@@ -289,11 +324,21 @@ pub async fn run(global: &GlobalArgs, args: &PeeringsArgs) -> anyhow::Result<()>
     }
     if args.create {
         let vpc = environment::vpc_config(global)?;
-        let report = sync(&clients, &vpc, scope.as_deref(), args.dry_run).await?;
+        // Planned first: a deletion is refused before anything changes.
+        let planned = sync(&clients, &vpc, scope.as_deref(), true, false).await?;
+        let refused = !planned.removed.is_empty() && !args.allow_destructive;
+        let report = match args.dry_run || refused {
+            true => planned,
+            false => sync(&clients, &vpc, scope.as_deref(), false, args.allow_destructive).await?,
+        };
         if printer.json() {
             printer.print_json(&report)?;
         } else {
             printer.line(&report.render())?;
+        }
+        if refused && !args.dry_run {
+            let steps: Vec<String> = report.removed.iter().map(|r| format!("delete peering {r}")).collect();
+            return Err(sila_cli::destructive_refused(&steps).into());
         }
         return Ok(());
     }

@@ -566,9 +566,10 @@ fn the_vpn_gateway_named_for_the_environment_is_attached_routed_and_only_detache
         ec2.attach_vpn_gateway().vpn_gateway_id(&vgw).vpc_id(&other).send().await.unwrap();
         (vgw, other)
     });
-    let out = vpc(&s, dir.path(), &["create", "--name", "demo", "--type", "sandbox"]);
+    // Taking the gateway from the VPC it serves is destructive.
+    let out = vpc(&s, dir.path(), &["create", "--name", "demo", "--type", "sandbox", "--allow-destructive"]);
     assert_eq!(out.code, Some(0), "{out:?}");
-    assert!(out.stdout.contains(&format!("+ move VPN gateway from {other} to this VPC")), "{}", out.stdout);
+    assert!(out.stdout.contains(&format!("! move VPN gateway from {other} to this VPC")), "{}", out.stdout);
     let p = picture(&s, "demo").unwrap();
     let attachments = |ec2: &aws_sdk_ec2::Client| {
         let out = block_on(ec2.describe_vpn_gateways().vpn_gateway_ids(&vgw).send()).unwrap();
@@ -703,9 +704,9 @@ fn peerings_follow_the_config_with_routes_on_both_sides_and_go_with_destroy() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("vpc.ini"), sample.replace("connection_1=bakery/tunnel *:sandbox/intranet\n", ""))
         .unwrap();
-    let out = vpc(&s, dir.path(), &["update", "--name", "demo2"]);
+    let out = vpc(&s, dir.path(), &["update", "--name", "demo2", "--allow-destructive"]);
     assert_eq!(out.code, Some(0), "{out:?}");
-    assert!(out.stdout.contains("- delete peering bakery <-> demo2 (its line left the config)"), "{}", out.stdout);
+    assert!(out.stdout.contains("! delete peering bakery <-> demo2 (its line left the config)"), "{}", out.stdout);
     assert!(peerings(&s).is_empty());
     assert!(admits("demo2", "demo2_intranet").is_empty());
     assert!(admits("bakery", "bakery_tunnel").is_empty());
