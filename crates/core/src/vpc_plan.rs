@@ -704,6 +704,10 @@ fn routes(spec: &EnvironmentSpec, live: &LiveEnvironment, plan: &mut Plan) {
                     Key::NatGateway { meta: via, zone: zone.clone() },
                 ));
             }
+            // A set of routes: a destination written twice (`10.1.0.22/16 10.1.0.0/16`) is one route,
+            // the first target given wins.
+            let mut seen = BTreeSet::new();
+            wanted.retain(|(destination, _, _)| seen.insert(destination.clone()));
             for (destination, target, target_key) in &wanted {
                 let attached = match target {
                     RouteTarget::InternetGateway => Key::InternetGatewayAttachment,
@@ -899,6 +903,25 @@ mod tests {
         live.dhcp_configurations = Some((asiaq, true));
         let plan = plan_environment(&spec, &live, "d").unwrap();
         assert!(plan.steps.iter().any(|s| matches!(s.step, Step::CreateDhcpOptions { .. })));
+    }
+
+    #[test]
+    fn routes_are_a_set() {
+        let mut spec = sample();
+        let dmz = spec.metanetworks.get_mut(&Metanetwork::Dmz).unwrap();
+        dmz.igw_routes = ["10.1.0.22/16", "10.1.0.0/16", "0.0.0.0/0", "0.0.0.0/0"].map(|c| c.parse().unwrap()).to_vec();
+        let plan = plan_environment(&spec, &LiveEnvironment::default(), "d").unwrap();
+        let dmz_a: Vec<String> = plan
+            .steps
+            .iter()
+            .filter_map(|s| match &s.step {
+                Step::CreateRoute { meta: Metanetwork::Dmz, zone, destination, .. } if zone == "a" => {
+                    Some(destination.clone())
+                }
+                _ => None,
+            })
+            .collect();
+        assert_eq!(dmz_a, ["10.1.0.0/16", "0.0.0.0/0"]);
     }
 
     #[test]
