@@ -231,10 +231,6 @@ async fn prepare(global: &GlobalArgs, args: &BakeArgs, clients: &Clients) -> any
     let tree = payload::config_tree(&source_root).with_context(|| format!("reading {}", source_root.display()))?;
 
     let bakery_name = bake_value(&aws, "bake", "bakery_environment").context("[bake] bakery_environment is not set")?;
-    if let Err(e) = sila_core::environment::validate_name(&bakery_name) {
-        let line = aws.bake_option("bake", "bakery_environment").map_or(0, |r| r.line);
-        bail!("{}:{line}: [bake] bakery_environment: {e}", aws.ini.path.display());
-    }
     let instance_type =
         bake_value(&aws, &target.hostclass, "bakery_instance_type").unwrap_or_else(|| "t3.micro".into());
     let destination = bake_value(&aws, "bake", "data_destination").unwrap_or_else(|| "/opt/sila/config".into());
@@ -249,6 +245,11 @@ async fn prepare(global: &GlobalArgs, args: &BakeArgs, clients: &Clients) -> any
         .map_or(Duration::from_secs(600), Duration::from_secs);
 
     // What AWS has: the bakery, the source image, the key pair, the repository.
+    // The name goes into a tag:Name filter: the one rule for environment names first.
+    if let Err(e) = sila_core::environment::validate_name(&bakery_name) {
+        let line = aws.bake_option("bake", "bakery_environment").map_or(0, |r| r.line);
+        bail!("{}:{line}: [bake] bakery_environment: {e}", aws.ini.path.display());
+    }
     let bakery = clients.bakery(&bakery_name).await?.with_context(|| {
         format!("bakery environment {bakery_name} does not exist ([bake] bakery_environment); create it with sila-vpc create")
     })?;
