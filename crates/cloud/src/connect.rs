@@ -74,15 +74,33 @@ pub async fn connect(settings: &AwsSettings) -> Result<Clients, CloudError> {
     let region = config.region().map(ToString::to_string).ok_or_else(|| {
         CloudError::config("no AWS region: pass --region, set AWS_REGION, or set a region in the profile")
     })?;
+    // One classifier for all clients: an answer to any of them shows the endpoint is reachable.
+    let contact = crate::reach::FirstContact::default();
+    macro_rules! client {
+        ($sdk:ident) => {
+            $sdk::Client::from_conf(
+                $sdk::config::Builder::from(&config)
+                    .retry_classifier(contact.clone())
+                    .interceptor(contact.clone())
+                    .build(),
+            )
+        };
+    }
     Ok(Clients {
-        ec2: aws_sdk_ec2::Client::new(&config),
-        autoscaling: aws_sdk_autoscaling::Client::new(&config),
-        sts: aws_sdk_sts::Client::new(&config),
-        iam: aws_sdk_iam::Client::new(&config),
+        ec2: client!(aws_sdk_ec2),
+        autoscaling: client!(aws_sdk_autoscaling),
+        sts: client!(aws_sdk_sts),
+        iam: client!(aws_sdk_iam),
+        ssm: client!(aws_sdk_ssm),
         // Path-style addressing: Asiaq's credential bucket names contain dots
         // (`us-west-2.<project>.credentials.<env>`), which break virtual-hosted TLS names.
-        ssm: aws_sdk_ssm::Client::new(&config),
-        s3: aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&config).force_path_style(true).build()),
+        s3: aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(&config)
+                .force_path_style(true)
+                .retry_classifier(contact.clone())
+                .interceptor(contact)
+                .build(),
+        ),
         region,
     })
 }

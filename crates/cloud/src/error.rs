@@ -105,17 +105,37 @@ impl CloudError {
     }
 }
 
-/// A one-line description of a failure that never reached a service answer.
+/// A one-line description of a failure that never reached a service answer: the endpoint and the
+/// innermost cause, in words (`DisplayErrorContext` ends with the error's `Debug` form, whose tail
+/// was all a user saw: `Unknown } }`).
 fn transport_message<E, R>(err: &SdkError<E, R>) -> String
 where
     E: std::error::Error + Send + Sync + 'static,
     R: fmt::Debug,
 {
-    let text = DisplayErrorContext(err).to_string();
+    let mut cause = None;
+    let mut io = None;
+    let mut next = std::error::Error::source(err);
+    while let Some(e) = next {
+        if let Some(e) = e.downcast_ref::<std::io::Error>() {
+            io = Some(e.kind());
+        }
+        cause = Some(e.to_string());
+        next = e.source();
+    }
+    let cause = match io {
+        Some(std::io::ErrorKind::ConnectionRefused) => "connection refused".to_string(),
+        Some(std::io::ErrorKind::ConnectionReset) => "connection reset".to_string(),
+        Some(std::io::ErrorKind::TimedOut) => "connection timed out".to_string(),
+        _ => cause.unwrap_or_else(|| last_cause(&DisplayErrorContext(err).to_string()).to_string()),
+    };
     match err {
-        SdkError::DispatchFailure(_) => format!("could not reach the AWS endpoint: {}", last_cause(&text)),
+        SdkError::DispatchFailure(_) => match crate::reach::endpoint() {
+            Some(endpoint) => format!("could not reach the AWS endpoint {endpoint}: {cause}"),
+            None => format!("could not reach the AWS endpoint: {cause}"),
+        },
         SdkError::TimeoutError(_) => "timed out".to_string(),
-        _ => last_cause(&text).to_string(),
+        _ => cause,
     }
 }
 

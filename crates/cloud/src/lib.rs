@@ -17,6 +17,7 @@ pub mod iam;
 pub mod images;
 pub mod peering;
 pub mod provision;
+mod reach;
 pub mod ssm;
 pub mod vpc;
 

@@ -4,3 +4,12 @@
 fn cli_contract() {
     sila_testkit::assert_cli_contract(std::path::Path::new(env!("CARGO_BIN_EXE_sila-iam")));
 }
+
+#[test]
+fn an_unreachable_endpoint_is_one_line_soon() {
+    let root = sila_testkit::project_root().display().to_string();
+    sila_testkit::assert_unreachable_endpoint_is_one_line(
+        std::path::Path::new(env!("CARGO_BIN_EXE_sila-iam")),
+        &["--config-dir", &root, "listusers"],
+    );
+}

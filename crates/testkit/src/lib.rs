@@ -15,7 +15,7 @@ mod run;
 mod sshd;
 
 pub use emulator::{ec2_client, Emulator, FaultRule, LoggedRequest, Requests};
-pub use run::{assert_cli_contract, bin, project_root, Outcome, GLOBAL_FLAGS};
+pub use run::{assert_cli_contract, assert_unreachable_endpoint_is_one_line, bin, project_root, Outcome, GLOBAL_FLAGS};
 pub use sshd::TestHost;
 
 use std::sync::{Mutex, MutexGuard, OnceLock};

@@ -86,3 +86,22 @@ pub fn assert_cli_contract(program: &Path) {
     assert_eq!(bare.code, Some(2), "{} with no arguments: {bare:?}", program.display());
     assert!(bare.stderr.contains("Usage:"), "{} with no arguments prints usage: {bare:?}", program.display());
 }
+
+/// Checks that `program ARGS`, pointed at a loopback port nobody listens on (with the default retry
+/// budget), fails soon (exit 1 within 10 s) with one readable line naming the endpoint: connection
+/// refused is not worth half a minute of retries.
+pub fn assert_unreachable_endpoint_is_one_line(program: &Path, args: &[&str]) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("port").port();
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let started = std::time::Instant::now();
+    let out = Outcome::of(scrubbed_command(program, &endpoint).args(args));
+    let took = started.elapsed();
+    let shown = format!("{} {}", program.display(), args.join(" "));
+    assert_eq!(out.code, Some(1), "{shown}: {out:?}");
+    assert!(took < std::time::Duration::from_secs(10), "{shown} took {took:?} to give up: {out:?}");
+    let lines: Vec<&str> = out.stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "{shown}: one line on stderr: {out:?}");
+    assert!(lines[0].contains("error: "), "{shown}: {out:?}");
+    assert!(lines[0].contains("could not reach") && lines[0].contains(&endpoint), "{shown}: {out:?}");
+    assert!(lines[0].contains("connection refused"), "{shown}: {out:?}");
+}

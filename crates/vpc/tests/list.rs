@@ -104,6 +104,12 @@ fn an_unreachable_endpoint_is_one_clear_line() {
 }
 
 #[test]
+fn an_unreachable_endpoint_is_one_line_soon_with_the_default_retries() {
+    sila_testkit::assert_unreachable_endpoint_is_one_line(std::path::Path::new(BIN), &["list"]);
+    sila_testkit::assert_unreachable_endpoint_is_one_line(std::path::Path::new(BIN), &["show", "--name", "ci"]);
+}
+
+#[test]
 fn no_region_is_refused_before_any_call() {
     let s = session();
     let out = Outcome::of(s.command(BIN).arg("list").env_remove("AWS_REGION"));
