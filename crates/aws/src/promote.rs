@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 #[derive(Debug, Args)]
 pub struct PromoteRunningArgs {
     /// How long the youngest instance of an image must have run
-    #[arg(long, value_name = "HOURS", default_value_t = 3)]
+    #[arg(long, value_name = "HOURS", default_value = "3", value_parser = sila_cli::values::hours)]
     pub hours: u64,
     /// Say what would be shared, and change nothing
     #[arg(long = "dry-run")]

@@ -64,7 +64,7 @@ pub struct ExecArgs {
     #[arg(long, value_enum, default_value = "auto")]
     pub jump: Jump,
     /// How long each host (and the jump host) may take to accept the SSH login
-    #[arg(long = "connect-timeout", value_name = "DURATION", default_value = "10s", value_parser = humantime::parse_duration)]
+    #[arg(long = "connect-timeout", value_name = "DURATION", default_value = "10s", value_parser = sila_cli::values::timeout)]
     pub connect_timeout: Duration,
 }
 
@@ -279,7 +279,7 @@ pub struct ExecSsmArgs {
     #[arg(long, value_name = "TEXT")]
     pub comment: Option<String>,
     /// How long to wait for the command to finish
-    #[arg(long, value_name = "DURATION", default_value = "30m", value_parser = humantime::parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "30m", value_parser = sila_cli::values::deadline)]
     pub deadline: Duration,
     /// Print what would be sent, and send nothing
     #[arg(long = "dry-run")]

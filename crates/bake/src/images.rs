@@ -179,7 +179,7 @@ pub async fn latest(global: &GlobalArgs, args: &LatestArgs) -> anyhow::Result<()
 #[derive(Debug, Args)]
 pub struct StragglersArgs {
     /// Days a bake may wait for promotion to the final stage
-    #[arg(long, default_value_t = 3, value_name = "N")]
+    #[arg(long, default_value = "3", value_name = "N", value_parser = sila_cli::values::days)]
     pub days: u64,
 }
 
@@ -250,7 +250,7 @@ pub struct CleanupArgs {
     #[arg(long, default_value_t = 3, value_name = "N")]
     pub keep: usize,
     /// Keep images younger than D days
-    #[arg(long, default_value_t = 14, value_name = "D", allow_negative_numbers = true)]
+    #[arg(long, default_value = "14", value_name = "D", allow_negative_numbers = true, value_parser = sila_cli::values::age_days)]
     pub age: i64,
     /// Only this hostclass
     #[arg(long, value_name = "HOSTCLASS")]

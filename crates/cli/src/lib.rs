@@ -13,6 +13,7 @@ mod args;
 mod output;
 mod progress;
 mod run;
+pub mod values;
 
 pub use args::{AwsArgs, GlobalArgs, OutputFormat, DEFAULT_MAX_ATTEMPTS};
 pub use output::{Printer, Table};

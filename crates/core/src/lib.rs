@@ -18,6 +18,7 @@ pub mod environment;
 pub mod hosts;
 pub mod iam;
 pub mod ini;
+pub mod limits;
 pub mod net;
 pub mod peering_plan;
 pub mod pipeline;

@@ -64,7 +64,7 @@ pub struct BakeArgs {
     pub private: bool,
     /// Time the whole bake may take; every wait stops there, and `reap` may remove what the run
     /// left after it (e.g. 45m, 2h)
-    #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = humantime::parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = sila_cli::values::deadline)]
     pub deadline: Duration,
     /// Private key to log into the builder with (besides the ssh-agent and the temporary key)
     #[arg(long = "ssh-key", value_name = "FILE")]
@@ -201,6 +201,8 @@ fn prepare_local(global: &GlobalArgs, args: &BakeArgs) -> anyhow::Result<Local> 
         stage: args.stage.clone(),
     };
     let target = plan::resolve(&aws, &request, &settings.stages).map_err(UsageError)?;
+    // Config values are checked before anything is read or made.
+    plan::image_wait(&aws, &target.hostclass).map_err(|e| anyhow!(e))?;
     if target.phase == 2
         && aws.ini.section(&target.hostclass).is_none()
         && !dir.init_dir().join(format!("{}.sh", target.hostclass)).is_file()
@@ -240,9 +242,7 @@ async fn prepare(global: &GlobalArgs, args: &BakeArgs, clients: &Clients) -> any
     let ssh_cidrs = bake_value(&aws, "bake", "ssh_cidrs")
         .map(|v| v.split_whitespace().map(str::to_string).collect())
         .unwrap_or_else(|| vec!["0.0.0.0/0".to_string()]);
-    let image_wait = bake_value(&aws, &target.hostclass, "ami_available_wait_time")
-        .and_then(|v| v.parse::<u64>().ok())
-        .map_or(Duration::from_secs(600), Duration::from_secs);
+    let image_wait = plan::image_wait(&aws, &target.hostclass).map_err(|e| anyhow!(e))?;
 
     // What AWS has: the bakery, the source image, the key pair, the repository.
     // The name goes into a tag:Name filter: the one rule for environment names first.

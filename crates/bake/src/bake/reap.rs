@@ -12,7 +12,7 @@ use tokio::time::Instant;
 #[derive(Debug, Args)]
 pub struct ReapArgs {
     /// Also take what runs started longer ago than this left, deadline or not (e.g. 2h)
-    #[arg(long = "older-than", value_name = "DURATION", value_parser = humantime::parse_duration)]
+    #[arg(long = "older-than", value_name = "DURATION", value_parser = sila_cli::values::age)]
     pub older_than: Option<Duration>,
     /// List what would be removed, and change nothing
     #[arg(long = "dry-run", alias = "dryrun")]

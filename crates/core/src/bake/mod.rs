@@ -270,5 +270,24 @@ fn wildcard(pattern: &str, text: &str) -> bool {
     p[pi..].iter().all(|c| *c == '*')
 }
 
+/// `ami_available_wait_time` of `hostclass` (resolver D; seconds, 600 when unset): how long a new
+/// image may take to become available. An error names the file, line and value, so a bake stops
+/// before it launches anything (a huge value used to overflow the wait's deadline and panic).
+pub fn image_wait(aws: &AwsConfig, hostclass: &str) -> Result<std::time::Duration, String> {
+    let Some(r) = aws.bake_option(hostclass, "ami_available_wait_time").filter(|r| !r.value.trim().is_empty()) else {
+        return Ok(std::time::Duration::from_secs(600));
+    };
+    parse_image_wait(&r.value)
+        .map_err(|e| format!("{}:{}: [{}] {}: {e}", aws.ini.path.display(), r.line, r.section, r.option))
+}
+
+/// An `ami_available_wait_time` value: whole seconds, 1 to a day.
+pub fn parse_image_wait(value: &str) -> Result<std::time::Duration, String> {
+    let range = crate::limits::IMAGE_WAIT;
+    crate::limits::parse_number(value, range.min.as_secs()..=range.max.as_secs())
+        .map(std::time::Duration::from_secs)
+        .map_err(|e| format!("must be a number of seconds: {e}"))
+}
+
 #[cfg(test)]
 mod tests;

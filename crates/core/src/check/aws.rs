@@ -64,8 +64,10 @@ pub(super) fn check(aws: &AwsConfig, dir: &ConfigDir, out: &mut Vec<Diagnostic>)
                     }
                 }
                 "phase" if !matches!(v, "1" | "2") => out.push(bad(format!("phase must be 1 or 2, not {v:?}"))),
-                "ami_available_wait_time" if v.parse::<u32>().is_err() => {
-                    out.push(bad(format!("must be a number of seconds, not {v:?}")));
+                "ami_available_wait_time" => {
+                    if let Err(e) = crate::bake::parse_image_wait(v) {
+                        out.push(bad(e));
+                    }
                 }
                 "prod_account_ids" | "trusted_account_ids" => {
                     for id in v.split_whitespace() {

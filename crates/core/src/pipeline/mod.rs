@@ -257,6 +257,7 @@ fn parse_rows(path: &Path, text: &str, diags: &mut Vec<Diagnostic>) -> Vec<Pipel
         return Vec::new();
     }
 
+    let named = columns.iter().rposition(Option::is_some).map_or(0, |i| i + 1);
     let mut rows = Vec::new();
     let mut first_line_of: HashMap<String, usize> = HashMap::new();
     for record in records {
@@ -271,6 +272,20 @@ fn parse_rows(path: &Path, text: &str, diags: &mut Vec<Diagnostic>) -> Vec<Pipel
         let line = lines.of_record(&record);
         // A row of nothing but separators is what spreadsheets leave below the data: treat it as blank.
         if record.iter().all(|cell| cell.trim().is_empty()) {
+            continue;
+        }
+        // A row cut short (an editor dropping trailing commas, a truncated copy) must not leave its
+        // last columns to defaults: Asiaq read them as unset (§3.3) and moved a running hostclass to
+        // m3.large. Header cells without a name at the end need no cell.
+        if record.len() < named {
+            diags.push(Diagnostic::error(
+                path,
+                Some(line),
+                format!(
+                    "the row has {} cells but the header names {named}; write the empty cells out (`,,`)",
+                    record.len()
+                ),
+            ));
             continue;
         }
         if record.iter().skip(columns.len()).any(|cell| !cell.trim().is_empty()) {
@@ -418,6 +433,9 @@ impl RowParser<'_> {
             deployable: self.flag(Column::Deployable),
             integration_test: self.text(Column::IntegrationTest),
         };
+        for (column, problem) in crate::limits::check_volumes(row.extra_space, row.extra_disk, row.iops, None) {
+            self.error(format!("column `{column}`: {problem}"));
+        }
         if self.error_count() > errors_before {
             return None;
         }
@@ -669,20 +687,61 @@ mod tests {
 
     #[test]
     fn chaos_is_none_only_when_empty() {
-        let p = parse("hostclass,chaos\na,\nb,yes\nc,no\nd,on\ne\n");
+        let p = parse("hostclass,chaos\na,\nb,yes\nc,no\nd,on\ne,\n");
         let chaos: Vec<Option<bool>> = p.rows.iter().map(|r| r.chaos).collect();
         assert_eq!(chaos, [None, Some(true), Some(false), Some(false), None]);
     }
 
     #[test]
-    fn missing_trailing_cells_and_blank_lines() {
-        let p = parse("sequence,hostclass,min_size,max_size\n\n1,mhca\n\n\n2,mhcb,1\n,,,\n  \n");
+    fn empty_trailing_cells_and_blank_lines() {
+        let p = parse("sequence,hostclass,min_size,max_size\n\n1,mhca,,\n\n\n2,mhcb,1,\n,,,\n  \n");
         assert_eq!(p.rows.len(), 2);
         assert_eq!(p.rows[0].line, 3);
         assert_eq!(p.rows[0].min_size, Size::Unset);
         assert_eq!(p.rows[1].line, 6);
         assert_eq!(p.rows[1].min_size, Size::Constant(1));
         assert_eq!(p.rows[1].max_size, Size::Unset);
+    }
+
+    #[test]
+    fn a_row_shorter_than_the_header_is_an_error_naming_its_line() {
+        // Asiaq read missing trailing cells as unset (§3.3): a row cut short by an editor then spun a
+        // running hostclass down to the defaults. Here it is an error, with the file and line.
+        let text = "sequence,hostclass,min_size,desired_size,max_size,instance_type\n\
+                    1,mhca,1,1,1,m4.large\n\
+                    1,mhcb,2\n\
+                    \n\
+                    2,mhcc,1,1,1,\n\
+                    2,mhcd,1,1,1\n";
+        let errs = errors(text);
+        assert_eq!(lines(&errs), [Some(3), Some(6)]);
+        assert!(errs[0].message.contains("3 cells") && errs[0].message.contains("names 6"), "{}", errs[0]);
+        assert!(errs[0].to_string().starts_with("pipelines/test.csv:3: error: "), "{}", errs[0]);
+        // Empty header cells at the end name no column: a row need not fill them.
+        assert_eq!(parse("hostclass,min_size,,\nmhca,1\n").rows.len(), 1);
+    }
+
+    #[test]
+    fn sizes_aws_would_refuse_are_errors_not_clamped() {
+        let header = "hostclass,min_size,desired_size,max_size,extra_space,extra_disk,iops\n";
+        for bad in [
+            "mhca,2147483648,,,,,",
+            "mhca,,4000000000,,,,",
+            "mhca,,,1@0 1 * * *:2147483648@0 2 * * *,,,",
+            "mhca,,,,16377,,",
+            "mhca,,,,,16385,",
+            "mhca,,,,,0,",
+            "mhca,,,,,,64001",
+            "mhca,,,,,,99",
+            "mhca,,,,,10,1000",
+        ] {
+            let errs = errors(&format!("{header}{bad}\n"));
+            assert_eq!(lines(&errs), [Some(2)], "{bad}");
+        }
+        let p = parse(&format!("{header}mhca,2147483647,0,2147483647,16376,16384,64000\nmhcb,,,,,,100\n"));
+        assert_eq!(p.rows[0].extra_space, Some(16376));
+        assert_eq!(p.rows[0].max_size, Size::Constant(2_147_483_647));
+        assert_eq!(p.rows[1].iops, Some(100));
     }
 
     #[test]

@@ -110,9 +110,11 @@ fn is_digits(s: &str) -> bool {
     !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())
 }
 
-/// Parses an all-digit string, reporting overflow in words rather than as a Rust error.
+/// Parses an all-digit string, reporting overflow in words rather than as a Rust error. Counts go to
+/// Auto Scaling's integer fields: beyond them is an error, never a value clamped on the way out.
 pub(crate) fn parse_count(digits: &str) -> Result<u32, String> {
-    digits.parse::<u32>().map_err(|_| format!("`{digits}` is too large (at most {})", u32::MAX))
+    let max = crate::limits::GROUP_SIZE_MAX;
+    digits.parse::<u32>().ok().filter(|n| *n <= max).ok_or_else(|| format!("`{digits}` is too large (at most {max})"))
 }
 
 const MONTHS: [&str; 12] = ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"];
