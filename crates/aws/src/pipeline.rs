@@ -46,13 +46,13 @@ pub struct ProvisionArgs {
     #[arg(long = "instance-type", alias = "instance_type", value_name = "TYPE")]
     pub instance_type: Option<String>,
     /// GB added to the 8 GB root volume
-    #[arg(long = "extra-space", alias = "extra_space", value_name = "GB")]
+    #[arg(long = "extra-space", alias = "extra_space", value_name = "GB", value_parser = sila_cli::values::extra_space_gb)]
     pub extra_space: Option<u32>,
     /// GB of an extra volume
-    #[arg(long = "extra-disk", alias = "extra_disk", value_name = "GB")]
+    #[arg(long = "extra-disk", alias = "extra_disk", value_name = "GB", value_parser = sila_cli::values::extra_disk_gb)]
     pub extra_disk: Option<u32>,
     /// Provisioned IOPS (io1) of the extra volume
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = sila_cli::values::iops)]
     pub iops: Option<u32>,
     /// Minimum size (a number, or N@cron:M@cron)
     #[arg(long = "min-size", alias = "min_size", value_name = "SIZE")]
@@ -83,7 +83,7 @@ pub struct RunArgs {
     #[arg(long)]
     pub testing: bool,
     /// How long smoke tests may take, all sequences together (e.g. 20m)
-    #[arg(long, value_name = "DURATION", default_value = "20m", value_parser = humantime::parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "20m", value_parser = sila_cli::values::deadline)]
     pub deadline: Duration,
     /// Print every group that would be created or changed, and why; change nothing
     #[arg(long = "dry-run")]
@@ -174,10 +174,8 @@ pub(crate) async fn context(global: &GlobalArgs) -> anyhow::Result<Context> {
 /// environment's own reads (they do not depend on each other), so planning 20 hostclasses costs the
 /// round trips of one.
 struct Reads {
-    /// Images whose names match a hostclass of the pipeline.
-    images: Vec<ami::Image>,
-    /// Pinned images that exist, by id.
-    pinned: BTreeMap<String, ami::Image>,
+    /// The images the rows can run.
+    images: ami::PipelineImages,
     /// Newest snapshot by hostclass: (id, size, completed).
     snapshots: BTreeMap<String, (String, u32, bool)>,
     /// The environment's groups by hostclass.
@@ -197,35 +195,14 @@ async fn read_for_plan(clients: &Clients, aws: &AwsConfig, env: &str, pipeline: 
     hostclasses.sort();
     hostclasses.dedup();
     let trusted = ami::ImageSettings::of(Some(aws)).trusted;
-    let patterns: Vec<String> = hostclasses.iter().map(|h| format!("{h} *")).collect();
-    let mut pinned_ids: Vec<String> = pipeline.rows.iter().filter_map(|r| r.ami.clone()).collect();
-    pinned_ids.sort();
-    pinned_ids.dedup();
     let templates: Vec<String> = hostclasses.iter().map(|h| format!("{env}_{h}")).collect();
     let eips: Vec<String> = hostclasses
         .iter()
         .filter_map(|h| aws.hostclass_option(h, "eip", Some(env)).map(|r| r.value.trim().to_string()))
         .filter(|e| !e.is_empty() && e != "None")
         .collect();
-    let pinned = async {
-        match clients.images_by_id(&pinned_ids).await {
-            // One missing id fails the whole call: then one call per id tells which exist.
-            Err(e) if e.kind == sila_cloud::ErrorKind::NotFound => {
-                let mut found = Vec::new();
-                for id in &pinned_ids {
-                    match clients.images_by_id(std::slice::from_ref(id)).await {
-                        Err(e) if e.kind == sila_cloud::ErrorKind::NotFound => {}
-                        other => found.extend(other?),
-                    }
-                }
-                Ok(found)
-            }
-            other => other,
-        }
-    };
-    let (images, pinned, snapshots, groups, templates, schedules, policies, eips) = tokio::try_join!(
-        clients.images_named(&trusted, &patterns),
-        pinned,
+    let (images, snapshots, groups, templates, schedules, policies, eips) = tokio::try_join!(
+        clients.pipeline_images(&trusted, pipeline),
         clients.hostclass_snapshots(&hostclasses, env),
         clients.environment_groups(env),
         clients.latest_template_versions(&templates),
@@ -233,8 +210,18 @@ async fn read_for_plan(clients: &Clients, aws: &AwsConfig, env: &str, pipeline: 
         clients.groups_with_default_policies(),
         clients.allocated_addresses(&eips),
     )?;
-    let pinned = pinned.into_iter().map(|i| (i.id.clone(), i)).collect();
-    Ok(Reads { images, pinned, snapshots, groups, templates, schedules, policies, eips })
+    Ok(Reads { images, snapshots, groups, templates, schedules, policies, eips })
+}
+
+impl Reads {
+    /// The reads as they will be once the pipeline's hostclasses are spun down: without their
+    /// groups and launch templates (what spindownandup plans its spinup from).
+    fn spun_down(&mut self, env: &str, pipeline: &Pipeline) {
+        for row in &pipeline.rows {
+            self.groups.remove(&row.hostclass);
+            self.templates.remove(&format!("{env}_{}", row.hostclass));
+        }
+    }
 }
 
 /// The context of a spinup, and its plan's reads, read side by side.
@@ -277,14 +264,6 @@ pub(crate) fn credential_buckets(global: &GlobalArgs, ctx: &Context) -> anyhow::
     Ok(postfixes
         .map(|b| sila_core::environment::credential_buckets(ctx.clients.region(), project.as_deref().unwrap_or(""), &b))
         .unwrap_or_default())
-}
-
-/// The row's image: the pinned one, else the newest of its hostclass in `stages`.
-fn image_of<'a>(reads: &'a Reads, row: &PipelineRow, stages: &[&str]) -> Option<&'a ami::Image> {
-    match &row.ami {
-        Some(id) => reads.pinned.get(id),
-        None => ami::find_ami(&reads.images, &row.hostclass, Some(stages), None, false),
-    }
 }
 
 /// How long spinup waits for a hostclass snapshot that is still being taken.
@@ -366,7 +345,7 @@ async fn plan(
     for (_, rows) in &batches {
         for row in rows {
             if row.extra_space.is_some() || row.extra_disk.is_some() || reads.snapshots.contains_key(&row.hostclass) {
-                if let Some(image) = image_of(reads, row, &stages) {
+                if let Some(image) = reads.images.of(row, &stages) {
                     need_devices.push(image.id.clone());
                 }
             }
@@ -384,14 +363,8 @@ async fn plan(
     for (sequence, rows) in batches {
         for row in rows {
             let h = &row.hostclass;
-            let image = image_of(reads, row, &stages).cloned();
-            let Some(image) = image else {
-                missing.push(format!(
-                    "{}:{}: {h}: no image ({})",
-                    pipeline.path.display(),
-                    row.line,
-                    row.ami.as_deref().map_or(format!("none in stage {stage}"), |a| format!("{a} does not exist"))
-                ));
+            let Some(image) = reads.images.of(row, &stages).cloned() else {
+                missing.push(ami::PipelineImages::missing_reason(&pipeline.path, row, &stages));
                 continue;
             };
             let meta = option(h, "meta_network")
@@ -615,51 +588,70 @@ pub(crate) async fn provision_one(global: &GlobalArgs, args: &ProvisionArgs) -> 
     run_pipeline(global, &args.run, &pipeline).await
 }
 
-/// Runs `spindownandup`: spindown, then spinup with the defaults.
 /// `spindownandup --output json`: one document.
 #[derive(Serialize)]
 struct DownAndUp<'a> {
     spindown: &'a [Removed],
-    /// The spinup's plan (none in a dry run).
-    spinup: Option<&'a [Planned]>,
+    /// The spinup's plan.
+    spinup: &'a [Planned],
 }
 
+/// Runs `spindownandup`: spindown, then spinup with the defaults. Like every composite command, it
+/// plans all of it before its first change: the spinup is planned as if the spindown were done, so
+/// a row it could not start (no image, no network, ...) stops it with the pipeline still up. A
+/// failure after the spindown says what the spindown removed.
 pub(crate) async fn spindown_and_up(global: &GlobalArgs, args: &SpindownArgs) -> anyhow::Result<()> {
     let printer = Printer::new(global.output);
-    let removed = spin_down(global, args).await?;
-    if args.dry_run {
-        if printer.json() {
-            printer.print_json(&DownAndUp { spindown: &removed, spinup: None })?;
-        }
-        return Ok(());
-    }
     let pipeline = load_pipeline(&args.pipeline)?;
     let run = RunArgs {
         stage: None,
         no_smoke_test: false,
         testing: false,
         deadline: Duration::from_secs(20 * 60),
-        dry_run: false,
+        dry_run: args.dry_run,
     };
-    let planned = spin_up(global, &run, &pipeline).await?;
+    let (ctx, mut reads) = context_with_reads(global, &pipeline).await?;
+    reads.spun_down(&ctx.env, &pipeline);
+    let planned = plan(global, &ctx, &reads, &run, &pipeline).await?;
+    let removed = take_down(&ctx, &pipeline, args.dry_run, &printer).await?;
+    apply(&ctx, &run, &pipeline, &planned, &printer).await.with_context(|| {
+        let groups: Vec<&str> = removed.iter().flat_map(|r| r.groups.iter().map(String::as_str)).collect();
+        let templates: Vec<&str> = removed.iter().map(|r| r.launch_template.as_str()).collect();
+        format!(
+            "the spindown removed {} and the launch templates {}, then the spinup failed",
+            if groups.is_empty() { "no group".to_string() } else { format!("the groups {}", groups.join(", ")) },
+            templates.join(", ")
+        )
+    })?;
     if printer.json() {
-        printer.print_json(&DownAndUp { spindown: &removed, spinup: Some(&planned) })?;
+        printer.print_json(&DownAndUp { spindown: &removed, spinup: &planned })?;
     }
     Ok(())
 }
 
-/// Spins `pipeline` up; its plan, for `--output json` (which the callers print, so that
-/// spindownandup prints one document).
+/// Spins `pipeline` up; its plan, for `--output json`.
 async fn spin_up(global: &GlobalArgs, args: &RunArgs, pipeline: &Pipeline) -> anyhow::Result<Vec<Planned>> {
     let printer = Printer::new(global.output);
     let (ctx, reads) = context_with_reads(global, pipeline).await?;
     let planned = plan(global, &ctx, &reads, args, pipeline).await?;
+    apply(&ctx, args, pipeline, &planned, &printer).await?;
+    Ok(planned)
+}
+
+/// Prints the plan (text output) and, unless a dry run, carries it out sequence by sequence.
+async fn apply(
+    ctx: &Context,
+    args: &RunArgs,
+    pipeline: &Pipeline,
+    planned: &[Planned],
+    printer: &Printer,
+) -> anyhow::Result<()> {
     if printer.json() && args.dry_run {
-        return Ok(planned);
+        return Ok(());
     }
     if !printer.json() {
         let mut text = format!("spinup {} in {} ({} hostclass(es))\n", pipeline.path.display(), ctx.env, planned.len());
-        for p in &planned {
+        for p in planned {
             text.push_str(&format!(
                 "  sequence {}: {} {} {} from {} in {} (min {}, desired {}, max {}, {} scheduled action(s)){}{}{}\n",
                 p.sequence,
@@ -689,7 +681,7 @@ async fn spin_up(global: &GlobalArgs, args: &RunArgs, pipeline: &Pipeline) -> an
         printer.line(text.trim_end())?;
     }
     if args.dry_run {
-        return Ok(planned);
+        return Ok(());
     }
     let deadline = Instant::now() + args.deadline;
     let mut sequences: Vec<u32> = planned.iter().map(|p| p.sequence).collect();
@@ -698,10 +690,10 @@ async fn spin_up(global: &GlobalArgs, args: &RunArgs, pipeline: &Pipeline) -> an
     let mut up: Vec<&str> = Vec::new();
     for sequence in sequences {
         let batch: Vec<&Planned> = planned.iter().filter(|p| p.sequence == sequence).collect();
-        futures::future::try_join_all(batch.iter().map(|p| provision(&ctx, p))).await?;
+        futures::future::try_join_all(batch.iter().map(|p| provision(ctx, p))).await?;
         let smoke: Vec<&Planned> = batch.iter().copied().filter(|p| p.smoke_test).collect();
         if !smoke.is_empty() {
-            wait_for_smoke(&ctx, &smoke, deadline).await.with_context(|| {
+            wait_for_smoke(ctx, &smoke, deadline).await.with_context(|| {
                 let up = if up.is_empty() { "none".to_string() } else { up.join(", ") };
                 format!("spinup stopped at sequence {sequence} (up from earlier sequences: {up}); later sequences were not started")
             })?;
@@ -711,7 +703,7 @@ async fn spin_up(global: &GlobalArgs, args: &RunArgs, pipeline: &Pipeline) -> an
     if !printer.json() {
         printer.line(&format!("spinup of {} done", pipeline.path.display()))?;
     }
-    Ok(planned)
+    Ok(())
 }
 
 /// Spins `pipeline` up and prints the plan as JSON when asked.
@@ -834,9 +826,19 @@ struct Removed {
 
 /// Removes the pipeline's groups and templates (text output only; the caller prints JSON).
 async fn spin_down(global: &GlobalArgs, args: &SpindownArgs) -> anyhow::Result<Vec<Removed>> {
-    let printer = Printer::new(global.output);
     let pipeline = load_pipeline(&args.pipeline)?;
     let ctx = context(global).await?;
+    take_down(&ctx, &pipeline, args.dry_run, &Printer::new(global.output)).await
+}
+
+/// Removes the groups and launch templates of `pipeline`'s hostclasses (all groups at once, one wait
+/// for all of them, then the templates).
+async fn take_down(
+    ctx: &Context,
+    pipeline: &Pipeline,
+    dry_run: bool,
+    printer: &Printer,
+) -> anyhow::Result<Vec<Removed>> {
     let mut hostclasses: Vec<&str> = Vec::new();
     for row in &pipeline.rows {
         if !hostclasses.contains(&row.hostclass.as_str()) {
@@ -852,8 +854,7 @@ async fn spin_down(global: &GlobalArgs, args: &SpindownArgs) -> anyhow::Result<V
             launch_template: format!("{}_{h}", ctx.env),
         })
         .collect();
-    if !args.dry_run {
-        // All groups at once (one wait for all of them), then their templates.
+    if !dry_run {
         let groups: Vec<String> = removed.iter().flat_map(|r| r.groups.clone()).collect();
         ctx.clients.delete_groups(&groups).await?;
         let names: Vec<String> = removed.iter().map(|r| r.launch_template.clone()).collect();
@@ -866,7 +867,7 @@ async fn spin_down(global: &GlobalArgs, args: &SpindownArgs) -> anyhow::Result<V
             let groups = if r.groups.is_empty() { "no group".to_string() } else { r.groups.join(" ") };
             text.push_str(&format!("  - {}: {groups}, launch template {}\n", r.hostclass, r.launch_template));
         }
-        text.push_str(if args.dry_run { "dry run: nothing changed" } else { "spindown done" });
+        text.push_str(if dry_run { "dry run: nothing changed" } else { "spindown done" });
         printer.line(&text)?;
     }
     Ok(removed)

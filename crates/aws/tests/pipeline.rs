@@ -483,3 +483,108 @@ fn static_addresses_snapshots_and_elastic_ips_are_provisioned_and_checked_first(
         block_on(ec2.describe_network_interfaces().filters(f("description", "floating interface")).send()).unwrap();
     assert_eq!(all.network_interfaces().len(), 1, "{all:?}");
 }
+
+#[test]
+fn spindownandup_plans_the_spinup_before_it_takes_anything_down() {
+    let s = session();
+    let ec2 = s.ec2();
+    environment(&ec2);
+    image(&ec2, "mhcapi 0000000100", "tested");
+    image(&ec2, "mhcweb 0000000100", "tested");
+    let dir = tempfile::tempdir().unwrap();
+    config(dir.path());
+    let csv = dir.path().join("pipeline.csv").display().to_string();
+    let out = sila(&s, dir.path(), &["spinup", "--pipeline", &csv, "--no-smoke-test"]);
+    assert_eq!(out.code, Some(0), "{out:?}");
+    let before: Vec<String> = groups(&s).into_keys().collect();
+    assert_eq!(before.len(), 2, "{before:?}");
+
+    // A row whose hostclass has no image: refused before the first change, the pipeline still up.
+    std::fs::write(&csv, format!("{CSV}3,mhcnoimage,1,1,1,t3.micro,no\n")).unwrap();
+    s.forget_requests();
+    let out = sila(&s, dir.path(), &["spindownandup", "--pipeline", &csv]);
+    assert_eq!(out.code, Some(1), "{out:?}");
+    assert!(out.stderr.contains("pipeline.csv:4: mhcnoimage: no image"), "{out:?}");
+    assert!(s.requests().mutating().is_empty(), "{:?}", s.requests().mutating());
+    assert_eq!(groups(&s).into_keys().collect::<Vec<_>>(), before);
+
+    // A failure after the spindown says what the spindown removed, never "nothing changed".
+    std::fs::write(&csv, CSV).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1100)); // a new group name needs a new second
+    s.set_faults(
+        1,
+        &[sila_testkit::FaultRule {
+            action: Some("CreateLaunchTemplate".into()),
+            error: Some("InvalidParameterValue".into()),
+            status: Some(400),
+            times: Some(10),
+            ..Default::default()
+        }],
+    );
+    let out = sila(&s, dir.path(), &["spindownandup", "--pipeline", &csv]);
+    assert_eq!(out.code, Some(1), "{out:?}");
+    assert!(!out.stderr.contains("nothing changed"), "{out:?}");
+    let line = out.stderr.lines().find(|l| l.contains("error:")).expect("an error line");
+    assert!(line.contains("spindown removed") && line.contains(&before[0]), "{line}");
+    assert!(groups(&s).is_empty());
+}
+
+#[test]
+fn short_rows_and_sizes_aws_would_refuse_change_nothing() {
+    let s = session();
+    let ec2 = s.ec2();
+    environment(&ec2);
+    image(&ec2, "mhcapi 0000000100", "tested");
+    image(&ec2, "mhcweb 0000000100", "tested");
+    let dir = tempfile::tempdir().unwrap();
+    config(dir.path());
+    let csv = dir.path().join("pipeline.csv").display().to_string();
+    let out = sila(&s, dir.path(), &["spinup", "--pipeline", &csv, "--no-smoke-test"]);
+    assert_eq!(out.code, Some(0), "{out:?}");
+
+    // mhcweb's row lost its instance type and smoke test cells: an error, not m3.large.
+    s.forget_requests();
+    std::fs::write(&csv, CSV.replace(",3,t3.micro,no\n", ",3\n")).unwrap();
+    let out = sila(&s, dir.path(), &["spinup", "--pipeline", &csv, "--no-smoke-test"]);
+    assert_eq!(out.code, Some(1), "{out:?}");
+    assert!(out.stderr.contains("pipeline.csv:3: error: the row has 5 cells but the header names 7"), "{out:?}");
+    std::fs::write(&csv, CSV.replace("1,mhcapi,1,1,2", "1,mhcapi,1,1,3000000000")).unwrap();
+    let out = sila(&s, dir.path(), &["spinup", "--pipeline", &csv, "--no-smoke-test"]);
+    assert_eq!(out.code, Some(1), "{out:?}");
+    assert!(out.stderr.contains("pipeline.csv:2: error: column `max_size`"), "{out:?}");
+    for (flag, value) in [
+        ("--max-size", "3000000000"),
+        ("--extra-space", "20000"),
+        ("--extra-disk", "0"),
+        ("--iops", "70000"),
+        ("--deadline", "500000000000y"),
+    ] {
+        let out = sila(&s, dir.path(), &["provision", "--hostclass", "mhcapi", "--no-smoke-test", flag, value]);
+        assert_eq!(out.code, Some(2), "{flag} {value}: {out:?}");
+        assert!(out.stderr.contains(flag), "{flag} {value}: {out:?}");
+    }
+    assert!(s.requests().mutating().is_empty(), "{:?}", s.requests().mutating());
+    let api = groups(&s).into_values().find(|g| g.auto_scaling_group_name().unwrap().starts_with("ci_mhcapi_"));
+    assert_eq!(api.unwrap().max_size(), Some(2));
+}
+
+#[test]
+fn huge_durations_and_counts_are_usage_errors_before_any_call() {
+    let s = session();
+    let dir = tempfile::tempdir().unwrap();
+    config(dir.path());
+    let csv = dir.path().join("pipeline.csv").display().to_string();
+    s.forget_requests();
+    for args in [
+        &["spinup", "--pipeline", &csv, "--deadline", "500000000000y"][..],
+        &["spinup", "--pipeline", &csv, "--deadline", "30days"],
+        &["exec-ssm", "--document", "AWS-RunShellScript", "--hostclass", "mhcapi", "--deadline", "500000000000y"],
+        &["exec", "--command", "true", "--user", "u", "--hostclass", "mhcapi", "--connect-timeout", "500000000000y"],
+        &["promoterunning", "--hours", "99999999999999999"],
+    ] {
+        let out = sila(&s, dir.path(), args);
+        assert_eq!(out.code, Some(2), "{args:?}: {out:?}");
+        assert_eq!(out.stderr.lines().filter(|l| l.contains("error")).count(), 1, "{args:?}: {out:?}");
+    }
+    assert!(s.requests().log.is_empty(), "{:?}", s.requests().log);
+}

@@ -57,6 +57,12 @@ impl Clients {
         Ok(self.vpc_named(name).await?.and_then(|v| v.vpc_id().map(str::to_string)))
     }
 
+    /// The `type` tag of environment `name`'s VPC: `None` when there is no such VPC, `Some(None)`
+    /// when its VPC has no `type` tag.
+    pub async fn environment_type(&self, name: &str) -> Result<Option<Option<String>>, CloudError> {
+        Ok(self.vpc_named(name).await?.map(|v| tag_map(v.tags()).get("type").cloned()))
+    }
+
     /// Every instance in `vpc_id` that is not terminated.
     pub async fn hosts(&self, vpc_id: &str) -> Result<Vec<Host>, CloudError> {
         let request = self.ec2.describe_instances().set_filters(Some(vec![

@@ -4,7 +4,8 @@ use crate::error::CloudError;
 use crate::finders::{filter, gone, paginated};
 use crate::Clients;
 use aws_sdk_ec2::types::{LaunchPermission, LaunchPermissionModifications, Tag};
-use sila_core::ami::Image;
+use sila_core::ami::{Image, PipelineImages};
+use sila_core::pipeline::Pipeline;
 use std::collections::BTreeMap;
 
 fn image(i: &aws_sdk_ec2::types::Image) -> Image {
@@ -64,6 +65,32 @@ impl Clients {
         let request = self.ec2.describe_images().set_image_ids(Some(ids.to_vec()));
         let found: Vec<aws_sdk_ec2::types::Image> = paginated!(request, "DescribeImages")?;
         Ok(found.iter().map(image).collect())
+    }
+
+    /// The images among `ids` that exist: one call, or one per id when some are missing (a missing
+    /// id fails the whole call).
+    pub async fn existing_images(&self, ids: &[String]) -> Result<Vec<Image>, CloudError> {
+        match self.images_by_id(ids).await {
+            Err(e) if e.kind == crate::ErrorKind::NotFound => {
+                let mut found = Vec::new();
+                for id in ids {
+                    match self.images_by_id(std::slice::from_ref(id)).await {
+                        Err(e) if e.kind == crate::ErrorKind::NotFound => {}
+                        other => found.extend(other?),
+                    }
+                }
+                Ok(found)
+            }
+            other => other,
+        }
+    }
+
+    /// The images `pipeline`'s rows can run, this account's and `trusted` accounts' (see
+    /// [`PipelineImages`]), in two reads side by side.
+    pub async fn pipeline_images(&self, trusted: &[String], pipeline: &Pipeline) -> Result<PipelineImages, CloudError> {
+        let (patterns, ids) = PipelineImages::wanted(pipeline);
+        let (images, pinned) = tokio::try_join!(self.images_named(trusted, &patterns), self.existing_images(&ids))?;
+        Ok(PipelineImages { images, pinned: pinned.into_iter().map(|i| (i.id.clone(), i)).collect() })
     }
 
     /// Image id → instances (not terminated) using it, for the images in `ids`.

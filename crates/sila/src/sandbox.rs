@@ -11,7 +11,8 @@ use anyhow::{anyhow, bail, Context as _};
 use clap::Args;
 use serde::Serialize;
 use sila_cli::{GlobalArgs, OutputFormat, Printer, UsageError};
-use sila_core::config::GLOBAL_SECTION;
+use sila_core::ami::ImageSettings;
+use sila_core::config::{ConfigFile, VpcConfig, GLOBAL_SECTION};
 use sila_core::pipeline::Pipeline;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -25,8 +26,8 @@ pub struct SandboxArgs {
     #[arg(long = "sandbox-dir", value_name = "DIR")]
     pub sandbox_dir: Option<String>,
     /// How long smoke tests may take (passed to spinup)
-    #[arg(long, value_name = "DURATION", default_value = "20m")]
-    pub deadline: String,
+    #[arg(long, value_name = "DURATION", default_value = "20m", value_parser = sila_cli::values::deadline)]
+    pub deadline: std::time::Duration,
     /// Do not wait for smoke tests
     #[arg(long = "no-smoke-test")]
     pub no_smoke_test: bool,
@@ -65,19 +66,21 @@ fn uploads(sync: &str, bucket: &str, folder: &Path, name: &str, origin: &str) ->
 }
 
 /// Runs a sibling tool with the umbrella's global flags (and `--env` when given); with JSON output,
-/// returns its JSON document (its stdout), else lets it print.
+/// returns its JSON document (its stdout), else lets it print. A `quiet` run (a check before the
+/// real one) keeps its stdout; its errors still reach stderr.
 fn step(
     tool: &str,
     global: &GlobalArgs,
     env: Option<&str>,
     args: &[String],
+    quiet: bool,
 ) -> anyhow::Result<Option<serde_json::Value>> {
     let mut command = crate::dispatch::tool_command(tool, global, env);
     command.args(args).stdin(Stdio::null());
     let shown =
         format!("sila-{tool} {}", command.get_args().map(|a| a.to_string_lossy()).collect::<Vec<_>>().join(" "));
     tracing::info!("{shown}");
-    if global.output != OutputFormat::Json {
+    if global.output != OutputFormat::Json && !quiet {
         let status = command.status().with_context(|| format!("cannot run sila-{tool}"))?;
         if !status.success() {
             bail!("{shown} failed ({status})");
@@ -88,8 +91,37 @@ fn step(
     if !out.status.success() {
         bail!("{shown} failed ({})", out.status);
     }
+    if quiet {
+        return Ok(None);
+    }
     let doc = serde_json::from_slice(&out.stdout).map_err(|e| anyhow!("sila-{tool} printed no JSON document: {e}"))?;
     Ok(Some(doc))
+}
+
+/// Every row of the sandbox's pipeline must have an image in the stage a spinup into the sandbox
+/// picks from (`ami_stage` of the `sandbox` type): checked before anything changes, also for a
+/// sandbox that does not exist yet (whose spinup cannot be planned in full).
+async fn check_images(
+    global: &GlobalArgs,
+    clients: &sila_cloud::Clients,
+    pipeline: &Pipeline,
+    name: &str,
+) -> anyhow::Result<()> {
+    let dir = global.config_dir();
+    let vpc = dir.load(ConfigFile::Vpc).map_err(|d| anyhow!("{d}"))?.map(VpcConfig::new);
+    let stage = vpc
+        .and_then(|v| v.option(name, "sandbox", "ami_stage"))
+        .map(|r| r.value.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| anyhow!("the sandbox type sets no ami_stage in vpc.ini, so its spinup would pick no image"))?;
+    let stages: Vec<&str> = stage.split(',').map(str::trim).collect();
+    let aws = global.aws_config()?;
+    let found = clients.pipeline_images(&ImageSettings::of(Some(&aws)).trusted, pipeline).await?;
+    let missing = found.missing(pipeline, &stages);
+    if !missing.is_empty() {
+        bail!("nothing changed; {}", missing.join("; "));
+    }
+    Ok(())
 }
 
 /// Runs `sandbox`.
@@ -103,7 +135,8 @@ pub async fn run(global: &GlobalArgs, args: &SandboxArgs) -> anyhow::Result<()> 
     if !csv.is_file() {
         return Err(UsageError(format!("{}: no such file (the sandbox's pipeline)", csv.display())).into());
     }
-    Pipeline::load(&csv).and_then(|p| p.sequence_batches().map(|_| ())).map_err(|d| anyhow!("{d}"))?;
+    let pipeline = Pipeline::load(&csv).map_err(|d| anyhow!("{d}"))?;
+    pipeline.sequence_batches().map_err(|d| anyhow!("{d}"))?;
 
     // The sync lines are read with the tool's environment (--env or the default), not the sandbox.
     let aws = global.aws_config()?;
@@ -126,8 +159,43 @@ pub async fn run(global: &GlobalArgs, args: &SandboxArgs) -> anyhow::Result<()> 
         }
     };
 
+    // Only a sandbox, or a name no VPC has: `sila sandbox bakery` must not touch the bakery.
     let clients = global.clients().await?;
-    let exists = clients.environment_vpc(&args.name).await?.is_some();
+    let exists = match clients.environment_type(&args.name).await? {
+        None => false,
+        Some(Some(kind)) if kind == "sandbox" => true,
+        Some(kind) => bail!(
+            "environment {} is not a sandbox (its VPC's type tag is {}); sila sandbox only creates or updates \
+             sandboxes; nothing changed",
+            args.name,
+            kind.map_or("missing".to_string(), |k| format!("{k:?}"))
+        ),
+    };
+
+    let dry_run: Vec<String> = if args.dry_run { vec!["--dry-run".into()] } else { Vec::new() };
+    let mut vpc_args: Vec<String> = if exists {
+        vec!["update".into(), "--name".into(), args.name.clone()]
+    } else {
+        vec!["create".into(), "--name".into(), args.name.clone(), "--type".into(), "sandbox".into()]
+    };
+    let mut spin_args: Vec<String> = vec!["spinup".into(), "--pipeline".into(), csv.display().to_string()];
+    spin_args.extend(["--deadline".into(), format!("{}s", args.deadline.as_secs())]);
+    if args.no_smoke_test {
+        spin_args.push("--no-smoke-test".into());
+    }
+
+    // Everything is planned before the first change: every row's image, then (a real run) the
+    // environment's plan and, for a sandbox that exists, the whole spinup's, as dry runs.
+    check_images(global, &clients, &pipeline, &args.name).await?;
+    if !args.dry_run {
+        let checks = [("vpc", None, &vpc_args), ("aws", Some(args.name.as_str()), &spin_args)];
+        for (tool, env, tool_args) in checks.into_iter().take(if exists { 2 } else { 1 }) {
+            let mut tool_args = tool_args.clone();
+            tool_args.push("--dry-run".into());
+            step(tool, global, env, &tool_args, true).context("nothing changed")?;
+        }
+    }
+
     let printer = Printer::new(global.output);
     let json = global.output == OutputFormat::Json;
     if !json {
@@ -138,32 +206,44 @@ pub async fn run(global: &GlobalArgs, args: &SandboxArgs) -> anyhow::Result<()> 
         let action = if exists { "update" } else { "create (type sandbox)" };
         printer.line(&format!("{verb} {action} environment {} and spin up {}", args.name, csv.display()))?;
     }
+    // What has changed so far, for the error of a later step.
+    let mut done: Vec<String> = Vec::new();
+    let said = |done: &[String]| format!("sandbox {}: {}", args.name, done.join(", "));
     if !args.dry_run {
-        for u in &uploads {
-            let body = std::fs::read(&u.local).with_context(|| u.local.display().to_string())?;
-            clients.put_object(&u.bucket, &u.key, body).await?;
+        for (i, u) in uploads.iter().enumerate() {
+            let put = async {
+                let body = std::fs::read(&u.local).with_context(|| u.local.display().to_string())?;
+                clients.put_object(&u.bucket, &u.key, body).await?;
+                Ok::<_, anyhow::Error>(())
+            };
+            put.await.map_err(|e| match i {
+                0 => e.context("nothing changed"),
+                _ => e.context(said(&[format!("uploaded {i} file(s)")])),
+            })?;
+        }
+        if !uploads.is_empty() {
+            done.push(format!("uploaded {} file(s)", uploads.len()));
         }
     }
 
-    let dry_run: Vec<String> = if args.dry_run { vec!["--dry-run".into()] } else { Vec::new() };
-    let mut vpc_args: Vec<String> = if exists {
-        vec!["update".into(), "--name".into(), args.name.clone()]
-    } else {
-        vec!["create".into(), "--name".into(), args.name.clone(), "--type".into(), "sandbox".into()]
-    };
     vpc_args.extend(dry_run.iter().cloned());
-    let vpc = step("vpc", global, None, &vpc_args)?;
+    // sila-vpc's own error says what of the environment exists.
+    let vpc = step("vpc", global, None, &vpc_args, false).map_err(|e| {
+        if done.is_empty() {
+            e
+        } else {
+            e.context(said(&done))
+        }
+    })?;
+    if !args.dry_run {
+        done.push(format!("{} environment {}", if exists { "updated" } else { "created" }, args.name));
+    }
     // A dry run of a new sandbox stops here: there is no environment to plan a spinup into.
     let spinup = if args.dry_run && !exists {
         None
     } else {
-        let mut spin_args: Vec<String> = vec!["spinup".into(), "--pipeline".into(), csv.display().to_string()];
-        spin_args.extend(["--deadline".into(), args.deadline.clone()]);
-        if args.no_smoke_test {
-            spin_args.push("--no-smoke-test".into());
-        }
         spin_args.extend(dry_run);
-        step("aws", global, Some(&args.name), &spin_args)?
+        step("aws", global, Some(&args.name), &spin_args, false).with_context(|| said(&done))?
     };
     if json {
         printer.print_json(&serde_json::json!({

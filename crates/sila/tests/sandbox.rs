@@ -141,3 +141,81 @@ fn bad_sandbox_input_changes_nothing() {
     assert!(out.stderr.contains("pipeline.csv:2"), "{out:?}");
     assert_eq!(s.requests().mutating().len(), 0, "{:?}", s.requests().mutating());
 }
+
+fn bucket(s: &Session) {
+    let location = aws_sdk_s3::types::CreateBucketConfiguration::builder()
+        .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::UsWest2)
+        .build();
+    block_on(s.s3().create_bucket().bucket("acme-sandbox").create_bucket_configuration(location).send()).unwrap();
+}
+
+fn objects(s: &Session) -> usize {
+    block_on(s.s3().list_objects_v2().bucket("acme-sandbox").send()).unwrap().contents().len()
+}
+
+#[test]
+fn only_sandbox_environments_are_touched_and_only_after_every_check() {
+    let s = session();
+    let ec2 = s.ec2();
+    image(&ec2);
+    bucket(&s);
+    let cfg = config();
+    // Environments that are not sandboxes: another type, or no type at all.
+    for (name, tags) in [("bakery", &[("Name", "bakery"), ("type", "bakery")][..]), ("legacy", &[("Name", "legacy")])] {
+        let tags: Vec<Tag> = tags.iter().map(|(k, v)| Tag::builder().key(*k).value(*v).build()).collect();
+        let spec = TagSpecification::builder().resource_type(ResourceType::Vpc).set_tags(Some(tags)).build();
+        block_on(ec2.create_vpc().cidr_block("10.77.0.0/16").tag_specifications(spec).send()).unwrap();
+        s.forget_requests();
+        let out = sila(&s, cfg.path(), &["sandbox", name, "--sandbox-dir", "dev", "--no-smoke-test"]);
+        assert_eq!(out.code, Some(1), "{out:?}");
+        assert!(out.stderr.contains(&format!("environment {name} is not a sandbox")), "{out:?}");
+        assert_eq!(s.requests().mutating().len(), 0, "{:?}", s.requests().mutating());
+    }
+    assert_eq!(objects(&s), 0, "nothing uploaded");
+    s.forget_requests();
+
+    // A row without an image: a new sandbox is neither uploaded to nor created.
+    let csv = cfg.path().join("sandboxes/dev/pipeline.csv");
+    let good = std::fs::read_to_string(&csv).unwrap();
+    std::fs::write(&csv, format!("{good}2,mhcnoimage,1,1,1,t3.micro,no\n")).unwrap();
+    let out = sila(&s, cfg.path(), &["sandbox", "ann", "--sandbox-dir", "dev", "--no-smoke-test"]);
+    assert_eq!(out.code, Some(1), "{out:?}");
+    assert!(out.stderr.contains("pipeline.csv:3: mhcnoimage: no image"), "{out:?}");
+    assert_eq!(s.requests().mutating().len(), 0, "{:?}", s.requests().mutating());
+    assert!(vpcs_named(&ec2, "ann").is_empty());
+
+    // A deadline out of range is a usage error before anything.
+    let out = sila(&s, cfg.path(), &["sandbox", "ann", "--sandbox-dir", "dev", "--deadline", "500000000000y"]);
+    assert_eq!(out.code, Some(2), "{out:?}");
+    assert_eq!(s.requests().mutating().len(), 0, "{:?}", s.requests().mutating());
+
+    // A failure after changes were made says what they were.
+    std::fs::write(&csv, &good).unwrap();
+    s.set_faults(
+        1,
+        &[sila_testkit::FaultRule {
+            action: Some("CreateLaunchTemplate".into()),
+            error: Some("InvalidParameterValue".into()),
+            status: Some(400),
+            times: Some(10),
+            ..Default::default()
+        }],
+    );
+    let out = sila(&s, cfg.path(), &["sandbox", "ann", "--sandbox-dir", "dev", "--no-smoke-test"]);
+    assert_eq!(out.code, Some(1), "{out:?}");
+    assert!(!out.stderr.contains("nothing changed"), "{out:?}");
+    let line = out.stderr.lines().rfind(|l| l.starts_with("sila: error:")).expect("an error line");
+    assert!(line.contains("uploaded 2 file(s)") && line.contains("created environment ann"), "{line}");
+    assert_eq!(vpcs_named(&ec2, "ann").len(), 1);
+    s.set_faults(1, &[]);
+
+    // The sandbox exists now: a row without an image is refused before the update and the upload.
+    std::fs::write(&csv, format!("{good}2,mhcnoimage,1,1,1,t3.micro,no\n")).unwrap();
+    block_on(s.s3().delete_object().bucket("acme-sandbox").key("users/ann").send()).unwrap();
+    s.forget_requests();
+    let out = sila(&s, cfg.path(), &["sandbox", "ann", "--sandbox-dir", "dev", "--no-smoke-test"]);
+    assert_eq!(out.code, Some(1), "{out:?}");
+    assert!(out.stderr.contains("pipeline.csv:3: mhcnoimage: no image"), "{out:?}");
+    assert_eq!(s.requests().mutating().len(), 0, "{:?}", s.requests().mutating());
+    assert_eq!(objects(&s), 1);
+}

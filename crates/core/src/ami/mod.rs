@@ -2,8 +2,10 @@
 //! `<hostclass> <epoch>`, stage priority, lookup, listing filters, promotion rules, stragglers and
 //! cleanup, which never deletes an image that something still uses.
 
+use crate::pipeline::{Pipeline, PipelineRow};
 use serde::Serialize;
 use std::collections::BTreeMap;
+use std::path::Path;
 
 /// An image as read from AWS (plain data; `sila-cloud` fills it).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -333,6 +335,59 @@ pub fn cleanup(images: &[Image], request: &CleanupRequest, in_use: &InUse) -> Ve
         });
     }
     verdicts
+}
+
+/// The images a pipeline's rows can run: those named for its hostclasses and the pinned ids that
+/// exist. Spinup and `sila sandbox` read them alike and pick from them alike, so a sandbox can check
+/// every row's image before it changes anything.
+#[derive(Debug, Clone, Default)]
+pub struct PipelineImages {
+    /// Images whose names match a hostclass of the pipeline (`<hostclass> *`).
+    pub images: Vec<Image>,
+    /// Pinned images that exist, by id.
+    pub pinned: BTreeMap<String, Image>,
+}
+
+impl PipelineImages {
+    /// What to read for `pipeline`: the name patterns (`<hostclass> *`) and the pinned ids, sorted,
+    /// each once.
+    pub fn wanted(pipeline: &Pipeline) -> (Vec<String>, Vec<String>) {
+        let mut patterns: Vec<String> = pipeline.rows.iter().map(|r| format!("{} *", r.hostclass)).collect();
+        patterns.sort();
+        patterns.dedup();
+        let mut ids: Vec<String> = pipeline.rows.iter().filter_map(|r| r.ami.clone()).collect();
+        ids.sort();
+        ids.dedup();
+        (patterns, ids)
+    }
+
+    /// The row's image: the pinned one, else the newest non-private image of its hostclass in the
+    /// first of `stages` that has one (§4.5).
+    pub fn of(&self, row: &PipelineRow, stages: &[&str]) -> Option<&Image> {
+        match &row.ami {
+            Some(id) => self.pinned.get(id),
+            None => find_ami(&self.images, &row.hostclass, Some(stages), None, false),
+        }
+    }
+
+    /// Why a row has no image, with its file and line: `path:line: mhcweb: no image (...)`.
+    pub fn missing_reason(path: &Path, row: &PipelineRow, stages: &[&str]) -> String {
+        let why = match &row.ami {
+            Some(id) => format!("{id} does not exist"),
+            None => format!("none in stage {}", stages.join(",")),
+        };
+        format!("{}:{}: {}: no image ({why})", path.display(), row.line, row.hostclass)
+    }
+
+    /// One message per row of `pipeline` without an image.
+    pub fn missing(&self, pipeline: &Pipeline, stages: &[&str]) -> Vec<String> {
+        pipeline
+            .rows
+            .iter()
+            .filter(|r| self.of(r, stages).is_none())
+            .map(|r| Self::missing_reason(&pipeline.path, r, stages))
+            .collect()
+    }
 }
 
 #[cfg(test)]
