@@ -408,6 +408,12 @@ async fn plan(
                 }
                 None => None,
             };
+            // io1 IOPS must suit the restored volume too, whose size is known only now.
+            if let Some((_, gb)) = &snapshot {
+                for (column, problem) in sila_core::limits::check_volumes(None, None, row.iops, Some(*gb)) {
+                    missing.push(format!("{}:{}: {h}: {column}: {problem}", pipeline.path.display(), row.line));
+                }
+            }
             let existing: &[GroupState] = reads.groups.get(h).map_or(&[], Vec::as_slice);
             if existing.len() > 1 {
                 let names: Vec<&str> = existing.iter().map(|g| g.name.as_str()).collect();
