@@ -3,9 +3,12 @@
 //! creates the VPC `NAME` (type `sandbox`) or updates it when it exists, and spins the pipeline up
 //! in it, by running `sila-vpc` and `sila-aws` with the same global flags.
 //!
-//! Everything that can be checked offline (the pipeline, the sync lines and their files) is
-//! checked before anything changes. Asiaq's `--config-dir DIR` (the folder under `sandboxes/`) is
-//! `--sandbox-dir DIR` here: in every Sila tool `--config-dir` is the config root.
+//! Unlike Asiaq, it only touches a VPC whose `type` tag is `sandbox` (or makes a new one), and it
+//! plans everything before its first change (the upload): the pipeline, the sync lines and their
+//! files, every row's image, and dry runs of the environment's plan and (for a sandbox that exists)
+//! the spinup's. An error after a change says what was changed. Asiaq's `--config-dir DIR` (the
+//! folder under `sandboxes/`) is `--sandbox-dir DIR` here: in every Sila tool `--config-dir` is the
+//! config root.
 
 use anyhow::{anyhow, bail, Context as _};
 use clap::Args;
