@@ -24,5 +24,6 @@ pub mod pipeline;
 pub mod policy;
 pub mod provision;
 pub mod shell;
+pub mod terminal;
 pub mod truth;
 pub mod vpc_plan;
