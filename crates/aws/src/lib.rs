@@ -16,7 +16,7 @@ use sila_cli::GlobalArgs;
 /// The environment is `--env`, else `[disco_aws] default_environment`.
 ///
 /// Exit status: 0 success, 1 failure (or, for isready, a host not ready), 2 bad usage; exec exits
-/// with the highest exit status of its command (255: could not run it).
+/// with the highest exit status of its command (255: could not run it; 124: ended by --timeout).
 #[derive(Debug, Parser)]
 #[command(name = "sila-aws", version, arg_required_else_help = true)]
 pub struct Cli {
@@ -60,7 +60,8 @@ pub enum Command {
     /// autoscaling groups replace them.
     Terminate(hosts::ActArgs),
     /// Run a command over SSH on the selected hosts, through the jump host when they are not
-    /// reachable directly. Exits with the highest exit status of the command (255: not run).
+    /// reachable directly. Exits with the highest exit status of the command (255: not run; 124:
+    /// ended by --timeout).
     Exec(remote::ExecArgs),
     /// Run an SSM document on the selected hosts and print each one's output; exit 0 only when
     /// the command succeeded everywhere.

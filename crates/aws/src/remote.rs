@@ -5,8 +5,12 @@
 //! else through the jump host: the first hostclass of `jump_box_hostclasses` with a running,
 //! smoke-tested instance (one with a public address preferred). Unlike Asiaq, which runs `ssh` on
 //! the jump host with the agent forwarded, the jump host only relays the TCP stream (as `ssh -J`
-//! does), so no key or agent is handed to it. Keys: `--ssh-key`, the environment's credential
-//! buckets (`private_keys/ssh/`), then the ssh-agent.
+//! does), so no key or agent is handed to it; nor is the agent forwarded to the hosts (sila-ssh
+//! refuses an agent channel a server opens unasked). Keys: `--ssh-key`, the environment's
+//! credential buckets (`private_keys/ssh/`), then the ssh-agent.
+//!
+//! What hosts print reaches the terminal and the JSON with control characters spelled out
+//! (`\x1b`), so a host cannot drive the operator's terminal.
 
 use crate::hosts::{environment, SelectorArgs};
 use crate::pipeline::{context, credential_buckets};
@@ -17,6 +21,7 @@ use serde::Serialize;
 use sila_cli::{ExitStatus, Failure, GlobalArgs, Printer, Progress};
 use sila_cloud::ssm::{CommandSpec, Invocation};
 use sila_core::hosts::{Host, Readiness};
+use sila_core::terminal::printable;
 use sila_ssh::{Connection, Credential, HostKeys};
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
@@ -31,6 +36,8 @@ const REACH_TIMEOUT: Duration = Duration::from_secs(2);
 const CONCURRENCY: usize = 32;
 /// The exit status standing for "could not run the command there" (as `ssh` itself uses).
 const SSH_FAILED: u8 = 255;
+/// The exit status of a command ended by `--timeout` (as `timeout(1)` uses).
+const TIMED_OUT: u8 = 124;
 
 /// When to go through the jump host.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -66,6 +73,10 @@ pub struct ExecArgs {
     /// How long each host (and the jump host) may take to accept the SSH login
     #[arg(long = "connect-timeout", value_name = "DURATION", default_value = "10s", value_parser = sila_cli::values::timeout)]
     pub connect_timeout: Duration,
+    /// End the command on a host where it runs longer than this (SIGTERM, then SIGKILL); that
+    /// host's status is then 124 [default: no limit]
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub timeout: Option<Duration>,
 }
 
 /// One host's result in `--output json`.
@@ -76,8 +87,11 @@ struct Ran {
     address: String,
     /// The jump host's address, when the host was reached through it.
     through: Option<String>,
-    /// The command's exit status; 255 when it could not be run (see `error`).
+    /// The command's exit status; 255 when it could not be run (see `error`), 124 when
+    /// `--timeout` ended it.
     status: u8,
+    /// `--timeout` ended the command.
+    timed_out: bool,
     error: Option<String>,
     /// stdout and stderr, merged, in order.
     output: Vec<String>,
@@ -129,6 +143,7 @@ impl Session<'_> {
             address: addr.ip().to_string(),
             through: via.map(|j| j.addr().ip().to_string()),
             status: SSH_FAILED,
+            timed_out: false,
             error: None,
             output: Vec::new(),
         };
@@ -137,13 +152,17 @@ impl Session<'_> {
             None => Connection::open_as(addr, &args.user, self.credentials, self.host_keys, deadline).await,
             Some(j) => j.open_through(addr, &args.user, self.credentials, self.host_keys, deadline).await,
         };
-        let connection = match opened {
+        let mut connection = match opened {
             Ok(c) => c,
             Err(e) => {
                 ran.error = Some(e.to_string());
                 return ran;
             }
         };
+        // A timeout too far off to be a time is no limit.
+        if let Some(at) = args.timeout.and_then(|t| Instant::now().checked_add(t)) {
+            connection.end_commands_by(at);
+        }
         let prefix = if self.prefixed { format!("{}: ", host.id) } else { String::new() };
         let mut lines = Vec::new();
         let mut on_line = |line: &str| {
@@ -153,7 +172,14 @@ impl Session<'_> {
             }
             lines.push(line.to_string());
         };
+        // The agent is never forwarded to a host (nor to the jump host).
         match connection.run(&args.command, None, false, &mut on_line).await {
+            Ok(out) if out.timed_out => {
+                ran.status = TIMED_OUT;
+                ran.timed_out = true;
+                let limit = humantime::format_duration(args.timeout.unwrap_or_default());
+                ran.error = Some(format!("timed out after {limit}: the command was ended"));
+            }
             Ok(out) => ran.status = out.status.map_or(SSH_FAILED, |s| u8::try_from(s).unwrap_or(SSH_FAILED)),
             Err(e) => ran.error = Some(e.to_string()),
         }
@@ -253,7 +279,7 @@ pub(crate) async fn exec(global: &GlobalArgs, args: &ExecArgs) -> anyhow::Result
         j.close().await;
     }
     for ran in results.iter().filter(|r| r.error.is_some()) {
-        eprintln!("{} ({}): {}", ran.instance, ran.address, ran.error.as_deref().unwrap_or_default());
+        eprintln!("{} ({}): {}", ran.instance, ran.address, printable(ran.error.as_deref().unwrap_or_default()));
     }
     if printer.json() {
         printer.print_json(&results)?;
@@ -415,7 +441,12 @@ pub(crate) async fn exec_ssm(global: &GlobalArgs, args: &ExecSsmArgs) -> anyhow:
         .find(|s| s != "Success")
         .unwrap_or_else(|| "Success".to_string());
     let reads = chunks.iter().zip(&command_ids).flat_map(|(chunk, id)| chunk.iter().map(move |i| (id, i)));
-    let invocations = futures::future::try_join_all(reads.map(|(id, i)| clients.command_invocation(id, i))).await?;
+    let mut invocations = futures::future::try_join_all(reads.map(|(id, i)| clients.command_invocation(id, i))).await?;
+    // What the instances printed, with control characters spelled out (CRLF line ends are ends).
+    for i in &mut invocations {
+        i.stdout = printable(&i.stdout.replace("\r\n", "\n")).into_owned();
+        i.stderr = printable(&i.stderr.replace("\r\n", "\n")).into_owned();
+    }
     if printer.json() {
         printer.print_json(&view(&command_ids, Some(&status), &invocations))?;
     } else {

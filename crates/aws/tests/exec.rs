@@ -4,7 +4,7 @@
 
 use aws_sdk_ec2::types::{ResourceType, Tag, TagSpecification};
 use serde_json::Value;
-use sila_testkit::{block_on, session, Outcome, Session, TestHost};
+use sila_testkit::{block_on, session, Agent, HostileHost, Outcome, Session, TestHost};
 use std::path::{Path, PathBuf};
 
 const BIN: &str = env!("CARGO_BIN_EXE_sila-aws");
@@ -231,4 +231,106 @@ fn an_unreachable_host_needs_a_jump_host_and_a_failed_login_is_status_255() {
         assert_eq!(out.code, Some(2), "{out:?}");
         assert!(out.stderr.contains("exactly one kind of selector"), "{out:?}");
     }
+}
+
+#[test]
+fn exec_refuses_an_agent_channel_it_did_not_ask_for_directly_and_through_the_jump_host() {
+    let s = session();
+    let ec2 = s.ec2();
+    let cfg = config();
+    let (key, _) = key(cfg.path());
+    let key = key.to_str().unwrap();
+    // The operator's agent is loaded (with another key than the one that logs in).
+    let agent = Agent::start(cfg.path());
+    let subnet = environment(&ec2);
+    let (_, ip_jump) = launch(&ec2, &subnet, &[("hostclass", "mhcbastion"), ("smoketest", "tested")]);
+    let (web, ip_web) = launch(&ec2, &subnet, &[("hostclass", "mhcweb")]);
+    let run = |jump: &str| {
+        let args =
+            ["exec", "--user", "root", "--ssh-key", key, "--jump", jump, "--instance", &web, "--command", "true"];
+        Outcome::of(s.command(BIN).env("SSH_AUTH_SOCK", &agent.socket).arg("--config-dir").arg(cfg.path()).args(args))
+    };
+
+    // A hostile target, reached directly: it opens an agent channel after the login and at the
+    // command, and gets neither the agent's keys nor a signature.
+    let target = HostileHost::start(ip_web.parse().unwrap(), false);
+    let out = run("never");
+    assert_eq!(out.code, Some(0), "{out:?}\n{}", target.log());
+    target.assert_agent_refused();
+    assert!(target.log().contains("exec true"), "{}", target.log());
+    assert!(!target.log().contains(&agent.fingerprint), "{}", target.log());
+    drop(target);
+
+    // Through a hostile jump host to a hostile target: neither gets the agent.
+    let jump = HostileHost::start(ip_jump.parse().unwrap(), true);
+    let target = HostileHost::start(ip_web.parse().unwrap(), false);
+    let out = run("always");
+    assert_eq!(out.code, Some(0), "{out:?}\njump: {}\ntarget: {}", jump.log(), target.log());
+    assert!(jump.log().contains(&format!("relay {ip_web}:22")), "{}", jump.log());
+    jump.assert_agent_refused();
+    target.assert_agent_refused();
+    for log in [jump.log(), target.log()] {
+        assert!(!log.contains(&agent.fingerprint), "{log}");
+    }
+}
+
+/// Whether process `pid` of this machine (the test hosts share its process ids) has ended: gone, or
+/// a zombie nobody reaped yet.
+fn ended(pid: &str) -> bool {
+    match std::fs::read_to_string(format!("/proc/{}/stat", pid.trim())) {
+        Err(_) => true,
+        Ok(stat) => stat.rsplit(") ").next().is_some_and(|rest| rest.starts_with('Z')),
+    }
+}
+
+#[test]
+fn exec_output_is_escaped_and_timeout_ends_the_command_with_status_124() {
+    let s = session();
+    let ec2 = s.ec2();
+    let cfg = config();
+    let (key, public) = key(cfg.path());
+    let key = key.to_str().unwrap();
+    let subnet = environment(&ec2);
+    let (web, ip) = launch(&ec2, &subnet, &[("hostclass", "mhcweb")]);
+    let host = host(&ip, &public, "web");
+    let base = ["exec", "--user", "root", "--ssh-key", key, "--instance", &web];
+
+    // Escape sequences (a window title, colours, a C1 CSI) are spelled out; tabs stay tabs.
+    let noisy = r"printf 'a\033[31mred\007\tb\r\n'; printf 'c1 \302\233 2J\n'; printf 'err \033]0;owned\007\n' >&2";
+    let out = sila(&s, cfg.path(), &[&base[..], &["--command", noisy]].concat());
+    assert_eq!(out.code, Some(0), "{out:?}");
+    assert!(!out.stdout.contains('\x1b') && !out.stdout.contains('\x07') && !out.stdout.contains('\u{9b}'), "{out:?}");
+    for line in ["a\\x1b[31mred\\x07\tb", "c1 \\u{9b} 2J", "err \\x1b]0;owned\\x07"] {
+        assert!(out.stdout.lines().any(|l| l == line), "{line}: {out:?}");
+    }
+    let out = sila(&s, cfg.path(), &[&["--output", "json"][..], &base[..], &["--command", noisy]].concat());
+    assert_eq!(out.code, Some(0), "{out:?}");
+    assert!(!out.stdout.contains("\\u001b") && !out.stdout.contains('\x1b'), "{}", out.stdout);
+    let all = json(&out);
+    assert!(result(&all, &web)["output"].as_array().unwrap().iter().any(|l| l == "a\\x1b[31mred\\x07\tb"), "{all}");
+
+    // --timeout: the command (and what it started) is ended, and the host's status is 124.
+    let slow = "sleep 300 & echo $! > /tmp/sleep.pid; echo started; wait; echo never";
+    let started = std::time::Instant::now();
+    let out = sila(&s, cfg.path(), &[&base[..], &["--timeout", "2s", "--command", slow]].concat());
+    assert_eq!(out.code, Some(124), "{out:?}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(20), "{:?}", started.elapsed());
+    assert_eq!(out.stdout, "started\n", "{out:?}");
+    assert!(out.stderr.contains(&format!("{web} ({ip}): timed out after 2s: the command was ended")), "{out:?}");
+    let pid = std::fs::read_to_string(host.path("/tmp/sleep.pid")).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while !ended(&pid) {
+        assert!(std::time::Instant::now() < deadline, "the remote sleep {pid} still runs: {}", host.log());
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let out =
+        sila(&s, cfg.path(), &[&["--output", "json"][..], &base[..], &["--timeout", "1s", "--command", slow]].concat());
+    assert_eq!(out.code, Some(124), "{out:?}");
+    let all = json(&out);
+    let ran = result(&all, &web);
+    assert_eq!((ran["status"].as_u64(), ran["timed_out"].as_bool()), (Some(124), Some(true)), "{all}");
+
+    // A command that ends in time is not touched.
+    let out = sila(&s, cfg.path(), &[&base[..], &["--timeout", "30s", "--command", "cat /etc/marker"]].concat());
+    assert_eq!((out.code, out.stdout.as_str()), (Some(0), "web\n"), "{out:?}");
 }

@@ -5,7 +5,7 @@
 
 use aws_sdk_ec2::types::{Filter, ResourceType, Tag, TagSpecification};
 use serde_json::Value;
-use sila_testkit::{block_on, session, Outcome, Session, TestHost};
+use sila_testkit::{block_on, session, Agent, HostileHost, Outcome, Session, TestHost};
 use std::collections::BTreeMap;
 use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
 use std::path::Path;
@@ -228,45 +228,6 @@ fn json(out: &Outcome) -> Value {
     serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}: {out:?}"))
 }
 
-/// An ssh-agent holding a fresh key, on a socket in `dir`.
-struct Agent {
-    socket: std::path::PathBuf,
-    pid: String,
-    fingerprint: String,
-}
-
-impl Agent {
-    fn start(dir: &Path) -> Self {
-        let socket = dir.join("agent.sock");
-        let out = std::process::Command::new("ssh-agent").arg("-a").arg(&socket).output().unwrap();
-        let text = String::from_utf8_lossy(&out.stdout);
-        let pid = text.split("SSH_AGENT_PID=").nth(1).and_then(|t| t.split(';').next()).unwrap().to_string();
-        let key = dir.join("agent_key");
-        assert!(std::process::Command::new("ssh-keygen")
-            .args(["-q", "-t", "ed25519", "-N", "", "-C", "forwarded-test-key", "-f"])
-            .arg(&key)
-            .status()
-            .unwrap()
-            .success());
-        assert!(std::process::Command::new("ssh-add")
-            .arg(&key)
-            .env("SSH_AUTH_SOCK", &socket)
-            .output()
-            .unwrap()
-            .status
-            .success());
-        let listed = std::process::Command::new("ssh-add").arg("-l").env("SSH_AUTH_SOCK", &socket).output().unwrap();
-        let fingerprint = String::from_utf8_lossy(&listed.stdout).split_whitespace().nth(1).unwrap().to_string();
-        Agent { socket, pid, fingerprint }
-    }
-}
-
-impl Drop for Agent {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("kill").arg(&self.pid).status();
-    }
-}
-
 #[test]
 fn phase_one_then_phase_two_over_real_ssh() {
     let s = session();
@@ -304,8 +265,9 @@ fn phase_one_then_phase_two_over_real_ssh() {
     );
     assert_eq!(promoted.code, Some(0), "{promoted:?}");
 
-    // Phase 2, with an ssh-agent to forward. (The emulator's public addresses of instances are not
-    // loopback addresses, so every test reaches its builder on the private one.)
+    // Phase 2, with an ssh-agent to forward ([bake] forward_agent). (The emulator's public addresses
+    // of instances are not loopback addresses, so every test reaches its builder on the private one.)
+    forward_agent(cfg.path(), true);
     let agent = Agent::start(work.path());
     let mut host = TestHost::prepare();
     let args =
@@ -412,12 +374,16 @@ fn bake_phase2(
 #[test]
 fn a_failing_init_script_leaves_nothing_behind() {
     let s = session();
+    // Its output (streamed, and quoted in the error) has escape sequences: they are spelled out.
     let (ec2, _cfg, work, _host, child) =
-        bake_phase2(&s, "#!/bin/sh\necho about to fail\necho boom >&2\nexit 3\n", &[]);
+        bake_phase2(&s, "#!/bin/sh\necho about to fail\nprintf 'boom \\033]0;owned\\007\\n' >&2\nexit 3\n", &[]);
     let out = finish(child, work.path(), Duration::from_secs(120));
     assert_eq!(out.code, Some(1), "{out:?}");
     assert!(out.stderr.contains("bake failed at step run the init script"), "{}", out.stderr);
     assert!(out.stderr.contains("exit status 3") && out.stderr.contains("boom"), "{}", out.stderr);
+    assert!(out.stderr.contains("[phase2 mhcweb] boom \\x1b]0;owned\\x07\n"), "streamed: {}", out.stderr);
+    assert!(out.stderr.contains("\n  boom \\x1b]0;owned\\x07"), "quoted: {}", out.stderr);
+    assert!(!out.stderr.contains('\x1b') && !out.stderr.contains('\x07'), "{}", out.stderr);
     assert!(out.stderr.contains("everything it made is removed"), "{}", out.stderr);
     assert_nothing_left(&ec2, "mhcweb");
 }
@@ -742,4 +708,116 @@ fn no_destroy_keeps_the_builder_reachable_until_reaped() {
     assert_eq!(state(id), "terminated");
     assert_nothing_left(&ec2, "mhcweb");
     let _ = std::fs::remove_file(key);
+}
+
+/// Turns `[bake] forward_agent` on or off in the config dir made by [`config`].
+fn forward_agent(config: &Path, on: bool) {
+    let path = config.join("aws.ini");
+    let text = std::fs::read_to_string(&path).unwrap().replace("forward_agent=true\n", "");
+    let text = if on { text.replace("[bake]\n", "[bake]\nforward_agent=true\n") } else { text };
+    std::fs::write(&path, text).unwrap();
+}
+
+/// Waits until the bake's builder runs; its private address.
+fn builder_address(s: &Session, child: &mut Child, out: &Path) -> String {
+    let ec2 = s.ec2();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!(
+                "the bake ended ({status}) before its builder ran: {}",
+                std::fs::read_to_string(out.join("stderr")).unwrap()
+            );
+        }
+        let found = block_on(
+            ec2.describe_instances()
+                .filters(f("tag-key", "sila-bake-run"))
+                .filters(f("instance-state-name", "running"))
+                .send(),
+        )
+        .unwrap();
+        if let Some(i) = found.reservations().iter().flat_map(|r| r.instances()).next() {
+            return i.private_ip_address().unwrap().to_string();
+        }
+        assert!(Instant::now() < deadline, "no builder ran");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn a_builder_gets_the_agent_only_with_forward_agent_and_never_unasked() {
+    let s = session();
+    let ec2 = s.ec2();
+    bakery(&ec2);
+    let upstream = image(&ec2, "upstream debian 12", &[]);
+    let cfg = config(&upstream, PHASE2);
+    let work = tempfile::tempdir().unwrap();
+    let agent = Agent::start(work.path());
+
+    // The plan says when the agent goes to the builder; by default it does not.
+    let plan = |json: bool| {
+        let mut command = s.command(BIN);
+        command.env("SSH_AUTH_SOCK", &agent.socket).arg("--config-dir").arg(cfg.path());
+        if json {
+            command.args(["--output", "json"]);
+        }
+        Outcome::of(command.args(["bake", "--dry-run"]))
+    };
+    let out = plan(false);
+    assert_eq!(out.code, Some(0), "{out:?}");
+    assert!(out.stdout.contains("+ run /opt/acme/config/init/phase1.sh 'mhcbase' '#None' "), "{}", out.stdout);
+    assert!(!out.stdout.contains("agent"), "{}", out.stdout);
+    assert_eq!(json(&plan(true))["forward_agent"], false);
+    forward_agent(cfg.path(), true);
+    let out = plan(false);
+    assert!(out.stdout.contains("with the ssh-agent forwarded ([bake] forward_agent)"), "{}", out.stdout);
+    assert_eq!(json(&plan(true))["forward_agent"], true);
+    forward_agent(cfg.path(), false);
+
+    // A hostile builder opens an agent channel unasked (after the login and at each command): the
+    // bake refuses it, so the builder gets neither the agent's keys nor a signature.
+    let mut child = spawn(&s, cfg.path(), work.path(), &["--use-local-ip"], Some(&agent.socket));
+    let address = builder_address(&s, &mut child, work.path());
+    let hostile = HostileHost::start(address.parse().unwrap(), false);
+    let out = finish(child, work.path(), Duration::from_secs(120));
+    assert_eq!(out.code, Some(0), "{out:?}\n{}", hostile.log());
+    assert!(hostile.log().contains("/opt/acme/config/init/phase1.sh 'mhcbase'"), "{}", hostile.log());
+    hostile.assert_agent_refused();
+    assert!(!hostile.log().contains(&agent.fingerprint), "{}", hostile.log());
+}
+
+/// Whether process `pid` of this machine (the test host shares its process ids) has ended: gone,
+/// or a zombie nobody reaped yet.
+fn ended(pid: &str) -> bool {
+    match std::fs::read_to_string(format!("/proc/{}/stat", pid.trim())) {
+        Err(_) => true,
+        Ok(stat) => stat.rsplit(") ").next().is_some_and(|rest| rest.starts_with('Z')),
+    }
+}
+
+#[test]
+fn an_init_script_still_running_at_the_deadline_is_ended_and_the_bake_taken_back() {
+    let s = session();
+    let started = Instant::now();
+    let script = "#!/bin/sh\nsleep 300 &\necho $! > /var/log/sleep.pid\necho still going\nwait\necho never\n";
+    let (ec2, _cfg, work, host, child) = bake_phase2(&s, script, &["--deadline", "30s"]);
+    let out = finish(child, work.path(), Duration::from_secs(120));
+    assert_eq!(out.code, Some(1), "{out:?}");
+    assert!(started.elapsed() < Duration::from_secs(90), "{:?}", started.elapsed());
+    assert!(out.stderr.contains("bake failed at step run the init script"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("was still running at the bake's deadline (--deadline) and was ended:\n  still going"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("never"), "{}", out.stderr);
+    assert!(out.stderr.contains("everything it made is removed"), "{}", out.stderr);
+    // The script, and what it started, were ended on the builder.
+    let pid = std::fs::read_to_string(host.path("/var/log/sleep.pid")).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !ended(&pid) {
+        assert!(Instant::now() < deadline, "the init script's sleep {pid} still runs");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_nothing_left(&ec2, "mhcweb");
 }

@@ -25,5 +25,6 @@ pub mod pipeline;
 pub mod policy;
 pub mod provision;
 pub mod shell;
+pub mod terminal;
 pub mod truth;
 pub mod vpc_plan;

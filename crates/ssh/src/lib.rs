@@ -1,6 +1,14 @@
 //! SSH for the Sila tools: reach a freshly launched machine before a deadline, trust its host key on
 //! first contact (and refuse a different one later), log in with a private key or the ssh-agent, and
-//! run commands with their output streamed line by line, optionally with the agent forwarded.
+//! run commands with their output streamed line by line, optionally with the agent forwarded, and
+//! ended at a deadline.
+//!
+//! The server gets no channel back to this machine that this client did not ask for: an agent
+//! channel is accepted only while a command that asked for forwarding runs, and every other
+//! server-opened channel (port forwardings, X11, sessions) is refused. russh accepts them all by
+//! default; OpenSSH's client refuses an unasked agent channel as "probably a break-in attempt".
+//! Lines of remote output are passed on with control characters spelled out (see
+//! [`sila_core::terminal::printable`]), so a remote machine cannot drive the operator's terminal.
 //!
 //! Built on russh rather than the ssh2 crate: libssh2 hands a forwarded agent channel to a C callback
 //! that libssh2-sys does not bind, so forwarding the agent with ssh2 would need unsafe code, which the
@@ -10,11 +18,14 @@ use russh::client::{self, ChannelOpenHandle, Handle, Msg, Session};
 use russh::keys::agent::client::AgentClient;
 use russh::keys::agent::AgentIdentity;
 use russh::keys::{HashAlg, PrivateKey, PrivateKeyWithHashAlg, PublicKey, PublicKeyOrCertificate};
-use russh::{Channel, ChannelMsg};
+use russh::ChannelOpenFailure;
+use russh::{Channel, ChannelMsg, Sig};
 use sila_core::shell::quote;
+use sila_core::terminal::printable;
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::time::Instant;
@@ -120,11 +131,15 @@ impl HostKeys {
     }
 }
 
-/// The client side of one connection: checks the host key, serves forwarded agent channels.
+/// The client side of one connection: checks the host key, serves forwarded agent channels while
+/// asked for, refuses every other channel the server opens.
 struct Client {
     addr: SocketAddr,
     host_keys: HostKeys,
     agent: Option<PathBuf>,
+    /// How many of this client's commands asked for the agent and still run: agent channels are
+    /// accepted only while this is above zero.
+    forwarding: Arc<AtomicUsize>,
     /// Set when the host key did not match, to tell that apart from other failures.
     mismatch: Arc<Mutex<Option<(String, String)>>>,
 }
@@ -152,8 +167,13 @@ impl client::Handler for Client {
         reply: ChannelOpenHandle,
         _session: &mut Session,
     ) -> Result<(), Self::Error> {
-        let Some(socket) = self.agent.clone() else {
-            drop(reply); // rejects: nothing to forward to
+        let asked = self.forwarding.load(Ordering::SeqCst) > 0;
+        let Some(socket) = self.agent.clone().filter(|_| asked) else {
+            tracing::warn!(
+                "{}: the server opened an ssh-agent channel this client did not ask for: refused (possibly a break-in attempt)",
+                self.addr
+            );
+            reply.reject(ChannelOpenFailure::AdministrativelyProhibited).await;
             return Ok(());
         };
         reply.accept().await;
@@ -169,12 +189,113 @@ impl client::Handler for Client {
         });
         Ok(())
     }
+
+    // Channels a server may open towards a client that asked for them (remote port forwarding,
+    // X11): this client never does, so each is refused.
+
+    async fn server_channel_open_forwarded_tcpip(
+        &mut self,
+        _channel: Channel<Msg>,
+        _connected_address: &str,
+        _connected_port: u32,
+        _originator_address: &str,
+        _originator_port: u32,
+        reply: ChannelOpenHandle,
+        _session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        self.refuse("forwarded-tcpip", reply).await
+    }
+
+    async fn server_channel_open_forwarded_streamlocal(
+        &mut self,
+        _channel: Channel<Msg>,
+        _socket_path: &str,
+        reply: ChannelOpenHandle,
+        _session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        self.refuse("forwarded-streamlocal", reply).await
+    }
+
+    async fn server_channel_open_session(
+        &mut self,
+        _channel: Channel<Msg>,
+        reply: ChannelOpenHandle,
+        _session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        self.refuse("session", reply).await
+    }
+
+    async fn server_channel_open_direct_tcpip(
+        &mut self,
+        _channel: Channel<Msg>,
+        _host_to_connect: &str,
+        _port_to_connect: u32,
+        _originator_address: &str,
+        _originator_port: u32,
+        reply: ChannelOpenHandle,
+        _session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        self.refuse("direct-tcpip", reply).await
+    }
+
+    async fn server_channel_open_direct_streamlocal(
+        &mut self,
+        _channel: Channel<Msg>,
+        _socket_path: &str,
+        reply: ChannelOpenHandle,
+        _session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        self.refuse("direct-streamlocal", reply).await
+    }
+
+    async fn server_channel_open_x11(
+        &mut self,
+        _channel: Channel<Msg>,
+        _originator_address: &str,
+        _originator_port: u32,
+        reply: ChannelOpenHandle,
+        _session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        self.refuse("x11", reply).await
+    }
+}
+
+impl Client {
+    async fn refuse(&self, kind: &str, reply: ChannelOpenHandle) -> Result<(), russh::Error> {
+        tracing::warn!("{}: the server opened a {kind} channel this client did not ask for: refused", self.addr);
+        reply.reject(ChannelOpenFailure::AdministrativelyProhibited).await;
+        Ok(())
+    }
+}
+
+/// Counts a command that asked for the agent for as long as it runs.
+struct Forwarding(Arc<AtomicUsize>);
+
+impl Forwarding {
+    fn start(count: &Arc<AtomicUsize>) -> Self {
+        count.fetch_add(1, Ordering::SeqCst);
+        Forwarding(count.clone())
+    }
+}
+
+impl Drop for Forwarding {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 /// How long one attempt to connect may take before it is retried.
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Pause between attempts while the machine boots.
 const RETRY_PAUSE: Duration = Duration::from_secs(2);
+/// How long a command that outlived its deadline has to end after SIGTERM, before SIGKILL.
+const TERM_GRACE: Duration = Duration::from_secs(5);
+/// How long to wait for the end after SIGKILL, before the channel is closed regardless.
+const KILL_GRACE: Duration = Duration::from_secs(2);
+/// How long the `kill` of a command past its deadline may take.
+const KILL_CALL: Duration = Duration::from_secs(5);
+/// The first line a command with a deadline prints: its process group (taken out of its output).
+const PGID_MARK: &str = "sila-pgid ";
 
 /// An authenticated SSH connection.
 pub struct Connection {
@@ -184,6 +305,10 @@ pub struct Connection {
     /// Commands go through `sudo -n` (logged in as a user other than root).
     sudo: bool,
     agent: bool,
+    /// Shared with the connection's [`Client`]: commands that asked for the agent and still run.
+    forwarding: Arc<AtomicUsize>,
+    /// Commands still running then are ended (see [`Connection::end_commands_by`]).
+    commands_end_by: Option<Instant>,
 }
 
 /// Output of a command: exit status and the last lines it printed (stdout and stderr).
@@ -194,8 +319,11 @@ pub struct Output {
     pub status: Option<u32>,
     /// The last [`TAIL_LINES`] lines, for error messages.
     pub tail: Vec<String>,
-    /// Everything printed to stdout (kept only when asked for).
+    /// Everything printed to stdout, as it came.
     pub stdout: String,
+    /// The command was still running at the connection's deadline and was ended (SIGTERM, then
+    /// SIGKILL, then the channel closed); `status` is what it ended with, if anything.
+    pub timed_out: bool,
 }
 
 /// How many of a command's last lines are kept for the error message.
@@ -260,7 +388,7 @@ impl Connection {
             Login::As(user) => user.to_string(),
         };
         loop {
-            let last = match Self::attempt(addr, jump, login, credentials, host_keys, agent.clone()).await {
+            let last = match Self::attempt(addr, jump, login, credentials, host_keys, agent.clone(), deadline).await {
                 Ok(Some(connection)) => return Ok(connection),
                 Ok(None) => return Err(SshError::Rejected { addr, users }),
                 Err(Attempt::Fatal(e)) => return Err(e),
@@ -280,9 +408,10 @@ impl Connection {
         jump: Option<&Connection>,
         host_keys: &HostKeys,
         agent: Option<PathBuf>,
+        forwarding: Arc<AtomicUsize>,
     ) -> Result<Handle<Client>, Attempt> {
         let mismatch = Arc::new(Mutex::new(None));
-        let client = Client { addr, host_keys: host_keys.clone(), agent, mismatch: mismatch.clone() };
+        let client = Client { addr, host_keys: host_keys.clone(), agent, forwarding, mismatch: mismatch.clone() };
         let config = Arc::new(client::Config {
             inactivity_timeout: None,
             keepalive_interval: Some(Duration::from_secs(15)),
@@ -321,19 +450,30 @@ impl Connection {
         credentials: &[Credential],
         host_keys: &HostKeys,
         agent: Option<PathBuf>,
+        deadline: Instant,
     ) -> Result<Option<Self>, Attempt> {
         let users = match login {
             Login::Root(users) => users,
             Login::As(ref user) => std::slice::from_ref(user),
         };
         for user in users {
-            let mut handle = Self::handshake(addr, jump, host_keys, agent.clone()).await?;
+            let forwarding = Arc::new(AtomicUsize::new(0));
+            let mut handle = Self::handshake(addr, jump, host_keys, agent.clone(), forwarding.clone()).await?;
             if !login_with(&mut handle, user, credentials).await.map_err(Attempt::Retry)? {
                 continue;
             }
-            let mut connection =
-                Connection { handle, addr, user: (*user).to_string(), sudo: false, agent: agent.is_some() };
+            let mut connection = Connection {
+                handle,
+                addr,
+                user: (*user).to_string(),
+                sudo: false,
+                agent: agent.is_some(),
+                forwarding,
+                // The probes below must not hang on a machine that never answers them.
+                commands_end_by: Some(deadline),
+            };
             if matches!(login, Login::As(_)) {
+                connection.commands_end_by = None;
                 return Ok(Some(connection));
             }
             let id = connection
@@ -341,6 +481,7 @@ impl Connection {
                 .await
                 .map_err(|e| Attempt::Retry(e.to_string()))?;
             if id.status == Some(0) && id.stdout.trim() == "0" {
+                connection.commands_end_by = None;
                 return Ok(Some(connection));
             }
             if *user != "root" {
@@ -350,6 +491,7 @@ impl Connection {
                     .map_err(|e| Attempt::Retry(e.to_string()))?;
                 if sudo.status == Some(0) {
                     connection.sudo = true;
+                    connection.commands_end_by = None;
                     return Ok(Some(connection));
                 }
             }
@@ -369,9 +511,17 @@ impl Connection {
         self.addr
     }
 
+    /// Commands of this connection still running at `deadline` are ended there: sent SIGTERM,
+    /// then SIGKILL (sshd signals the command's whole process group), then their channel is
+    /// closed; their [`Output`] says `timed_out`.
+    pub fn end_commands_by(&mut self, deadline: Instant) {
+        self.commands_end_by = Some(deadline);
+    }
+
     /// Runs `command` as root (through `sudo -n` when logged in as another user), feeding it `stdin`
-    /// and then end-of-file, passing each line it prints to `on_line`. With `forward_agent`, the
-    /// agent of this connection's credentials is forwarded to it.
+    /// and then end-of-file, passing each line it prints to `on_line` (control characters spelled
+    /// out). With `forward_agent`, the agent of this connection's credentials is forwarded to it,
+    /// and only to it: the server may open agent channels only while it runs.
     pub async fn run(
         &self,
         command: &str,
@@ -391,27 +541,111 @@ impl Connection {
         on_line: &mut (dyn FnMut(&str) + Send),
     ) -> Result<Output, SshError> {
         let protocol = |e: russh::Error| SshError::Protocol { addr: self.addr, message: e.to_string() };
+        // With a deadline, the command first says its process group (sshd makes each command the
+        // leader of a new session), so that `kill` can end it and what it started where sshd
+        // refuses signal requests (OpenSSH does for root, whose sessions skip privilege separation).
+        let bounded = self.commands_end_by.is_some();
+        let command =
+            if bounded { format!("printf '{PGID_MARK}%s\\n' \"$$\"\n{command}") } else { command.to_string() };
+        let command = command.as_str();
+        let mut head: Option<Vec<u8>> = bounded.then(Vec::new);
+        let mut pgid: Option<u32> = None;
         let mut channel = self.handle.channel_open_session().await.map_err(protocol)?;
+        // Counted before the request goes out, uncounted however this ends.
+        let _forwarding = forward_agent.then(|| Forwarding::start(&self.forwarding));
         if forward_agent {
             channel.agent_forward(false).await.map_err(protocol)?;
         }
         channel.exec(true, command).await.map_err(protocol)?;
-        if let Some(bytes) = stdin {
-            channel.data(&bytes[..]).await.map_err(protocol)?;
-        }
-        channel.eof().await.map_err(protocol)?;
         let mut lines = Lines::default();
         let mut status = None;
-        while let Some(message) = channel.wait().await {
+        let mut wait_until = self.commands_end_by;
+        let sending = async {
+            if let Some(bytes) = stdin {
+                channel.data(&bytes[..]).await?;
+            }
+            channel.eof().await
+        };
+        // The input is bounded by the deadline too: a machine that stops reading must not hang us.
+        match wait_until {
+            Some(at) => match tokio::time::timeout_at(at, sending).await {
+                Ok(sent) => sent.map_err(protocol)?,
+                Err(_) => wait_until = Some(Instant::now()),
+            },
+            None => sending.await.map_err(protocol)?,
+        }
+        // The output until the command ends. Past the deadline: SIGTERM, a grace period, SIGKILL,
+        // another, then the channel is closed whatever the server does.
+        let mut ending = [(Sig::TERM, TERM_GRACE), (Sig::KILL, KILL_GRACE)].into_iter();
+        let mut timed_out = false;
+        loop {
+            let message = match wait_until {
+                None => channel.wait().await,
+                Some(at) => match tokio::time::timeout_at(at, channel.wait()).await {
+                    Ok(message) => message,
+                    Err(_) => {
+                        timed_out = true;
+                        match ending.next() {
+                            Some((signal, grace)) => {
+                                tracing::debug!("{}: `{command}` outlived its deadline: SIG{signal:?}", self.addr);
+                                if let Some(pgid) = pgid {
+                                    self.kill_group(pgid, &format!("{signal:?}")).await;
+                                }
+                                let _ = channel.signal(signal).await;
+                                wait_until = Some(Instant::now() + grace);
+                                continue;
+                            }
+                            None => {
+                                let _ = channel.close().await;
+                                break;
+                            }
+                        }
+                    }
+                },
+            };
             match message {
-                ChannelMsg::Data { data } => lines.push(&data, true, on_line),
-                ChannelMsg::ExtendedData { data, .. } => lines.push(&data, false, on_line),
-                ChannelMsg::ExitStatus { exit_status } => status = Some(exit_status),
-                _ => {}
+                Some(ChannelMsg::Data { data }) => match head.as_mut() {
+                    None => lines.push(&data, true, on_line),
+                    Some(first) => {
+                        first.extend_from_slice(&data);
+                        if let Some(end) = first.iter().position(|b| *b == b'\n') {
+                            let first = head.take().unwrap_or_default();
+                            let line = String::from_utf8_lossy(&first[..end]);
+                            pgid = line.strip_prefix(PGID_MARK).and_then(|p| p.trim().parse().ok());
+                            lines.push(if pgid.is_some() { &first[end + 1..] } else { &first[..] }, true, on_line);
+                        }
+                    }
+                },
+                Some(ChannelMsg::ExtendedData { data, .. }) => lines.push(&data, false, on_line),
+                Some(ChannelMsg::ExitStatus { exit_status }) => status = Some(exit_status),
+                Some(_) => {}
+                None => break,
             }
         }
+        if let Some(rest) = head.take() {
+            lines.push(&rest, true, on_line);
+        }
         lines.finish(on_line);
-        Ok(Output { status, tail: lines.tail.into(), stdout: lines.stdout })
+        Ok(Output { status, tail: lines.tail.into(), stdout: lines.stdout, timed_out })
+    }
+
+    /// Sends `signal` (TERM, KILL) to process group `pgid` with `kill`, as the command ran (through
+    /// `sudo -n` when logged in as another user than root); gives up after [`KILL_CALL`].
+    async fn kill_group(&self, pgid: u32, signal: &str) {
+        let kill = format!("kill -{signal} -{pgid}");
+        let kill = if self.sudo { format!("sudo -n sh -c {}", quote(&kill)) } else { kill };
+        let killing = async {
+            let mut channel = self.handle.channel_open_session().await?;
+            channel.exec(true, kill.as_str()).await?;
+            channel.eof().await?;
+            while channel.wait().await.is_some() {}
+            Ok::<(), russh::Error>(())
+        };
+        match tokio::time::timeout(KILL_CALL, killing).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::warn!("{}: `{kill}`: {e}", self.addr),
+            Err(_) => tracing::warn!("{}: `{kill}` did not finish within {KILL_CALL:?}", self.addr),
+        }
     }
 
     /// Ends the session politely.
@@ -498,8 +732,10 @@ impl Lines {
         }
     }
 
+    /// Passes on one line, and keeps it for the tail, with its control characters spelled out:
+    /// both reach the operator's terminal (streamed, or quoted in an error).
     fn emit(&mut self, line: &[u8], on_line: &mut (dyn FnMut(&str) + Send)) {
-        let line = String::from_utf8_lossy(line).trim_end_matches('\r').to_string();
+        let line = printable(String::from_utf8_lossy(line).trim_end_matches('\r')).into_owned();
         on_line(&line);
         if self.tail.len() == TAIL_LINES {
             self.tail.pop_front();
@@ -538,7 +774,9 @@ mod tests {
         lines.push(b"err\n", false, &mut on_line);
         lines.push(b"no newline", true, &mut on_line);
         lines.finish(&mut on_line);
-        assert_eq!(seen, ["one", "two", "err", "no newline"]);
+        lines.push(b"\x1b]0;title\x07\tred: \x1b[31mx\rover\n", false, &mut on_line);
+        lines.finish(&mut on_line);
+        assert_eq!(seen, ["one", "two", "err", "no newline", "\\x1b]0;title\\x07\tred: \\x1b[31mx\\x0dover"]);
         assert_eq!(lines.stdout, "one\ntwo\r\nno newline");
         for i in 0..50 {
             lines.push(format!("{i}\n").as_bytes(), false, &mut |_| {});

@@ -3,10 +3,11 @@
 //! Everything is checked and read before anything is made (config, init script, overlay, bakery,
 //! source image, key): a bad input changes nothing. Then: temporary key pair and SSH security group
 //! → builder (IMDSv2 required, run tags) → running → SSH (host key trusted on first contact) →
-//! upload the config tree → install the overlay (phase 2) → run `init/phase<N>.sh` with the agent
-//! forwarded → remove authorized_keys → stop → image (tagged, run-tagged until done) → available →
-//! snapshots tagged → builder terminated, temporary key pair and group deleted. A failure, Ctrl-C or
-//! SIGTERM takes back what was made, newest first, and exits 1 naming the step.
+//! upload the config tree → install the overlay (phase 2) → run `init/phase<N>.sh` (the ssh-agent
+//! forwarded only with `[bake] forward_agent`; ended at the deadline) → remove authorized_keys →
+//! stop → image (tagged, run-tagged until done) → available → snapshots tagged → builder
+//! terminated, temporary key pair and group deleted. A failure, Ctrl-C or SIGTERM takes back what
+//! was made, newest first, and exits 1 naming the step.
 
 mod payload;
 pub(crate) mod reap;
@@ -95,6 +96,9 @@ struct Prepared {
     repo_ip: Option<String>,
     key: KeyChoice,
     credentials: Vec<Credential>,
+    /// `[bake] forward_agent`: the init script gets the operator's ssh-agent (off by default: a
+    /// builder, or whoever controls it, could use every key the agent holds).
+    forward_agent: bool,
     ssh_cidrs: Vec<String>,
     instance_type: String,
     instance_profile: Option<String>,
@@ -128,6 +132,7 @@ struct PlanView<'a> {
     overlay_files: Option<usize>,
     metadata_lines: Option<usize>,
     command: &'a str,
+    forward_agent: bool,
     image_name: &'a str,
     image_tags: BTreeMap<&'a str, &'a str>,
     deadline_seconds: u64,
@@ -301,6 +306,10 @@ async fn prepare(global: &GlobalArgs, args: &BakeArgs, clients: &Clients) -> any
         None => KeyChoice::Temporary(run.resource_name()),
     };
     credentials.extend(Credential::agent_from_env());
+    let forward_agent = bake_value(&aws, "bake", "forward_agent").is_some_and(|v| truthy(&v));
+    if forward_agent && Credential::agent_from_env().is_none() {
+        tracing::warn!("[bake] forward_agent is on, but there is no ssh-agent to forward (SSH_AUTH_SOCK)");
+    }
     let repo_ip = match bake_value(&aws, "bake", "repo_hostclass") {
         Some(h) => clients.repo_address(&bakery.vpc_id, &h).await?,
         None => None,
@@ -345,6 +354,7 @@ async fn prepare(global: &GlobalArgs, args: &BakeArgs, clients: &Clients) -> any
         repo_ip,
         key,
         credentials,
+        forward_agent,
         ssh_cidrs,
         instance_type,
         destination,
@@ -398,6 +408,7 @@ fn print_plan(printer: &Printer, p: &Prepared, args: &BakeArgs) -> anyhow::Resul
         overlay_files: p.overlay.as_ref().map(|o| o.archive.files),
         metadata_lines: p.overlay.as_ref().map(|o| o.metadata_lines),
         command: &p.command,
+        forward_agent: p.forward_agent,
         image_name: &p.image_name,
         image_tags: p.image_tags.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect(),
         deadline_seconds: deadline.as_secs(),
@@ -439,7 +450,8 @@ fn print_plan(printer: &Printer, p: &Prepared, args: &BakeArgs) -> anyhow::Resul
             view.hostclass, o.archive.files, o.metadata_lines
         ));
     }
-    text.push_str(&format!("  + run {}\n", view.command));
+    let agent = if p.forward_agent { ", with the ssh-agent forwarded ([bake] forward_agent)" } else { "" };
+    text.push_str(&format!("  + run {}{agent}\n", view.command));
     let tags: Vec<String> = p.image_tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
     text.push_str(&format!("  + image \"{}\" tagged {}\n", view.image_name, tags.join(" ")));
     text.push_str(&format!(
@@ -652,7 +664,9 @@ async fn steps(
 
     step.set("wait for SSH");
     tracing::info!("waiting for SSH on {address}");
-    let ssh = Connection::open(SocketAddr::new(ip, 22), &LOGIN_USERS, &credentials, host_keys, p.deadline).await?;
+    let mut ssh = Connection::open(SocketAddr::new(ip, 22), &LOGIN_USERS, &credentials, host_keys, p.deadline).await?;
+    // Every command, the init script above all, ends by the run's deadline.
+    ssh.end_commands_by(p.deadline);
     tracing::info!("logged into {address} as {}", ssh.user());
 
     step.set("upload the config tree");
@@ -670,7 +684,7 @@ async fn steps(
 
     step.set("run the init script");
     let prefix = format!("phase{} {}", p.target.phase, p.target.hostclass);
-    expect_success(&ssh, &p.command, None, true, &prefix).await?;
+    expect_success(&ssh, &p.command, None, p.forward_agent, &prefix).await?;
 
     if args.no_destroy {
         let user = ssh.user().to_string();
@@ -715,7 +729,8 @@ async fn steps(
     Ok(Done::Image(image_id))
 }
 
-/// Runs `command` as root on the builder; a non-zero exit is an error that quotes its last lines.
+/// Runs `command` as root on the builder; a non-zero exit, or still running at the deadline, is an
+/// error that quotes its last lines (control characters spelled out, as when streamed).
 async fn expect_success(
     ssh: &Connection,
     command: &str,
@@ -725,11 +740,14 @@ async fn expect_success(
 ) -> anyhow::Result<()> {
     let mut show = |line: &str| eprintln!("[{prefix}] {line}");
     let out = ssh.run(command, stdin, forward_agent, &mut show).await?;
+    let tail = if out.tail.is_empty() { String::new() } else { format!(":\n  {}", out.tail.join("\n  ")) };
+    if out.timed_out {
+        return Err(anyhow!("`{command}` was still running at the bake's deadline (--deadline) and was ended{tail}"));
+    }
     match out.status {
         Some(0) => Ok(()),
         status => {
             let status = status.map_or("no exit status".to_string(), |s| format!("exit status {s}"));
-            let tail = if out.tail.is_empty() { String::new() } else { format!(":\n  {}", out.tail.join("\n  ")) };
             Err(anyhow!("`{command}` ended with {status}{tail}"))
         }
     }
