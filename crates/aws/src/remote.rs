@@ -74,8 +74,8 @@ pub struct ExecArgs {
     #[arg(long = "connect-timeout", value_name = "DURATION", default_value = "10s", value_parser = sila_cli::values::timeout)]
     pub connect_timeout: Duration,
     /// End the command on a host where it runs longer than this (SIGTERM, then SIGKILL); that
-    /// host's status is then 124 [default: no limit]
-    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    /// host's status is then 124 (1 s to 7 days) [default: no limit]
+    #[arg(long, value_name = "DURATION", value_parser = sila_cli::values::deadline)]
     pub timeout: Option<Duration>,
 }
 
