@@ -52,7 +52,8 @@ pub struct BakeArgs {
     /// Start from this image instead of the configured one
     #[arg(long = "source-ami", alias = "source_ami", value_name = "AMI")]
     pub source_ami: Option<String>,
-    /// Reach the builder on its private address (from inside the network) instead of its public one
+    /// Reach the builder on its private address (from inside the network) instead of its public one;
+    /// it then gets no public address (nor does it in a bakery without a route to the internet)
     #[arg(long = "use-local-ip", alias = "use_local_ip")]
     pub use_local_ip: bool,
     /// Keep the builder after the init script (or after a failure) and print how to reach it
