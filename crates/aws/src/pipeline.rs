@@ -319,7 +319,7 @@ async fn plan(
     let stages: Vec<&str> = stage.split(',').map(str::trim).collect();
     let credential_buckets = credential_buckets(global, ctx)?;
     let project = ctx.aws.ini.get(GLOBAL_SECTION, "project_name").map(|e| e.value.trim().to_string());
-    let owner = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
+    let owner = sila_cli::acting_user();
     let option = |h: &str, o: &str| {
         ctx.aws.hostclass_option(h, o, Some(&ctx.env)).map(|r| r.value.trim().to_string()).filter(|v| !v.is_empty())
     };

@@ -588,3 +588,28 @@ fn huge_durations_and_counts_are_usage_errors_before_any_call() {
     }
     assert!(s.requests().log.is_empty(), "{:?}", s.requests().log);
 }
+
+#[test]
+fn without_user_or_logname_the_owner_is_the_password_database_user() {
+    let s = session();
+    let ec2 = s.ec2();
+    environment(&ec2);
+    image(&ec2, "mhcapi 0000000100", "tested");
+    let dir = tempfile::tempdir().unwrap();
+    config(dir.path());
+    let out = Outcome::of(
+        s.command(BIN).env_remove("USER").env_remove("LOGNAME").arg("--config-dir").arg(dir.path()).args([
+            "provision",
+            "--hostclass",
+            "mhcapi",
+            "--no-smoke-test",
+        ]),
+    );
+    assert_eq!(out.code, Some(0), "{out:?}");
+    let id = std::process::Command::new("id").arg("-un").output().unwrap();
+    let me = String::from_utf8_lossy(&id.stdout).trim().to_string();
+    assert!(!me.is_empty());
+    let all = groups(&s);
+    let owner = all.values().next().unwrap().tags().iter().find(|t| t.key() == Some("owner")).and_then(|t| t.value());
+    assert_eq!(owner, Some(me.as_str()), "as Asiaq's getpass.getuser()");
+}

@@ -33,7 +33,7 @@ pub enum Command {
     /// image it, and remove the builder (everything is taken back on failure or Ctrl-C).
     Bake(bake::BakeArgs),
     /// Remove what finished bake runs left: builders, temporary key pairs and groups, unfinished
-    /// images.
+    /// images (only what a bake made; asks on a terminal, else needs --yes).
     Reap(bake::reap::ReapArgs),
     /// List images owned by this account and the trusted accounts, oldest first.
     #[command(name = "listamis")]

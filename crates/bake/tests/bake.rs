@@ -439,7 +439,7 @@ fn dry_run_and_bad_input_change_nothing() {
         "{}",
         out.stdout
     );
-    assert!(out.stdout.contains("+ run /opt/acme/config/init/phase2.sh 'mhcweb' '#None' "), "{}", out.stdout);
+    assert!(out.stdout.contains("+ run '/opt/acme/config/init/phase2.sh' 'mhcweb' '#None' "), "{}", out.stdout);
     assert!(out.stdout.contains("overlay discoroot for mhcweb: 2 file(s), 2 metadata line(s)"), "{}", out.stdout);
     assert!(out.stdout.contains("dry run: nothing changed"), "{}", out.stdout);
     let out = run(&["--hostclass", "mhcweb", "--dry-run", "--output", "json"]);
@@ -467,6 +467,56 @@ fn dry_run_and_bad_input_change_nothing() {
     assert!(s.requests().mutating().is_empty(), "{:?}", s.requests().mutating());
 }
 
+/// What a bake run leaves when it is killed, made the way the bake makes it: a key pair and a group
+/// named after the run, a builder in that group, an unfinished image described as the bake describes
+/// it, each with the run's tags. Returns the builder and the image.
+fn leftovers_of(ec2: &aws_sdk_ec2::Client, vpc: &str, subnet: &str, run: &str, until: &str) -> (String, String) {
+    let tags = [("sila-bake-run", run), ("sila-bake-until", until)];
+    let name = format!("sila-bake-{run}");
+    block_on(ec2.create_key_pair().key_name(&name).tag_specifications(tag_spec(ResourceType::KeyPair, &tags)).send())
+        .unwrap();
+    let group = block_on(
+        ec2.create_security_group()
+            .vpc_id(vpc)
+            .group_name(&name)
+            .description("SSH to a Sila bake builder (temporary)")
+            .tag_specifications(tag_spec(ResourceType::SecurityGroup, &tags))
+            .send(),
+    )
+    .unwrap();
+    let builder = block_on(
+        ec2.run_instances()
+            .image_id("ami-0000000000000de12")
+            .min_count(1)
+            .max_count(1)
+            .subnet_id(subnet)
+            .security_group_ids(group.group_id().unwrap())
+            .key_name(&name)
+            .tag_specifications(tag_spec(ResourceType::Instance, &tags))
+            .send(),
+    )
+    .unwrap()
+    .instances()[0]
+        .instance_id()
+        .unwrap()
+        .to_string();
+    let made = block_on(
+        ec2.create_image()
+            .instance_id(&builder)
+            .name(format!("mhcweb 00000002{}", run.len()))
+            .description(format!("mhcweb baked by sila-bake run {run} from ami-0000000000000de12"))
+            .tag_specifications(tag_spec(ResourceType::Image, &tags))
+            .send(),
+    )
+    .unwrap();
+    (builder, made.image_id().unwrap().to_string())
+}
+
+fn state_of(ec2: &aws_sdk_ec2::Client, id: &str) -> String {
+    let out = block_on(ec2.describe_instances().instance_ids(id).send()).unwrap();
+    out.reservations()[0].instances()[0].state().unwrap().name().unwrap().as_str().to_string()
+}
+
 #[test]
 fn reap_removes_what_finished_runs_left_and_nothing_else() {
     let s = session();
@@ -476,70 +526,137 @@ fn reap_removes_what_finished_runs_left_and_nothing_else() {
         .vpc_id()
         .unwrap()
         .to_string();
-    let over = [("sila-bake-run", "old-run"), ("sila-bake-until", "1000")];
+    let subnet = block_on(ec2.describe_subnets().filters(f("vpc-id", &vpc)).send()).unwrap().subnets()[0]
+        .subnet_id()
+        .unwrap()
+        .to_string();
     let far =
         (std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() + 3600).to_string();
-    let running = [("sila-bake-run", "live-run"), ("sila-bake-until", far.as_str())];
-    for (name, tags) in [("sila-bake-old-run", &over), ("sila-bake-live-run", &running)] {
-        block_on(ec2.create_key_pair().key_name(name).tag_specifications(tag_spec(ResourceType::KeyPair, tags)).send())
-            .unwrap();
-        block_on(
-            ec2.create_security_group()
-                .vpc_id(&vpc)
-                .group_name(name)
-                .description("t")
-                .tag_specifications(tag_spec(ResourceType::SecurityGroup, tags))
-                .send(),
-        )
-        .unwrap();
-    }
-    let old_builder = block_on(
-        ec2.run_instances()
-            .image_id("ami-0000000000000de12")
-            .min_count(1)
-            .max_count(1)
-            .tag_specifications(tag_spec(ResourceType::Instance, &over))
-            .send(),
+    let (old_builder, unfinished) = leftovers_of(&ec2, &vpc, &subnet, "old-run", "1000");
+    let (live_builder, live_image) = leftovers_of(&ec2, &vpc, &subnet, "live-run", &far);
+    let finished = image(&ec2, "mhcweb 0000000100", &[("stage", "untested")]);
+    // Run tags Sila did not write: on a host (as `sila-aws tag` or the console could put them), on an
+    // image, a key pair and a group of other names.
+    let forged = [("sila-bake-run", "old-run"), ("sila-bake-until", "1000")];
+    let host = block_on(
+        ec2.run_instances().image_id("ami-0000000000000de12").min_count(1).max_count(1).subnet_id(&subnet).send(),
     )
     .unwrap()
     .instances()[0]
         .instance_id()
         .unwrap()
         .to_string();
-    let unfinished = image(&ec2, "mhcweb 0000000200", &over);
-    let finished = image(&ec2, "mhcweb 0000000100", &[("stage", "untested")]);
+    let tags: Vec<Tag> = forged.iter().map(|(k, v)| Tag::builder().key(*k).value(*v).build()).collect();
+    block_on(ec2.create_tags().resources(&host).set_tags(Some(tags)).send()).unwrap();
+    let precious = image(&ec2, "mhcdb 0000000100", &forged);
+    block_on(ec2.create_key_pair().key_name("ops").tag_specifications(tag_spec(ResourceType::KeyPair, &forged)).send())
+        .unwrap();
+    block_on(
+        ec2.create_security_group()
+            .vpc_id(&vpc)
+            .group_name("ops")
+            .description("t")
+            .tag_specifications(tag_spec(ResourceType::SecurityGroup, &forged))
+            .send(),
+    )
+    .unwrap();
     let cfg = config("ami-unused", PHASE2);
-    let reap = |args: &[&str]| Outcome::of(s.command(BIN).arg("--config-dir").arg(cfg.path()).arg("reap").args(args));
+    let reap = |args: &[&str]| {
+        Outcome::of(s.command(BIN).arg("--config-dir").arg(cfg.path()).arg("reap").args(args).stdin(Stdio::null()))
+    };
 
     s.forget_requests();
     let out = reap(&["--dry-run", "--output", "json"]);
     assert_eq!(out.code, Some(0), "{out:?}");
-    let listed: Vec<String> =
+    let mut listed: Vec<String> =
         json(&out).as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap().to_string()).collect();
-    assert_eq!(listed.len(), 4, "{listed:?}");
-    assert!(
-        listed.contains(&old_builder)
-            && listed.contains(&unfinished)
-            && listed.contains(&"sila-bake-old-run".to_string())
-    );
-    assert!(s.requests().mutating().is_empty());
-
+    listed.sort();
+    let old_group = block_on(ec2.describe_security_groups().filters(f("group-name", "sila-bake-old-run")).send())
+        .unwrap()
+        .security_groups()[0]
+        .group_id()
+        .unwrap()
+        .to_string();
+    let mut expected = vec![old_builder.clone(), unfinished.clone(), old_group, "sila-bake-old-run".to_string()];
+    expected.sort();
+    assert_eq!(listed, expected);
+    // Not on a terminal, and no --yes: refused, nothing changed.
     let out = reap(&[]);
+    assert_eq!(out.code, Some(2), "{out:?}");
+    assert!(out.stderr.contains("--yes"), "{}", out.stderr);
+    assert!(s.requests().mutating().is_empty(), "{:?}", s.requests().mutating());
+
+    let out = reap(&["--yes"]);
     assert_eq!(out.code, Some(0), "{out:?}");
-    let keys: Vec<String> = block_on(ec2.describe_key_pairs().send())
+    let mut keys: Vec<String> = block_on(ec2.describe_key_pairs().send())
         .unwrap()
         .key_pairs()
         .iter()
         .map(|k| k.key_name().unwrap().to_string())
         .collect();
-    assert_eq!(keys, ["sila-bake-live-run"], "a run still within its deadline keeps its key pair");
+    keys.sort();
+    assert_eq!(keys, ["ops", "sila-bake-live-run"], "a run still within its deadline keeps its key pair");
     let groups = block_on(ec2.describe_security_groups().filters(f("vpc-id", &vpc)).send()).unwrap();
     let names: Vec<&str> = groups.security_groups().iter().filter_map(|g| g.group_name()).collect();
-    assert!(names.contains(&"sila-bake-live-run") && !names.contains(&"sila-bake-old-run"), "{names:?}");
-    let builder = block_on(ec2.describe_instances().instance_ids(&old_builder).send()).unwrap();
-    assert_eq!(builder.reservations()[0].instances()[0].state().unwrap().name().unwrap().as_str(), "terminated");
+    assert!(names.contains(&"sila-bake-live-run") && names.contains(&"ops"), "{names:?}");
+    assert!(!names.contains(&"sila-bake-old-run"), "{names:?}");
+    assert_eq!(state_of(&ec2, &old_builder), "terminated");
+    assert_eq!(state_of(&ec2, &live_builder), "running", "within its deadline");
+    assert_eq!(state_of(&ec2, &host), "running", "run tags Sila did not write");
     assert!(block_on(ec2.describe_images().image_ids(&unfinished).send()).map_or(true, |o| o.images().is_empty()));
-    assert!(!block_on(ec2.describe_images().image_ids(&finished).send()).unwrap().images().is_empty(), "not a run's");
+    for kept in [&finished, &live_image, &precious] {
+        assert!(!block_on(ec2.describe_images().image_ids(kept).send()).unwrap().images().is_empty(), "{kept}");
+    }
+
+    // --older-than, given explicitly, takes the live run too; still not the forged ones.
+    let out = reap(&["--older-than", "0s", "--yes"]);
+    assert_eq!(out.code, Some(0), "{out:?}");
+    assert_eq!(state_of(&ec2, &live_builder), "terminated");
+    assert_eq!(state_of(&ec2, &host), "running");
+    assert!(!block_on(ec2.describe_images().image_ids(&precious).send()).unwrap().images().is_empty());
+}
+
+#[test]
+fn reap_asks_on_a_terminal() {
+    let s = session();
+    let ec2 = s.ec2();
+    bakery(&ec2);
+    let vpc = block_on(ec2.describe_vpcs().filters(f("tag:Name", "bakery")).send()).unwrap().vpcs()[0]
+        .vpc_id()
+        .unwrap()
+        .to_string();
+    let subnet = block_on(ec2.describe_subnets().filters(f("vpc-id", &vpc)).send()).unwrap().subnets()[0]
+        .subnet_id()
+        .unwrap()
+        .to_string();
+    let (builder, _) = leftovers_of(&ec2, &vpc, &subnet, "old-run", "1000");
+    let cfg = config("ami-unused", PHASE2);
+    // `script` gives the command a terminal; the answer comes through it.
+    let on_terminal = |answer: &str| {
+        let command = format!("{BIN} --config-dir {} reap", cfg.path().display());
+        let mut child = s
+            .command("script")
+            .args(["-qec", &command, "/dev/null"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_secs(3));
+        // (Before it asked, a reap that did not wait has closed the pipe already.)
+        let _ = std::io::Write::write_all(child.stdin.as_mut().unwrap(), answer.as_bytes());
+        let out = child.wait_with_output().unwrap();
+        (out.status.code(), String::from_utf8_lossy(&out.stdout).to_string())
+    };
+    s.forget_requests();
+    let (code, text) = on_terminal("n\n");
+    assert_ne!(code, Some(0), "{text}");
+    assert!(text.contains("Remove"), "{text}");
+    assert!(s.requests().mutating().is_empty(), "{:?}", s.requests().mutating());
+    assert_eq!(state_of(&ec2, &builder), "running");
+    let (code, text) = on_terminal("y\n");
+    assert_eq!(code, Some(0), "{text}");
+    assert_eq!(state_of(&ec2, &builder), "terminated");
 }
 
 /// Where the private half of a configured `bake_key` is.
@@ -667,8 +784,18 @@ fn no_destroy_keeps_the_builder_reachable_until_reaped() {
     assert_eq!(out.code, Some(0), "{out:?}\nsshd: {}", host.log());
     let kept = &json(&out)["kept_builder"];
     let ssh = kept["ssh"].as_str().unwrap();
-    let key = ssh.split_whitespace().nth(2).unwrap();
+    let key = ssh.split_whitespace().nth(2).unwrap().trim_matches('\'');
     assert!(ssh.starts_with("ssh -i ") && ssh.ends_with(&format!("root@{}", host.addr)), "{ssh}");
+    // The key file: made afresh, 0600, alone in a directory only its owner can enter.
+    assert_eq!(kept["key_file"].as_str(), Some(key), "{kept}");
+    let file = std::fs::symlink_metadata(key).unwrap();
+    assert!(file.file_type().is_file());
+    assert_eq!(file.mode() & 0o777, 0o600);
+    let dir = Path::new(key).parent().unwrap();
+    assert_ne!(dir, std::env::temp_dir(), "a private directory, not the shared temporary one");
+    let dir_meta = std::fs::symlink_metadata(dir).unwrap();
+    assert!(dir_meta.file_type().is_dir());
+    assert_eq!(dir_meta.mode() & 0o777, 0o700);
     assert!(kept["host_key"].as_str().unwrap().starts_with("SHA256:"), "{kept}");
     // The saved key really logs in (OpenSSH's own client, against the builder's sshd).
     let login = std::process::Command::new("ssh")
@@ -701,13 +828,312 @@ fn no_destroy_keeps_the_builder_reachable_until_reaped() {
 
     // Within its deadline reap leaves it; --older-than takes it.
     let reap = |args: &[&str]| Outcome::of(s.command(BIN).arg("--config-dir").arg(cfg.path()).arg("reap").args(args));
-    assert_eq!(reap(&[]).code, Some(0));
+    assert_eq!(reap(&["--yes"]).code, Some(0));
     assert_eq!(state(id), "running");
-    let out = reap(&["--older-than", "0s"]);
+    assert!(Path::new(key).exists());
+    let out = reap(&["--older-than", "0s", "--yes"]);
     assert_eq!(out.code, Some(0), "{out:?}");
     assert_eq!(state(id), "terminated");
     assert_nothing_left(&ec2, "mhcweb");
-    let _ = std::fs::remove_file(key);
+    assert!(!Path::new(key).exists() && !dir.exists(), "reap removes the key file and its directory");
+}
+
+/// `sila-bake bake ARGS --dry-run`-style runs of a config, without the developer's agent.
+fn plan(s: &Session, cfg: &Path, args: &[&str]) -> Outcome {
+    Outcome::of(
+        s.command(BIN)
+            .env_remove("SSH_AUTH_SOCK")
+            .env("USER", "ci-baker")
+            .arg("--config-dir")
+            .arg(cfg)
+            .arg("bake")
+            .args(args)
+            .stdin(Stdio::null()),
+    )
+}
+
+/// Adds `lines` at the top of `[bake]` in the config's aws.ini.
+fn bake_setting(cfg: &Path, lines: &str) {
+    let ini = cfg.join("aws.ini");
+    let text = std::fs::read_to_string(&ini).unwrap().replace("[bake]\n", &format!("[bake]\n{lines}"));
+    std::fs::write(&ini, text).unwrap();
+}
+
+/// The name the password database gives this process's user.
+fn whoami() -> String {
+    let out = std::process::Command::new("id").arg("-un").output().unwrap();
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+#[test]
+fn without_user_or_logname_the_baker_is_the_password_database_user() {
+    let s = session();
+    let ec2 = s.ec2();
+    bakery(&ec2);
+    image(&ec2, "base_phase1 0000000100", &[("stage", "tested")]);
+    let cfg = config("ami-unused", PHASE2);
+    let out = Outcome::of(
+        s.command(BIN)
+            .env_remove("SSH_AUTH_SOCK")
+            .env_remove("USER")
+            .env_remove("LOGNAME")
+            .arg("--config-dir")
+            .arg(cfg.path())
+            .args(["bake", "--hostclass", "mhcweb", "--dry-run", "--output", "json"]),
+    );
+    assert_eq!(out.code, Some(0), "{out:?}");
+    let me = whoami();
+    assert!(!me.is_empty() && me != "unknown");
+    assert_eq!(json(&out)["image_tags"]["baker"], me.as_str(), "as Asiaq's getpass.getuser()");
+    // An empty $USER counts as unset too.
+    let out = Outcome::of(
+        s.command(BIN)
+            .env_remove("SSH_AUTH_SOCK")
+            .env("USER", "")
+            .env_remove("LOGNAME")
+            .arg("--config-dir")
+            .arg(cfg.path())
+            .args(["bake", "--hostclass", "mhcweb", "--dry-run", "--output", "json"]),
+    );
+    assert_eq!(json(&out)["image_tags"]["baker"], me.as_str());
+}
+
+/// Gives the bakery's tunnel subnet a default route to an internet gateway, so that its builders can
+/// be reached on public addresses.
+fn make_bakery_public(ec2: &aws_sdk_ec2::Client) {
+    let vpc = block_on(ec2.describe_vpcs().filters(f("tag:Name", "bakery")).send()).unwrap().vpcs()[0]
+        .vpc_id()
+        .unwrap()
+        .to_string();
+    let subnet = block_on(ec2.describe_subnets().filters(f("vpc-id", &vpc)).send()).unwrap().subnets()[0]
+        .subnet_id()
+        .unwrap()
+        .to_string();
+    let igw = block_on(ec2.create_internet_gateway().send()).unwrap();
+    let igw = igw.internet_gateway().unwrap().internet_gateway_id().unwrap().to_string();
+    block_on(ec2.attach_internet_gateway().internet_gateway_id(&igw).vpc_id(&vpc).send()).unwrap();
+    let table = block_on(ec2.create_route_table().vpc_id(&vpc).send()).unwrap();
+    let table = table.route_table().unwrap().route_table_id().unwrap().to_string();
+    block_on(ec2.create_route().route_table_id(&table).destination_cidr_block("0.0.0.0/0").gateway_id(&igw).send())
+        .unwrap();
+    block_on(ec2.associate_route_table().route_table_id(&table).subnet_id(&subnet).send()).unwrap();
+}
+
+#[test]
+fn ssh_comes_from_the_bakery_when_reached_privately_and_from_ssh_cidrs_when_public() {
+    let s = session();
+    let ec2 = s.ec2();
+    bakery(&ec2);
+    image(&ec2, "base_phase1 0000000100", &[("stage", "tested")]);
+    let cfg = config("ami-unused", PHASE2);
+    let dry = ["--hostclass", "mhcweb", "--dry-run", "--output", "json"];
+    s.forget_requests();
+
+    // The tunnel subnet has no route to an internet gateway: the builder is reached on its private
+    // address, gets no public one, and admits SSH from the bakery's network only.
+    let out = plan(&s, cfg.path(), &dry);
+    assert_eq!(out.code, Some(0), "{out:?}");
+    let p = json(&out);
+    assert_eq!(p["ssh_from"], serde_json::json!(["127.0.0.0/16"]), "{p}");
+    assert_eq!(p["reached_on"], "private", "{p}");
+
+    // A public bakery, without --use-local-ip: Sila cannot know the address it connects from.
+    make_bakery_public(&ec2);
+    s.forget_requests();
+    let out = plan(&s, cfg.path(), &dry[..3]);
+    assert_eq!(out.code, Some(1), "{out:?}");
+    assert!(out.stderr.contains("[bake] ssh_cidrs"), "{}", out.stderr);
+    assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
+    // --use-local-ip: private again.
+    let mut local = dry.to_vec();
+    local.push("--use-local-ip");
+    let p = json(&plan(&s, cfg.path(), &local));
+    assert_eq!(
+        (p["ssh_from"].clone(), p["reached_on"].clone()),
+        (serde_json::json!(["127.0.0.0/16"]), "private".into())
+    );
+    // [bake] ssh_cidrs says from where, in both cases.
+    bake_setting(cfg.path(), "ssh_cidrs=203.0.113.7/32 198.51.100.0/24\n");
+    let p = json(&plan(&s, cfg.path(), &dry));
+    assert_eq!(p["ssh_from"], serde_json::json!(["203.0.113.7/32", "198.51.100.0/24"]), "{p}");
+    assert_eq!(p["reached_on"], "public", "{p}");
+    let p = json(&plan(&s, cfg.path(), &local));
+    assert_eq!(p["ssh_from"], serde_json::json!(["203.0.113.7/32", "198.51.100.0/24"]), "{p}");
+    // A bad CIDR names the file and line.
+    let ini = cfg.path().join("aws.ini");
+    let text = std::fs::read_to_string(&ini).unwrap();
+    std::fs::write(&ini, text.replace("ssh_cidrs=203.0.113.7/32 198.51.100.0/24", "ssh_cidrs=203.0.113.7/33")).unwrap();
+    let out = plan(&s, cfg.path(), &dry[..3]);
+    assert_eq!(out.code, Some(1), "{out:?}");
+    assert!(out.stderr.contains("aws.ini:") && out.stderr.contains("203.0.113.7/33"), "{}", out.stderr);
+    assert!(s.requests().mutating().is_empty(), "{:?}", s.requests().mutating());
+}
+
+#[test]
+fn a_privately_reached_builder_has_no_public_address_and_admits_ssh_from_the_bakery_only() {
+    let s = session();
+    let (ec2, cfg, work, host, child) =
+        bake_phase2(&s, "#!/bin/sh\necho ready\n", &["--no-destroy", "--output", "json"]);
+    let out = finish(child, work.path(), Duration::from_secs(120));
+    assert_eq!(out.code, Some(0), "{out:?}\nsshd: {}", host.log());
+    let id = json(&out)["kept_builder"]["instance_id"].as_str().unwrap().to_string();
+    let found = block_on(ec2.describe_instances().instance_ids(&id).send()).unwrap();
+    let builder = &found.reservations()[0].instances()[0];
+    assert_eq!(builder.public_ip_address(), None, "reached privately: no public address");
+    let ids: Vec<String> = builder
+        .network_interfaces()
+        .iter()
+        .flat_map(|n| n.groups())
+        .filter_map(|g| g.group_id().map(str::to_string))
+        .collect();
+    let groups = block_on(ec2.describe_security_groups().set_group_ids(Some(ids)).send()).unwrap();
+    let temporary = groups
+        .security_groups()
+        .iter()
+        .find(|g| g.group_name().unwrap_or_default().starts_with("sila-bake-"))
+        .unwrap_or_else(|| panic!("the builder is in its temporary group: {groups:?}"));
+    let from: Vec<(Option<i32>, &str)> = temporary
+        .ip_permissions()
+        .iter()
+        .flat_map(|p| p.ip_ranges().iter().map(move |r| (p.from_port(), r.cidr_ip().unwrap_or_default())))
+        .collect();
+    assert_eq!(from, [(Some(22), "127.0.0.0/16")]);
+    let reap =
+        Outcome::of(s.command(BIN).arg("--config-dir").arg(cfg.path()).args(["reap", "--older-than", "0s", "--yes"]));
+    assert_eq!(reap.code, Some(0), "{reap:?}");
+    assert_nothing_left(&ec2, "mhcweb");
+}
+
+#[test]
+fn obvious_secrets_are_not_uploaded_unless_excluded_or_allowed() {
+    let s = session();
+    let ec2 = s.ec2();
+    bakery(&ec2);
+    image(&ec2, "base_phase1 0000000100", &[("stage", "tested")]);
+    let cfg = config("ami-unused", PHASE2);
+    let root = cfg.path();
+    let key = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n";
+    write(&root.join("keys/deploy_key"), key, 0o600);
+    write(&root.join("ssh/id_ed25519"), "anything\n", 0o600);
+    write(
+        &root.join("discoroot/etc/ssl/site.pem"),
+        "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
+        0o644,
+    );
+    write(&root.join("home/.aws/credentials"), "[default]\naws_secret_access_key = x\n", 0o600);
+    write(&root.join("notes/readme.txt"), "just words\n", 0o644);
+    s.forget_requests();
+    let out = plan(&s, root, &["--hostclass", "mhcweb", "--dry-run"]);
+    assert_eq!(out.code, Some(1), "{out:?}");
+    assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
+    for path in ["keys/deploy_key", "ssh/id_ed25519", "discoroot/etc/ssl/site.pem", "home/.aws/credentials"] {
+        assert!(out.stderr.contains(path), "{path}: {}", out.stderr);
+    }
+    assert!(!out.stderr.contains("readme.txt"), "{}", out.stderr);
+    assert!(out.stderr.contains(".nosync") && out.stderr.contains("[bake] allow_upload_patterns"), "{}", out.stderr);
+
+    // Excluded by .nosync, or allowed: the bake goes on.
+    write(&root.join(".nosync"), "/secrets/\n/keys/\n.aws/\n", 0o644);
+    write(&root.join("ssh/.nosync"), "id_*\n", 0o644);
+    bake_setting(root, "allow_upload_patterns=discoroot/etc/ssl/*.pem\n");
+    let out = plan(&s, root, &["--hostclass", "mhcweb", "--dry-run", "--output", "json"]);
+    assert_eq!(out.code, Some(0), "{out:?}");
+    assert_eq!(json(&out)["overlay_files"], 3, "app.conf, run-app and the allowed site.pem");
+    // What .nosync leaves out of the tree is left out of the overlay too (Asiaq's acfg read the
+    // uploaded copy).
+    write(&root.join("discoroot/etc/app/server.key"), key, 0o600);
+    write(&root.join("discoroot/.nosync"), "/etc/app/server.key\n", 0o644);
+    let out = plan(&s, root, &["--hostclass", "mhcweb", "--dry-run", "--output", "json"]);
+    assert_eq!(out.code, Some(0), "{out:?}");
+    assert_eq!(json(&out)["overlay_files"], 3, "{}", out.stdout);
+    assert!(s.requests().mutating().is_empty(), "{:?}", s.requests().mutating());
+}
+
+#[test]
+fn dangerous_data_destinations_are_refused_before_anything_is_made() {
+    let s = session();
+    let ec2 = s.ec2();
+    bakery(&ec2);
+    image(&ec2, "base_phase1 0000000100", &[("stage", "tested")]);
+    let cfg = config("ami-unused", PHASE2);
+    let ini = cfg.path().join("aws.ini");
+    let original = std::fs::read_to_string(&ini).unwrap();
+    s.forget_requests();
+    for dest in [
+        "/",
+        "//",
+        "/etc",
+        "/etc/",
+        "/usr",
+        "/usr/local/bin",
+        "/var",
+        "/var/lib",
+        "/opt/../etc",
+        "/opt/acme/..",
+        "/./root",
+        "/root/.ssh",
+        "/home/admin",
+        "/boot/sila",
+        "opt/acme",
+        "/opt",
+    ] {
+        std::fs::write(
+            &ini,
+            original.replace("data_destination=/opt/acme/config", &format!("data_destination={dest}")),
+        )
+        .unwrap();
+        let out = plan(&s, cfg.path(), &["--hostclass", "mhcweb", "--dry-run"]);
+        assert_eq!(out.code, Some(1), "{dest}: {out:?}");
+        assert!(out.stderr.contains("aws.ini:") && out.stderr.contains("data_destination"), "{dest}: {}", out.stderr);
+    }
+    // Fine, and written the way it is used.
+    std::fs::write(&ini, original.replace("data_destination=/opt/acme/config", "data_destination=/opt//acme/config/"))
+        .unwrap();
+    let out = plan(&s, cfg.path(), &["--hostclass", "mhcweb", "--dry-run"]);
+    assert_eq!(out.code, Some(0), "{out:?}");
+    assert!(out.stdout.contains("upload 8 file(s) to /opt/acme/config\n"), "{}", out.stdout);
+    assert!(s.requests().mutating().is_empty(), "{:?}", s.requests().mutating());
+}
+
+#[test]
+fn the_destination_is_one_shell_word_and_metadata_never_follows_a_symlink() {
+    let s = session();
+    let ec2 = s.ec2();
+    bakery(&ec2);
+    image(&ec2, "base_phase1 0000000100", &[("stage", "tested")]);
+    let cfg = config("ami-unused", "#!/bin/sh\necho \"phase 2 ran as $0\"\n");
+    let root = cfg.path();
+    let ini = root.join("aws.ini");
+    let text = std::fs::read_to_string(&ini).unwrap();
+    std::fs::write(&ini, text.replace("data_destination=/opt/acme/config", "data_destination=/opt/x;touch /pwned;:"))
+        .unwrap();
+    // The overlay ships a link to a file of the builder, and acfg.metadata names the link.
+    std::os::unix::fs::symlink("/etc/passwd", root.join("discoroot/etc/app/users")).unwrap();
+    let mut metadata = std::fs::read_to_string(root.join("discoroot/acfg.metadata")).unwrap();
+    metadata.push_str("/etc/app/users 0666 app appgroup\n");
+    std::fs::write(root.join("discoroot/acfg.metadata"), metadata).unwrap();
+
+    let work = tempfile::tempdir().unwrap();
+    let mut host = TestHost::prepare();
+    let passwd = host.path("/etc/passwd");
+    let before = std::fs::metadata(&passwd).unwrap();
+    let mut child = spawn(&s, root, work.path(), &["--hostclass", "mhcweb", "--use-local-ip"], None);
+    boot(&s, &mut host, &mut child, work.path(), true);
+    let out = finish(child, work.path(), Duration::from_secs(120));
+    assert!(!host.path("/pwned").exists(), "the destination ran as a command: {out:?}");
+    assert_eq!(out.code, Some(0), "{out:?}\nsshd: {}", host.log());
+    assert!(out.stderr.contains("phase 2 ran as /opt/x;touch /pwned;:/init/phase2.sh"), "{}", out.stderr);
+    let after = std::fs::metadata(&passwd).unwrap();
+    assert_eq!(
+        (after.mode(), after.uid(), after.gid()),
+        (before.mode(), before.uid(), before.gid()),
+        "the link's target"
+    );
+    let link = std::fs::symlink_metadata(host.path("/etc/app/users")).unwrap();
+    assert!(link.file_type().is_symlink());
+    let users = std::fs::read_to_string(&passwd).unwrap();
+    let app = users.lines().find(|l| l.starts_with("app:")).unwrap().split(':').nth(2).unwrap().parse::<u32>().unwrap();
+    assert_eq!(link.uid(), app, "the link itself is chowned (chown -h)");
 }
 
 /// Turns `[bake] forward_agent` on or off in the config dir made by [`config`].

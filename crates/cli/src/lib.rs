@@ -14,8 +14,10 @@ mod output;
 mod progress;
 mod run;
 pub mod values;
+mod who;
 
 pub use args::{AwsArgs, GlobalArgs, OutputFormat, DEFAULT_MAX_ATTEMPTS};
 pub use output::{Printer, Table};
 pub use progress::Progress;
 pub use run::{destructive_refused, run, run_with, ExitStatus, Failure, Interrupts, UsageError};
+pub use who::acting_user;

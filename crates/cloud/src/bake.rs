@@ -61,6 +61,8 @@ pub struct Machine {
     pub launched: Option<u64>,
     /// Every tag.
     pub tags: BTreeMap<String, String>,
+    /// Its security groups' ids.
+    pub groups: Vec<String>,
 }
 
 fn machine(i: &aws_sdk_ec2::types::Instance) -> Machine {
@@ -71,6 +73,19 @@ fn machine(i: &aws_sdk_ec2::types::Instance) -> Machine {
         private_ip: i.private_ip_address().map(str::to_string),
         launched: i.launch_time().map(|t| u64::try_from(t.secs()).unwrap_or(0)),
         tags: tag_map(i.tags()),
+        // The instance's groups and its interfaces' (the emulator lists only the latter for an
+        // instance launched with an interface specification; AWS lists both).
+        groups: {
+            let mut ids: Vec<String> = i
+                .security_groups()
+                .iter()
+                .chain(i.network_interfaces().iter().flat_map(|n| n.groups()))
+                .filter_map(|g| g.group_id().map(str::to_string))
+                .collect();
+            ids.sort();
+            ids.dedup();
+            ids
+        },
     }
 }
 
@@ -89,6 +104,8 @@ pub struct BuilderSpec {
     pub key_name: String,
     /// `bake_instance_profile`, when configured.
     pub instance_profile: Option<String>,
+    /// Whether it gets a public address (only when it is reached on one).
+    pub public_ip: bool,
     /// Tags of the instance and its volumes.
     pub tags: Vec<(String, String)>,
     /// Idempotency token: a retried launch returns the same instance.
@@ -106,6 +123,8 @@ pub struct Leftovers {
     pub groups: Vec<(String, String, BTreeMap<String, String>)>,
     /// Images (owned by this account), with their creation date.
     pub images: Vec<sila_core::ami::Image>,
+    /// The images' descriptions, by id.
+    pub image_descriptions: BTreeMap<String, String>,
 }
 
 impl Clients {
@@ -153,6 +172,26 @@ impl Clients {
         ]));
         let found: Vec<aws_sdk_ec2::types::Reservation> = paginated!(request, "DescribeInstances")?;
         Ok(found.iter().flat_map(|r| r.instances()).find_map(|i| i.private_ip_address().map(str::to_string)))
+    }
+
+    /// Whether subnet `subnet` of `vpc_id` has a default route to an internet gateway (through its
+    /// own route table, else the VPC's main one): only then can a builder there be reached on a
+    /// public address.
+    pub async fn subnet_reaches_internet(&self, vpc_id: &str, subnet: &str) -> Result<bool, CloudError> {
+        let tables = |filters: Vec<aws_sdk_ec2::types::Filter>| async move {
+            let request = self.ec2.describe_route_tables().set_filters(Some(filters));
+            let found: Vec<aws_sdk_ec2::types::RouteTable> = paginated!(request, "DescribeRouteTables")?;
+            Ok::<_, CloudError>(found)
+        };
+        let mut found = tables(vec![filter("association.subnet-id", &[subnet])]).await?;
+        if found.is_empty() {
+            found = tables(vec![filter("vpc-id", &[vpc_id]), filter("association.main", &["true"])]).await?;
+        }
+        Ok(found.iter().flat_map(|t| t.routes()).any(|r| {
+            let default =
+                r.destination_cidr_block() == Some("0.0.0.0/0") || r.destination_ipv6_cidr_block() == Some("::/0");
+            default && r.gateway_id().is_some_and(|g| g.starts_with("igw-"))
+        }))
     }
 
     /// Whether key pair `name` exists.
@@ -255,7 +294,7 @@ impl Clients {
         let interface = InstanceNetworkInterfaceSpecification::builder()
             .device_index(0)
             .subnet_id(&spec.subnet)
-            .associate_public_ip_address(true)
+            .associate_public_ip_address(spec.public_ip)
             .set_groups(Some(spec.groups.clone()))
             .delete_on_termination(true)
             .build();
@@ -510,9 +549,14 @@ impl Clients {
                 let request = self.ec2.describe_images().owners("self").filters(tagged());
                 let found: Vec<aws_sdk_ec2::types::Image> = paginated!(request, "DescribeImages")?;
                 let ids: Vec<String> = found.iter().filter_map(|i| i.image_id().map(str::to_string)).collect();
-                self.images_by_id(&ids).await
+                let descriptions: BTreeMap<String, String> = found
+                    .iter()
+                    .filter_map(|i| Some((i.image_id()?.to_string(), i.description().unwrap_or_default().to_string())))
+                    .collect();
+                Ok((self.images_by_id(&ids).await?, descriptions))
             },
         )?;
-        Ok(Leftovers { instances, key_pairs: keys, groups, images })
+        let (images, image_descriptions) = images;
+        Ok(Leftovers { instances, key_pairs: keys, groups, images, image_descriptions })
     }
 }

@@ -276,8 +276,10 @@ pub fn effective_metadata<'a>(entries: &'a [MetadataEntry], priority: &[&str]) -
 const ENSURE_GROUP: &str = r#"ensure_group() { grep -q "^$1:" /etc/group || groupadd --system "$1" 2>/dev/null || groupadd -r "$1" 2>/dev/null || addgroup -S "$1"; }"#;
 /// Makes sure a user exists, as a system user with no login shell, in group `$2`.
 const ENSURE_USER: &str = r#"ensure_user() { grep -q "^$1:" /etc/passwd || useradd --system -M -s /sbin/nologin -g "$2" "$1" 2>/dev/null || useradd -r -s /sbin/nologin -g "$2" "$1" 2>/dev/null || adduser -S -D -H -s /sbin/nologin -G "$2" "$1"; }"#;
-/// Applies one metadata line to a path that exists; says which line it skipped otherwise.
-const APPLY: &str = r#"apply() { if [ -e "$1" ] || [ -L "$1" ]; then ensure_group "$4" && ensure_user "$3" "$4" && chown "$3:$4" "$1" && chmod "$2" "$1"; else echo "acfg.metadata:$5: $1 is not on this machine; skipped" >&2; fi; }"#;
+/// Applies one metadata line to a path that exists; says which line it skipped otherwise. A symbolic
+/// link is never followed: its own owner is set (`chown -h`) and it has no mode of its own, so that a
+/// link the overlay installs (say to `/etc/shadow`) cannot hand its target to the line's owner.
+const APPLY: &str = r#"apply() { if [ -L "$1" ]; then ensure_group "$4" && ensure_user "$3" "$4" && chown -h "$3:$4" "$1"; elif [ -e "$1" ]; then ensure_group "$4" && ensure_user "$3" "$4" && chown -h "$3:$4" "$1" && chmod "$2" "$1"; else echo "acfg.metadata:$5: $1 is not on this machine; skipped" >&2; fi; }"#;
 
 /// The shell script that gives installed files the modes and owners `acfg.metadata` chose
 /// ([`effective_metadata`]), creating missing users and groups as system accounts with no login
@@ -291,6 +293,10 @@ pub fn metadata_script(chosen: &BTreeMap<&str, &MetadataEntry>) -> Result<String
     };
     let mut script = format!("set -e\n{ENSURE_GROUP}\n{ENSURE_USER}\n{APPLY}\n");
     for entry in chosen.values() {
+        // `..` would reach past a link the path seems to stay below.
+        if entry.path.split('/').any(|c| c == "." || c == "..") {
+            return Err(format!("acfg.metadata:{}: {}: no `.` or `..` components", entry.line, entry.path));
+        }
         for name in [&entry.owner, &entry.group] {
             if !plain(name) {
                 return Err(format!("acfg.metadata:{}: {name:?} is not a user or group name", entry.line));
@@ -339,6 +345,12 @@ mod tests {
         let bad = [entry(7, "/etc/x", "root;reboot")];
         let err = metadata_script(&effective_metadata(&bad, &[])).unwrap_err();
         assert_eq!(err, "acfg.metadata:7: \"root;reboot\" is not a user or group name");
+        let bad = [entry(8, "/etc/app/link/../../shadow", "root")];
+        let err = metadata_script(&effective_metadata(&bad, &[])).unwrap_err();
+        assert_eq!(err, "acfg.metadata:8: /etc/app/link/../../shadow: no `.` or `..` components");
+        assert!(script.contains(
+            r#"if [ -L "$1" ]; then ensure_group "$4" && ensure_user "$3" "$4" && chown -h "$3:$4" "$1"; elif"#
+        ));
     }
 
     #[test]

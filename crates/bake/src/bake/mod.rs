@@ -9,6 +9,8 @@
 //! terminated, temporary key pair and group deleted. A failure, Ctrl-C or SIGTERM takes back what
 //! was made, newest first, and exits 1 naming the step.
 
+mod exposure;
+mod keyfile;
 mod payload;
 pub(crate) mod reap;
 mod undo;
@@ -51,7 +53,8 @@ pub struct BakeArgs {
     /// Start from this image instead of the configured one
     #[arg(long = "source-ami", alias = "source_ami", value_name = "AMI")]
     pub source_ami: Option<String>,
-    /// Reach the builder on its private address (from inside the network) instead of its public one
+    /// Reach the builder on its private address (from inside the network) instead of its public one;
+    /// it then gets no public address (nor does it in a bakery without a route to the internet)
     #[arg(long = "use-local-ip", alias = "use_local_ip")]
     pub use_local_ip: bool,
     /// Keep the builder after the init script (or after a failure) and print how to reach it
@@ -99,6 +102,8 @@ struct Prepared {
     /// `[bake] forward_agent`: the init script gets the operator's ssh-agent (off by default: a
     /// builder, or whoever controls it, could use every key the agent holds).
     forward_agent: bool,
+    /// Reached on its private address, with no public one.
+    private: bool,
     ssh_cidrs: Vec<String>,
     instance_type: String,
     instance_profile: Option<String>,
@@ -126,6 +131,8 @@ struct PlanView<'a> {
     subnet: &'a str,
     instance_type: &'a str,
     key_pair: String,
+    /// `private` or `public`: the builder's address Sila connects to.
+    reached_on: &'static str,
     ssh_from: &'a [String],
     upload_files: usize,
     destination: &'a str,
@@ -162,6 +169,8 @@ struct KeptBuilder {
     ssh: String,
     /// The host key the bake trusted on first contact (SHA-256), to check on your first login.
     host_key: Option<String>,
+    /// The temporary key pair's private key, when the bake made one (`reap` removes it).
+    key_file: Option<String>,
 }
 
 fn parse_tags(tags: &[String]) -> anyhow::Result<Vec<(String, String)>> {
@@ -234,19 +243,26 @@ async fn prepare(global: &GlobalArgs, args: &BakeArgs, clients: &Clients) -> any
     if !init.is_file() {
         bail!("{}: missing (the bake runs it on the builder)", init.display());
     }
-    let overlay = if target.phase == 2 { Some(payload::overlay(&discoroot, &target.hostclass)?) } else { None };
-    let tree = payload::config_tree(&source_root).with_context(|| format!("reading {}", source_root.display()))?;
+    let tree = payload::config_tree(&source_root, &exposure::allowed_uploads(&aws))
+        .with_context(|| format!("reading {}", source_root.display()))?;
+    // The image may be shared with production: no obvious secrets in it unless said so.
+    if !tree.secrets.is_empty() {
+        bail!(
+            "{}: {} file(s) look like secrets and would be baked into the image: {}; exclude them in a .nosync file, or allow them with [bake] allow_upload_patterns",
+            source_root.display(),
+            tree.secrets.len(),
+            tree.secrets.join(", ")
+        );
+    }
+    let overlay = match target.phase {
+        2 => Some(payload::overlay(&discoroot, &target.hostclass, &tree.included)?),
+        _ => None,
+    };
 
     let bakery_name = bake_value(&aws, "bake", "bakery_environment").context("[bake] bakery_environment is not set")?;
     let instance_type =
         bake_value(&aws, &target.hostclass, "bakery_instance_type").unwrap_or_else(|| "t3.micro".into());
-    let destination = bake_value(&aws, "bake", "data_destination").unwrap_or_else(|| "/opt/sila/config".into());
-    if !destination.starts_with('/') || destination == "/" {
-        bail!("[bake] data_destination {destination}: must be an absolute directory other than /");
-    }
-    let ssh_cidrs = bake_value(&aws, "bake", "ssh_cidrs")
-        .map(|v| v.split_whitespace().map(str::to_string).collect())
-        .unwrap_or_else(|| vec!["0.0.0.0/0".to_string()]);
+    let destination = exposure::destination(&aws)?;
     let image_wait = plan::image_wait(&aws, &target.hostclass).map_err(|e| anyhow!(e))?;
 
     // What AWS has: the bakery, the source image, the key pair, the repository.
@@ -288,6 +304,7 @@ async fn prepare(global: &GlobalArgs, args: &BakeArgs, clients: &Clients) -> any
     }
     // Spread builders over the zones.
     let subnet = bakery.subnets[(run.started % bakery.subnets.len() as u64) as usize].clone();
+    let reach = exposure::reach(clients, &aws, &bakery_name, &bakery, &subnet, args.use_local_ip).await?;
     let mut credentials: Vec<Credential> = Vec::new();
     if let Some(path) = &args.ssh_key {
         credentials.push(Credential::from_file(path)?);
@@ -315,7 +332,7 @@ async fn prepare(global: &GlobalArgs, args: &BakeArgs, clients: &Clients) -> any
         None => None,
     };
 
-    let baker = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "unknown".into());
+    let baker = sila_cli::acting_user();
     let version = match config_version(&dir.root) {
         Some(v) => format!("{} {v}", env!("CARGO_PKG_VERSION")),
         None => env!("CARGO_PKG_VERSION").to_string(),
@@ -331,10 +348,10 @@ async fn prepare(global: &GlobalArgs, args: &BakeArgs, clients: &Clients) -> any
         productline: productline.as_deref(),
         extra: &extra,
     });
+    // Every word quoted: the destination may hold any character (§3.12's one remote command).
     let command = format!(
-        "{}/init/phase{}.sh {} {} {}",
-        destination,
-        target.phase,
+        "{} {} {} {}",
+        sila_core::shell::quote(&format!("{destination}/init/phase{}.sh", target.phase)),
         sila_core::shell::quote(&target.hostclass),
         sila_core::shell::quote(repo_ip.as_deref().unwrap_or("#None")),
         run.id
@@ -355,10 +372,11 @@ async fn prepare(global: &GlobalArgs, args: &BakeArgs, clients: &Clients) -> any
         key,
         credentials,
         forward_agent,
-        ssh_cidrs,
+        private: reach.private,
+        ssh_cidrs: reach.ssh_cidrs,
         instance_type,
         destination,
-        tree,
+        tree: tree.archive,
         overlay,
         command,
         image_tags,
@@ -387,7 +405,8 @@ async fn bucket_credentials(
 }
 
 fn print_plan(printer: &Printer, p: &Prepared, args: &BakeArgs) -> anyhow::Result<()> {
-    let (dry_run, deadline, use_local_ip) = (args.dry_run, args.deadline, args.use_local_ip);
+    let (dry_run, deadline) = (args.dry_run, args.deadline);
+    let reached_on = if p.private { "private" } else { "public" };
     let view = PlanView {
         run_id: &p.run.id,
         phase: p.target.phase,
@@ -402,6 +421,7 @@ fn print_plan(printer: &Printer, p: &Prepared, args: &BakeArgs) -> anyhow::Resul
             KeyChoice::Configured(name) => name.clone(),
             KeyChoice::Temporary(name) => format!("{name} (temporary)"),
         },
+        reached_on,
         ssh_from: &p.ssh_cidrs,
         upload_files: p.tree.files,
         destination: &p.destination,
@@ -433,10 +453,11 @@ fn print_plan(printer: &Printer, p: &Prepared, args: &BakeArgs) -> anyhow::Resul
         view.ssh_from.join(" ")
     ));
     text.push_str(&format!(
-        "  + builder {} in {} (tunnel), IMDSv2 required, reached on its {} address{}\n",
+        "  + builder {} in {} (tunnel), IMDSv2 required, reached on its {} address{}{}\n",
         view.instance_type,
         view.subnet,
-        if use_local_ip { "private" } else { "public" },
+        reached_on,
+        if p.private { " (no public one)" } else { "" },
         if p.repo_ip.is_some() {
             format!(", repo {}", p.repo_ip.as_deref().unwrap_or_default())
         } else {
@@ -551,8 +572,9 @@ pub(crate) async fn bake(global: &GlobalArgs, args: &BakeArgs) -> anyhow::Result
             if printer.json() {
                 printer.print_json(&result)?;
             } else if let Some(k) = &result.kept_builder {
+                let key = k.key_file.as_deref().map(|f| format!("\nits key: {f}")).unwrap_or_default();
                 printer.line(&format!(
-                    "builder {} kept (--no-destroy); reach it with: {}\nits host key: {}\nsila-bake reap removes it (and its key pair and group) after the deadline",
+                    "builder {} kept (--no-destroy); reach it with: {}\nits host key: {}{key}\nsila-bake reap removes it (and its key pair, group and key file) after the deadline",
                     k.instance_id,
                     k.ssh,
                     k.host_key.as_deref().unwrap_or("unknown")
@@ -584,19 +606,18 @@ pub(crate) async fn bake(global: &GlobalArgs, args: &BakeArgs) -> anyhow::Result
 }
 
 fn kept(machine: &Machine, address: &str, user: &str, p: &Prepared) -> KeptBuilder {
-    let key = match &p.key {
-        KeyChoice::Temporary(_) => {
-            let path = std::env::temp_dir().join(format!("{}.key", p.run.resource_name()));
-            format!(" -i {}", path.display())
-        }
-        KeyChoice::Configured(_) => String::new(),
+    let key_file = match &p.key {
+        KeyChoice::Temporary(_) => Some(keyfile::path_in(&keyfile::dir_of(&p.run.id)).display().to_string()),
+        KeyChoice::Configured(_) => None,
     };
+    let key = key_file.as_deref().map(|f| format!(" -i {}", sila_core::shell::quote(f))).unwrap_or_default();
     KeptBuilder {
         instance_id: machine.id.clone(),
         address: address.to_string(),
         user: user.to_string(),
         ssh: format!("ssh{key} {user}@{address}"),
         host_key: None,
+        key_file,
     }
 }
 
@@ -617,7 +638,7 @@ async fn steps(
             undo.push(Undo::KeyPair(name.clone()));
             let material = clients.create_key_pair(name, &tags).await?;
             if args.no_destroy {
-                save_key(&material, &std::env::temp_dir().join(format!("{name}.key")))?;
+                keyfile::save(&material, &keyfile::dir_of(&p.run.id))?;
             }
             credentials.insert(0, Credential::from_text(&material, &format!("key pair {name}"))?);
             name.clone()
@@ -645,6 +666,7 @@ async fn steps(
         groups,
         key_name,
         instance_profile: p.instance_profile.clone(),
+        public_ip: !p.private,
         tags: builder_tags,
         token: group_name,
     };
@@ -653,12 +675,9 @@ async fn steps(
 
     step.set("wait for the builder to run");
     let machine = clients.wait_machine(&id, "running", p.deadline).await?;
-    let address = if args.use_local_ip { machine.private_ip.clone() } else { machine.public_ip.clone() };
+    let address = if p.private { machine.private_ip.clone() } else { machine.public_ip.clone() };
     let address = address.with_context(|| {
-        format!(
-            "builder {id} has no {} address",
-            if args.use_local_ip { "private" } else { "public (try --use-local-ip)" }
-        )
+        format!("builder {id} has no {} address", if p.private { "private" } else { "public (try --use-local-ip)" })
     })?;
     let ip: IpAddr = address.parse().with_context(|| format!("builder address {address}"))?;
 
@@ -710,7 +729,7 @@ async fn steps(
     undo.push(image_undo.clone());
     let mut image_tags = p.image_tags.clone();
     image_tags.extend(tags.iter().cloned());
-    let description = format!("{} baked by sila-bake run {} from {}", p.target.hostclass, p.run.id, p.source_ami);
+    let description = plan::image_description(&p.target.hostclass, &p.run.id, &p.source_ami);
     let image_id = clients.create_image(&id, &p.image_name, &description, &image_tags).await?;
     tracing::info!("image {image_id} requested");
 
@@ -751,18 +770,4 @@ async fn expect_success(
             Err(anyhow!("`{command}` ended with {status}{tail}"))
         }
     }
-}
-
-fn save_key(material: &str, path: &std::path::Path) -> anyhow::Result<()> {
-    use std::io::Write as _;
-    use std::os::unix::fs::OpenOptionsExt as _;
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)
-        .with_context(|| format!("{}", path.display()))?;
-    file.write_all(material.as_bytes())?;
-    Ok(())
 }

@@ -6,6 +6,9 @@ use crate::ami::{self, Image, Stages};
 use crate::config::AwsConfig;
 use std::collections::BTreeMap;
 
+mod safety;
+pub use safety::{data_destination, secret_kind};
+
 /// Tag on every resource a bake run creates: the run's id. Removed from the image once it is done.
 pub const RUN_TAG: &str = "sila-bake-run";
 /// Tag beside [`RUN_TAG`]: epoch seconds after which the run is over, whatever state it is in.
@@ -32,13 +35,38 @@ impl BakeRun {
 
     /// The name of its temporary key pair and security group.
     pub fn resource_name(&self) -> String {
-        format!("sila-bake-{}", self.id)
+        resource_name(&self.id)
     }
 
     /// The tags that mark a resource as this run's.
     pub fn tags(&self) -> Vec<(String, String)> {
         vec![(RUN_TAG.to_string(), self.id.clone()), (UNTIL_TAG.to_string(), self.until.to_string())]
     }
+}
+
+/// The name of run `id`'s temporary key pair and security group.
+pub fn resource_name(id: &str) -> String {
+    format!("sila-bake-{id}")
+}
+
+/// The description of the image run `run` makes of `hostclass` from `source`. Unlike tags, which
+/// anyone who may tag can set (`sila-aws tag`, the console), it is written once, when the image is
+/// made; `reap` takes an image only when it is described so for the run in its tags.
+pub fn image_description(hostclass: &str, run: &str, source: &str) -> String {
+    format!("{hostclass} baked by sila-bake run {run} from {source}")
+}
+
+/// The run a key pair or security group named `name` belongs to: the run in its tags, when its
+/// name, which tags cannot change, is that run's ([`resource_name`]). Anything else carrying run
+/// tags was not made by a bake, and `reap` leaves it alone.
+pub fn run_of_named<'a>(name: &str, tags: &'a BTreeMap<String, String>) -> Option<&'a str> {
+    tags.get(RUN_TAG).map(String::as_str).filter(|run| name == resource_name(run))
+}
+
+/// Whether an image with this description and these tags is an unfinished image of the run in its
+/// tags ([`image_description`]).
+pub fn described_for_run(description: &str, tags: &BTreeMap<String, String>) -> bool {
+    tags.get(RUN_TAG).is_some_and(|run| description.contains(&format!(" baked by sila-bake run {run} from ")))
 }
 
 /// When the run with this id started (epoch seconds): ids begin with the start in hex milliseconds.

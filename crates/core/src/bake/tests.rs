@@ -155,6 +155,21 @@ fn run_tags_mark_what_reap_may_remove() {
 }
 
 #[test]
+fn only_what_a_bake_made_counts_as_a_runs() {
+    let tags: BTreeMap<String, String> = BakeRun::new(1_700_000_000_123_456_789, 42, 3600).tags().into_iter().collect();
+    let run = tags[RUN_TAG].clone();
+    assert_eq!(run_of_named(&resource_name(&run), &tags), Some(run.as_str()));
+    assert_eq!(run_of_named("ops", &tags), None, "run tags on something else");
+    assert_eq!(run_of_named(&resource_name("other"), &tags), None, "another run's name");
+    assert_eq!(run_of_named(&resource_name(&run), &BTreeMap::new()), None);
+    let description = image_description("mhcweb", &run, "ami-1");
+    assert!(described_for_run(&description, &tags));
+    assert!(!described_for_run("a production image", &tags));
+    assert!(!described_for_run(&image_description("mhcweb", "other", "ami-1"), &tags));
+    assert!(!described_for_run(&description, &BTreeMap::new()));
+}
+
+#[test]
 fn nosync_excludes_follow_rsync_per_directory_rules() {
     let x = Excludes::parse("# comment\n*.pyc\n/build/\nsecret?.txt\ndocs/draft.md\n");
     assert!(x.excludes("a.pyc", false));
