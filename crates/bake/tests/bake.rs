@@ -1191,7 +1191,7 @@ fn a_builder_gets_the_agent_only_with_forward_agent_and_never_unasked() {
     };
     let out = plan(false);
     assert_eq!(out.code, Some(0), "{out:?}");
-    assert!(out.stdout.contains("+ run /opt/acme/config/init/phase1.sh 'mhcbase' '#None' "), "{}", out.stdout);
+    assert!(out.stdout.contains("+ run '/opt/acme/config/init/phase1.sh' 'mhcbase' '#None' "), "{}", out.stdout);
     assert!(!out.stdout.contains("agent"), "{}", out.stdout);
     assert_eq!(json(&plan(true))["forward_agent"], false);
     forward_agent(cfg.path(), true);
