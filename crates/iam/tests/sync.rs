@@ -564,3 +564,40 @@ fn an_unpinned_account_is_named_loudly() {
     let report: Value = serde_json::from_str(&json.stdout).unwrap();
     assert_eq!(report["account_checked"], false, "{}", json.stdout);
 }
+
+/// Interrupted, every tool exits 130, SIGTERM as SIGINT (issue 11, item 18).
+#[test]
+fn an_interrupted_sync_exits_130() {
+    for signal in ["TERM", "INT"] {
+        let s = session();
+        s.set_faults(
+            1,
+            &[FaultRule {
+                action: Some("GetAccountAuthorizationDetails".into()),
+                delay_ms: Some(10_000),
+                ..FaultRule::default()
+            }],
+        );
+        let child = s
+            .command(BIN)
+            .arg("--config-dir")
+            .arg(project_root())
+            .args(["update", "--environment", "dev"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while s.requests().count("GetAccountAuthorizationDetails") == 0 {
+            assert!(std::time::Instant::now() < deadline, "the sync never read the account");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let kill = Command::new("kill").arg(format!("-{signal}")).arg(child.id().to_string()).status();
+        assert!(kill.unwrap().success());
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(130), "SIG{signal}: {:?} {stderr}", out.status);
+        assert!(stderr.contains(&format!("interrupted by SIG{signal}")), "{stderr}");
+        assert!(mutating(&s).is_empty(), "{:?}", mutating(&s));
+    }
+}
