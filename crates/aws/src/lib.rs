@@ -18,7 +18,7 @@ use sila_cli::GlobalArgs;
 /// Exit status: 0 success, 1 failure (or, for isready, a host not ready), 2 bad usage; exec exits
 /// with the highest exit status of its command (255: could not run it; 124: ended by --timeout).
 #[derive(Debug, Parser)]
-#[command(name = "sila-aws", version, arg_required_else_help = true)]
+#[command(name = "sila-aws", version, arg_required_else_help = true, after_help = sila_cli::INTERRUPTED_HELP)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,

@@ -17,7 +17,7 @@ use sila_cli::GlobalArgs;
 ///
 /// Exit status: 0 success, 1 failure (configuration, input or AWS; or nothing found), 2 bad usage.
 #[derive(Debug, Parser)]
-#[command(name = "sila-bake", version, arg_required_else_help = true)]
+#[command(name = "sila-bake", version, arg_required_else_help = true, after_help = sila_cli::INTERRUPTED_HELP)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,

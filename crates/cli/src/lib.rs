@@ -5,7 +5,8 @@
 //! * 0: success (or nothing to change)
 //! * 1: failure because of the configuration, the input or AWS
 //! * 2: bad usage (unknown flag, missing argument, unknown tool)
-//! * 130: interrupted
+//! * 130: interrupted by SIGINT (Ctrl-C) or SIGTERM, once the command has stopped (a bake after
+//!   taking back what it made): [`INTERRUPTED_HELP`]
 //!
 //! A broken pipe (`sila-vpc list | head`) is not an error.
 
@@ -19,5 +20,8 @@ mod who;
 pub use args::{AwsArgs, GlobalArgs, OutputFormat, DEFAULT_MAX_ATTEMPTS};
 pub use output::{Printer, Table};
 pub use progress::Progress;
-pub use run::{destructive_refused, run, run_with, ExitStatus, Failure, Interrupts, UsageError};
+pub use run::{
+    destructive_refused, run, run_with, ExitStatus, Failure, Interrupted, Interrupts, Signals, UsageError,
+    INTERRUPTED_EXIT, INTERRUPTED_HELP,
+};
 pub use who::acting_user;

@@ -22,6 +22,56 @@ pub fn destructive_refused(steps: &[String]) -> UsageError {
 #[error("failed")]
 pub struct Failure;
 
+/// The command was interrupted by a signal (exit 130, the one rule of every tool): a command that
+/// handles interruptions itself ends with this error (or one with it as its cause) once it has taken
+/// back what it made.
+#[derive(Debug, thiserror::Error)]
+#[error("interrupted by {0}")]
+pub struct Interrupted(pub &'static str);
+
+/// The exit status of an interrupted command.
+pub const INTERRUPTED_EXIT: u8 = 130;
+
+/// The interruption rule, as every tool's `--help` states it.
+pub const INTERRUPTED_HELP: &str =
+    "Interrupted by Ctrl-C (SIGINT) or SIGTERM, every command exits 130: a bake first takes back \
+what it made; other commands stop at once, and running them again converges.";
+
+/// SIGINT and SIGTERM, listened for from the moment this is made, so none is missed.
+pub struct Signals {
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    /// Starts listening (needs a tokio runtime). Once listened for, the signals no longer end the
+    /// process: whoever holds this decides what they do.
+    pub fn install() -> std::io::Result<Self> {
+        use tokio::signal::unix::{signal, SignalKind};
+        Ok(Self { interrupt: signal(SignalKind::interrupt())?, terminate: signal(SignalKind::terminate())? })
+    }
+
+    /// Waits for the next signal; its name.
+    pub async fn recv(&mut self) -> &'static str {
+        tokio::select! {
+            _ = self.interrupt.recv() => "SIGINT",
+            _ = self.terminate.recv() => "SIGTERM",
+        }
+    }
+
+    /// A signal that has arrived and not been received yet, without waiting.
+    fn pending(&mut self) -> Option<&'static str> {
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        if self.interrupt.poll_recv(&mut cx).is_ready() {
+            Some("SIGINT")
+        } else if self.terminate.poll_recv(&mut cx).is_ready() {
+            Some("SIGTERM")
+        } else {
+            None
+        }
+    }
+}
+
 /// The command ran, reported on stdout, and ends with this exit status: the highest status of
 /// the remote commands `sila-aws exec` ran, which Jenkins jobs branch on.
 #[derive(Debug, thiserror::Error)]
@@ -38,13 +88,14 @@ where
     run_with(tool, verbose, command, Interrupts::Abandon)
 }
 
-/// What Ctrl-C does to a running command.
+/// What SIGINT (Ctrl-C) and SIGTERM do to a running command. Either way the tool exits 130
+/// ([`INTERRUPTED_HELP`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Interrupts {
-    /// The command is dropped and the tool exits 130: for commands with nothing to undo.
+    /// The command is dropped: for commands with nothing to undo.
     Abandon,
-    /// The command listens for SIGINT and SIGTERM itself, undoes what it did, and ends with its own
-    /// error (a bake, which must not leave a builder behind).
+    /// The command listens for SIGINT and SIGTERM itself, undoes what it did, and ends with an
+    /// [`Interrupted`] error (a bake, which must not leave a builder behind).
     Handled,
 }
 
@@ -80,22 +131,35 @@ where
     };
     let result = runtime.block_on(async {
         if interrupts == Interrupts::Handled {
-            return Some(command.await);
+            return command.await;
         }
-        tokio::select! {
-            result = command => Some(result),
-            _ = tokio::signal::ctrl_c() => None,
+        let mut signals = match Signals::install() {
+            Ok(signals) => signals,
+            Err(e) => return Err(anyhow::anyhow!("cannot listen for signals: {e}")),
+        };
+        let result = tokio::select! {
+            biased;
+            signal = signals.recv() => return Err(Interrupted(signal).into()),
+            result = command => result,
+        };
+        // A command blocked on a child process (`sila sandbox`) sees the signal the child got only
+        // as the child's failure: interrupted all the same.
+        match (result, signals.pending()) {
+            (Err(e), Some(signal)) if !e.is::<Interrupted>() => Err(e.context(Interrupted(signal))),
+            (result, _) => result,
         }
     });
+    // Nothing left running is waited for (an abandoned download, say): the tool is done.
+    runtime.shutdown_background();
     match result {
-        None => {
-            eprintln!("{tool}: interrupted");
-            ExitCode::from(130)
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.is::<Interrupted>() => {
+            eprintln!("{tool}: {e:#}");
+            ExitCode::from(INTERRUPTED_EXIT)
         }
-        Some(Ok(())) => ExitCode::SUCCESS,
-        Some(Err(e)) if e.is::<Failure>() => ExitCode::from(1),
-        Some(Err(e)) if e.is::<ExitStatus>() => ExitCode::from(e.downcast_ref::<ExitStatus>().map_or(1, |s| s.0)),
-        Some(Err(e)) => {
+        Err(e) if e.is::<Failure>() => ExitCode::from(1),
+        Err(e) if e.is::<ExitStatus>() => ExitCode::from(e.downcast_ref::<ExitStatus>().map_or(1, |s| s.0)),
+        Err(e) => {
             eprintln!("{tool}: error: {e:#}");
             if e.is::<UsageError>() {
                 ExitCode::from(2)

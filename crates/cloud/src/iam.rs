@@ -4,11 +4,11 @@
 use crate::error::{CloudError, ErrorKind};
 use crate::finders::{gone, paginated};
 use crate::Clients;
-use aws_sdk_iam::types::{EntityType, StatusType, Tag};
+use aws_sdk_iam::types::{EntityType, Tag};
 use serde::Serialize;
 use serde_json::Value;
 use sila_core::iam::plan::{is_federated, IamStep, LiveGroup, LiveIam, LiveRole, LiveSamlProvider, LiveUser};
-use sila_core::iam::spec::MANAGED_USER_TAG;
+use sila_core::iam::spec::Owner;
 use std::future::Future;
 use std::time::{Duration, Instant};
 
@@ -63,30 +63,6 @@ pub struct ProfileRow {
     pub roles: Vec<String>,
 }
 
-/// An access key (without its secret).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct KeyRow {
-    /// The user.
-    pub user: String,
-    /// The access key id.
-    pub access_key_id: String,
-    /// `Active` or `Inactive`.
-    pub status: String,
-    /// Creation time, ISO 8601.
-    pub created: String,
-}
-
-/// A new access key, secret included (shown once).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct NewKey {
-    /// The user.
-    pub user: String,
-    /// The access key id.
-    pub access_key_id: String,
-    /// The secret access key.
-    pub secret_access_key: String,
-}
-
 /// Parses a policy document as IAM returns it: URL-encoded JSON (or plain JSON, which some
 /// endpoints send).
 pub fn decode_document(text: &str) -> Option<Value> {
@@ -137,8 +113,16 @@ fn exists_ok<T>(result: Result<T, CloudError>) -> Result<(), CloudError> {
     }
 }
 
-fn managed_tag() -> Tag {
-    Tag::builder().key(MANAGED_USER_TAG.0).value(MANAGED_USER_TAG.1).build().expect("tag with key and value")
+/// The tags that make a user or role the sync of account environment `env`'s.
+fn owner_tags(env: &str) -> Vec<Tag> {
+    Owner::tags(env)
+        .into_iter()
+        .map(|(key, value)| Tag::builder().key(key).value(value).build().expect("tag with key and value"))
+        .collect()
+}
+
+fn owner(tags: &[Tag]) -> Owner {
+    Owner::from_tags(tags.iter().map(|t| (t.key(), t.value())))
 }
 
 macro_rules! call {
@@ -146,6 +130,10 @@ macro_rules! call {
         $request.send().await.map_err(|e| CloudError::from_sdk($op, e))
     };
 }
+
+mod keys;
+
+pub use keys::{KeyRow, NewKey};
 
 impl Clients {
     /// Who the credentials belong to (STS GetCallerIdentity).
@@ -203,9 +191,9 @@ impl Clients {
         };
         for page in &pages {
             for u in page.user_detail_list() {
-                let tagged = u.tags().iter().any(|t| t.key() == MANAGED_USER_TAG.0 && t.value() == MANAGED_USER_TAG.1);
                 let groups = u.group_list().iter().cloned().collect();
-                live.users.insert(u.user_name().unwrap_or_default().to_string(), LiveUser { groups, tagged });
+                live.users
+                    .insert(u.user_name().unwrap_or_default().to_string(), LiveUser { groups, owner: owner(u.tags()) });
             }
             for g in page.group_detail_list() {
                 let group = LiveGroup { policies: policies(g.group_policy_list()) };
@@ -215,6 +203,7 @@ impl Clients {
                 let role = LiveRole {
                     trust: r.assume_role_policy_document().and_then(decode_document),
                     policies: policies(r.role_policy_list()),
+                    owner: owner(r.tags()),
                 };
                 live.roles.insert(r.role_name().unwrap_or_default().to_string(), role);
             }
@@ -251,16 +240,21 @@ impl Clients {
             IamStep::DeleteGroupPolicy { group, policy } => {
                 gone(call!(iam.delete_group_policy().group_name(group).policy_name(policy), "DeleteGroupPolicy"))
             }
-            IamStep::CreateUser { user } => {
-                match call!(iam.create_user().user_name(user).tags(managed_tag()), "CreateUser") {
+            IamStep::CreateUser { user, account_environment: env } => {
+                match call!(iam.create_user().user_name(user).set_tags(Some(owner_tags(env))), "CreateUser") {
                     // Made by someone else meanwhile: adopt it.
                     Err(e) if e.kind == ErrorKind::AlreadyExists => {
-                        call!(iam.tag_user().user_name(user).tags(managed_tag()), "TagUser").map(drop)
+                        call!(iam.tag_user().user_name(user).set_tags(Some(owner_tags(env))), "TagUser").map(drop)
                     }
                     other => other.map(drop),
                 }
             }
-            IamStep::TagUser { user } => call!(iam.tag_user().user_name(user).tags(managed_tag()), "TagUser").map(drop),
+            IamStep::TagUser { user, account_environment: env } => {
+                call!(iam.tag_user().user_name(user).set_tags(Some(owner_tags(env))), "TagUser").map(drop)
+            }
+            IamStep::TagRole { role, account_environment: env } => {
+                call!(iam.tag_role().role_name(role).set_tags(Some(owner_tags(env))), "TagRole").map(drop)
+            }
             IamStep::AddUserToGroup { user, group } => settled(&what, || async {
                 call!(iam.add_user_to_group().user_name(user).group_name(group), "AddUserToGroup")
             })
@@ -269,13 +263,23 @@ impl Clients {
             IamStep::RemoveUserFromGroup { user, group } => {
                 gone(call!(iam.remove_user_from_group().user_name(user).group_name(group), "RemoveUserFromGroup"))
             }
-            IamStep::CreateRole { role, trust } => {
+            IamStep::CreateRole { role, trust, account_environment: env } => {
+                let tags = env.as_deref().map(owner_tags);
                 let created = settled(&what, || async {
-                    call!(iam.create_role().role_name(role).assume_role_policy_document(trust), "CreateRole")
+                    call!(
+                        iam.create_role().role_name(role).assume_role_policy_document(trust).set_tags(tags.clone()),
+                        "CreateRole"
+                    )
                 })
                 .await;
                 match created {
-                    Err(e) if e.kind == ErrorKind::AlreadyExists => self.update_trust(role, trust, &what).await,
+                    // Made by someone else meanwhile: adopt it.
+                    Err(e) if e.kind == ErrorKind::AlreadyExists => {
+                        if let Some(tags) = tags {
+                            call!(iam.tag_role().role_name(role).set_tags(Some(tags)), "TagRole")?;
+                        }
+                        self.update_trust(role, trust, &what).await
+                    }
                     other => other.map(drop),
                 }
             }
@@ -524,49 +528,6 @@ impl Clients {
             out.saml_provider_list().iter().filter_map(|p| p.arn().map(str::to_string)).collect();
         arns.sort();
         Ok(arns)
-    }
-
-    /// The access keys of a user.
-    pub async fn access_keys(&self, user: &str) -> Result<Vec<KeyRow>, CloudError> {
-        let keys: Vec<_> = paginated!(self.iam.list_access_keys().user_name(user), "ListAccessKeys")?;
-        Ok(keys
-            .iter()
-            .map(|k| KeyRow {
-                user: k.user_name().unwrap_or(user).to_string(),
-                access_key_id: k.access_key_id().unwrap_or_default().to_string(),
-                status: k.status().map(|s| s.as_str().to_string()).unwrap_or_default(),
-                created: iso(k.create_date()),
-            })
-            .collect())
-    }
-
-    /// Creates an access key for a user.
-    pub async fn create_access_key(&self, user: &str) -> Result<NewKey, CloudError> {
-        let out = call!(self.iam.create_access_key().user_name(user), "CreateAccessKey")?;
-        let key = out.access_key().ok_or_else(|| CloudError {
-            op: "CreateAccessKey",
-            kind: ErrorKind::Other,
-            code: None,
-            message: "the answer held no access key".into(),
-            request_id: None,
-        })?;
-        Ok(NewKey {
-            user: user.to_string(),
-            access_key_id: key.access_key_id().to_string(),
-            secret_access_key: key.secret_access_key().to_string(),
-        })
-    }
-
-    /// Activates or deactivates an access key.
-    pub async fn set_access_key_active(&self, user: &str, key: &str, active: bool) -> Result<(), CloudError> {
-        let status = if active { StatusType::Active } else { StatusType::Inactive };
-        call!(self.iam.update_access_key().user_name(user).access_key_id(key).status(status), "UpdateAccessKey")
-            .map(drop)
-    }
-
-    /// Deletes an access key.
-    pub async fn delete_access_key(&self, user: &str, key: &str) -> Result<(), CloudError> {
-        call!(self.iam.delete_access_key().user_name(user).access_key_id(key), "DeleteAccessKey").map(drop)
     }
 
     /// Decodes an encoded authorization-failure message (STS DecodeAuthorizationMessage).

@@ -10,7 +10,7 @@ use sila_cli::GlobalArgs;
 ///
 /// No commands yet in this version.
 #[derive(Debug, Parser)]
-#[command(name = "sila-elb", version, arg_required_else_help = true)]
+#[command(name = "sila-elb", version, arg_required_else_help = true, after_help = sila_cli::INTERRUPTED_HELP)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,

@@ -17,7 +17,7 @@ use sila_cli::GlobalArgs;
 ///
 /// Exit status: 0 success, 1 failure (configuration, input or AWS), 2 bad usage or refused plan.
 #[derive(Debug, Parser)]
-#[command(name = "sila-iam", version, arg_required_else_help = true)]
+#[command(name = "sila-iam", version, arg_required_else_help = true, after_help = sila_cli::INTERRUPTED_HELP)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,

@@ -5,6 +5,7 @@ use clap::Args;
 use futures::stream::{self, StreamExt as _};
 use serde::Serialize;
 use sila_cli::{GlobalArgs, Printer};
+use sila_cloud::iam::Caller;
 use sila_cloud::Clients;
 use sila_core::config::ConfigDir;
 use sila_core::iam::plan::{plan_sync, IamPlan};
@@ -34,6 +35,8 @@ pub struct UpdateArgs {
 struct Report<'a> {
     account_id: &'a str,
     account_environment: &'a str,
+    /// False when no `account_id@E` confirmed that the credentials are for the right account.
+    account_checked: bool,
     dry_run: bool,
     applied: bool,
     plan: &'a IamPlan,
@@ -56,19 +59,24 @@ pub async fn run(global: &GlobalArgs, args: &UpdateArgs) -> anyhow::Result<()> {
 
     let clients = global.clients().await?;
     let caller = clients.caller().await?;
-    check_account(&spec, aws.as_ref(), &caller.account)?;
+    check_account(&spec, aws.as_ref(), &caller)?;
     let live = clients.read_iam(&caller, spec.saml.as_ref().map(|s| s.name.as_str())).await?;
     let plan = plan_sync(&spec, &live, metadata.as_deref()).map_err(anyhow::Error::msg)?;
 
     let printer = Printer::new(global.output);
     if !printer.json() {
         printer.line(&render(&spec, &caller.account, &plan))?;
+        if spec.account_id.is_none() {
+            // Once more after a long plan, where it is read.
+            eprintln!("{}", unchecked_warning(&spec, &caller));
+        }
     }
     let destructive: Vec<String> = plan.destructive().iter().map(|s| s.step.to_string()).collect();
     let refused = !destructive.is_empty() && !args.allow_destructive;
     let mut report = Report {
         account_id: &caller.account,
         account_environment: &spec.account_env,
+        account_checked: spec.account_id.is_some(),
         dry_run: args.dry_run,
         applied: false,
         plan: &plan,
@@ -99,8 +107,9 @@ pub async fn run(global: &GlobalArgs, args: &UpdateArgs) -> anyhow::Result<()> {
 }
 
 /// Refuses to touch an account other than the one configured for the environment; without one
-/// configured, says which account is being changed.
-fn check_account(spec: &IamSpec, aws: Option<&sila_core::config::AwsConfig>, account: &str) -> anyhow::Result<()> {
+/// configured, says loudly which account is being changed.
+fn check_account(spec: &IamSpec, aws: Option<&sila_core::config::AwsConfig>, caller: &Caller) -> anyhow::Result<()> {
+    let account = &caller.account;
     match &spec.account_id {
         Some(expected) if expected != account => {
             let at = aws
@@ -116,13 +125,19 @@ fn check_account(spec: &IamSpec, aws: Option<&sila_core::config::AwsConfig>, acc
         }
         Some(_) => Ok(()),
         None => {
-            eprintln!(
-                "note: no [iam] account_id@{} configured; syncing account {account} as {}",
-                spec.account_env, spec.account_env
-            );
+            eprintln!("{}", unchecked_warning(spec, caller));
             Ok(())
         }
     }
+}
+
+/// What is said when nothing confirms the account: which account, whose credentials, and how to pin it.
+fn unchecked_warning(spec: &IamSpec, caller: &Caller) -> String {
+    let env = &spec.account_env;
+    format!(
+        "sila-iam: WARNING: syncing account {} as account environment {env}, unchecked: no [iam] account_id@{env} (or account_id) says which account {env} is; credentials: {}; set account_id@{env} = {} in [iam] if that is right",
+        caller.account, caller.arn, caller.account
+    )
 }
 
 /// The SAML metadata document: downloaded from an `http(s)://` URL, else read from a file (relative
@@ -166,7 +181,13 @@ async fn apply(clients: &Clients, plan: &IamPlan) -> anyhow::Result<()> {
 
 /// The plan as people read it: `+` adds or changes, `!` deletes what the config dropped.
 fn render(spec: &IamSpec, account: &str, plan: &IamPlan) -> String {
-    let mut out = format!("IAM of account {account} for account environment {}\n", spec.account_env);
+    let env = &spec.account_env;
+    let mut out = match spec.account_id {
+        Some(_) => format!("IAM of account {account} for account environment {env}\n"),
+        None => {
+            format!("IAM of account {account} (unchecked: no [iam] account_id@{env}) for account environment {env}\n")
+        }
+    };
     if plan.is_empty() {
         out.push_str("nothing to change\n");
     } else {
@@ -180,9 +201,18 @@ fn render(spec: &IamSpec, account: &str, plan: &IamPlan) -> String {
         }
     }
     let u = &plan.unmanaged;
-    for (kind, names) in
-        [("users", &u.users), ("groups", &u.groups), ("roles", &u.roles), ("instance profiles", &u.instance_profiles)]
-    {
+    if !u.users.is_empty() {
+        out.push_str(&format!(
+            "unmanaged users (never created, tagged or deleted; taken out of groups only with --allow-destructive): {}\n",
+            u.users.join(", ")
+        ));
+    }
+    if !u.other_environments_users.is_empty() {
+        let users: Vec<String> =
+            u.other_environments_users.iter().map(|(user, env)| format!("{user} ({env})")).collect();
+        out.push_str(&format!("users of other account environments (left alone): {}\n", users.join(", ")));
+    }
+    for (kind, names) in [("groups", &u.groups), ("roles", &u.roles), ("instance profiles", &u.instance_profiles)] {
         if !names.is_empty() {
             out.push_str(&format!("unmanaged {kind} (left alone): {}\n", names.join(", ")));
         }

@@ -151,7 +151,7 @@ fn edits_change_only_what_they_touch_and_strangers_survive() {
 
     let first = sila(&s, dir.path(), &["update", "--environment", "dev"]);
     assert_eq!(first.code, Some(0), "{first:?}");
-    assert!(first.stdout.contains("unmanaged users (left alone): carol"), "{}", first.stdout);
+    assert!(first.stdout.contains("unmanaged users (never created, tagged or deleted; taken out of groups only with --allow-destructive): carol"), "{}", first.stdout);
     assert!(!first.stderr.contains("note: no [iam] account_id"), "{}", first.stderr);
     assert_eq!(members(&iam, "disco_app"), BTreeSet::from(["alice".to_string(), "bob".to_string()]));
     assert!(roles(&iam).contains("acme_dev_ops") && roles(&iam).contains("instance_web"));
@@ -448,4 +448,156 @@ fn decode_reaches_sts() {
     assert_eq!(out.code, Some(1), "{out:?}");
     assert!(out.stderr.starts_with("sila-iam: error: DecodeAuthorizationMessage failed"), "{out:?}");
     assert_eq!(s.requests().count("DecodeAuthorizationMessage"), 1);
+}
+
+fn user_tags(iam: &Client, user: &str) -> BTreeSet<(String, String)> {
+    let out = block_on(iam.list_user_tags().user_name(user).send()).unwrap();
+    out.tags().iter().map(|t| (t.key().to_string(), t.value().to_string())).collect()
+}
+
+/// Two account environments in one account, `dev` and `dev_eu`: the `dev` sync owns none of what
+/// the `dev_eu` sync made (issue 11, item 7), even with --allow-destructive.
+#[test]
+fn ownership_is_the_account_environments_own() {
+    let s = session();
+    let iam = s.iam();
+    let dir = config(
+        "role_prefix=acme\naccount_id=123456789012",
+        &[
+            ("iam/user_policies/app.iam", &policy(&["s3:GetObject"])),
+            ("iam/user_policies/app.tr", TRUST),
+            ("iam/user_policies/legacy.iam", &policy(&["s3:ListBucket"])),
+            ("iam/user_policies/legacy.tr", TRUST),
+            ("iam/group_membership/dev/alice.grp", "app\n"),
+            ("iam/group_membership/dev_eu/erin.grp", "app\n"),
+        ],
+    );
+    let eu = sila(&s, dir.path(), &["update", "--environment", "dev_eu"]);
+    assert_eq!(eu.code, Some(0), "{eu:?}");
+    assert!(roles(&iam).contains("acme_dev_eu_app"), "{eu:?}");
+    // dev_eu's roles as Asiaq made them (untagged), and a dev role the dev config dropped.
+    for role in ["acme_dev_eu_old", "acme_dev_gone"] {
+        block_on(iam.create_role().role_name(role).assume_role_policy_document(TRUST).send()).unwrap();
+    }
+
+    s.forget_requests();
+    let dev = sila(&s, dir.path(), &["update", "--environment", "dev", "--dry-run"]);
+    assert_eq!(dev.code, Some(0), "{dev:?}");
+    let steps: Vec<&str> = dev.stdout.lines().filter(|l| l.starts_with("    + ") || l.starts_with("    ! ")).collect();
+    assert!(!steps.iter().any(|l| l.contains("erin") || l.contains("acme_dev_eu_")), "{}", dev.stdout);
+    assert!(dev.stdout.contains("! delete role acme_dev_gone"), "{}", dev.stdout);
+    assert!(mutating(&s).is_empty(), "{:?}", mutating(&s));
+
+    let dev = sila(&s, dir.path(), &["update", "--environment", "dev", "--allow-destructive"]);
+    assert_eq!(dev.code, Some(0), "{dev:?}");
+    assert_eq!(users(&iam), ["alice", "erin"].map(String::from).into());
+    assert_eq!(members(&iam, "disco_app"), ["alice", "erin"].map(String::from).into());
+    assert_eq!(
+        roles(&iam),
+        ["acme_dev_app", "acme_dev_eu_app", "acme_dev_eu_legacy", "acme_dev_eu_old", "acme_dev_legacy"]
+            .map(String::from)
+            .into()
+    );
+    assert!(user_tags(&iam, "alice").contains(&("account_environment".to_string(), "dev".to_string())));
+    assert!(user_tags(&iam, "erin").contains(&("account_environment".to_string(), "dev_eu".to_string())));
+
+    // And the other way round: dev_eu's sync leaves dev's user and roles alone; the Asiaq-made role
+    // it does own (by name), its config dropped.
+    let eu = sila(&s, dir.path(), &["update", "--environment", "dev_eu", "--dry-run"]);
+    assert_eq!(eu.code, Some(0), "{eu:?}");
+    let steps: Vec<&str> = eu.stdout.lines().filter(|l| l.starts_with("    + ") || l.starts_with("    ! ")).collect();
+    assert_eq!(steps.len(), 1, "{}", eu.stdout);
+    assert!(steps[0].starts_with("    ! delete role acme_dev_eu_old "), "{}", eu.stdout);
+    assert!(eu.stdout.contains("users of other account environments (left alone): alice (dev)"), "{}", eu.stdout);
+}
+
+/// Taking anyone the sync does not manage out of a `disco_` group is destructive (issue 11, item 7);
+/// a user tagged by an older sila-iam (no account environment) is not the sync's to delete.
+#[test]
+fn removing_an_unmanaged_user_from_a_group_is_destructive() {
+    let s = session();
+    let iam = s.iam();
+    let dir = config(
+        "",
+        &[("iam/user_policies/app.iam", &policy(&["s3:GetObject"])), ("iam/group_membership/dev/alice.grp", "app\n")],
+    );
+    assert_eq!(sila(&s, dir.path(), &["update", "--environment", "dev"]).code, Some(0));
+    let old_tag = aws_sdk_iam::types::Tag::builder().key("managed_by").value("sila-iam").build().unwrap();
+    block_on(iam.create_user().user_name("carol").send()).unwrap();
+    block_on(iam.create_user().user_name("dave").tags(old_tag).send()).unwrap();
+    for user in ["carol", "dave"] {
+        block_on(iam.add_user_to_group().group_name("disco_app").user_name(user).send()).unwrap();
+    }
+
+    s.forget_requests();
+    let refused = sila(&s, dir.path(), &["update", "--environment", "dev"]);
+    assert_eq!(refused.code, Some(2), "{refused:?}");
+    assert!(refused.stdout.contains("! remove user carol from group disco_app"), "{}", refused.stdout);
+    assert!(refused.stdout.contains("! remove user dave from group disco_app"), "{}", refused.stdout);
+    assert!(!refused.stdout.contains("delete user dave"), "{}", refused.stdout);
+    assert!(mutating(&s).is_empty(), "{:?}", mutating(&s));
+    assert_eq!(members(&iam, "disco_app"), ["alice", "carol", "dave"].map(String::from).into());
+
+    let run = sila(&s, dir.path(), &["update", "--environment", "dev", "--allow-destructive"]);
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert_eq!(members(&iam, "disco_app"), BTreeSet::from(["alice".to_string()]));
+    assert_eq!(users(&iam), ["alice", "carol", "dave"].map(String::from).into());
+}
+
+/// Without `account_id@E` the sync says loudly which account it changes, on stderr and in the plan.
+#[test]
+fn an_unpinned_account_is_named_loudly() {
+    let s = session();
+    let dir = config(
+        "",
+        &[("iam/user_policies/app.iam", &policy(&["s3:GetObject"])), ("iam/group_membership/dev/a.grp", "app")],
+    );
+    let run = sila(&s, dir.path(), &["update", "--environment", "dev", "--dry-run"]);
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert!(
+        run.stderr.contains("sila-iam: WARNING: syncing account 123456789012") && run.stderr.contains("account_id@dev"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stdout.contains("account 123456789012 (unchecked: no [iam] account_id@dev)"), "{}", run.stdout);
+    let json = sila(&s, dir.path(), &["update", "--environment", "dev", "--dry-run", "--output", "json"]);
+    let report: Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(report["account_checked"], false, "{}", json.stdout);
+}
+
+/// Interrupted, every tool exits 130, SIGTERM as SIGINT (issue 11, item 18).
+#[test]
+fn an_interrupted_sync_exits_130() {
+    for signal in ["TERM", "INT"] {
+        let s = session();
+        s.set_faults(
+            1,
+            &[FaultRule {
+                action: Some("GetAccountAuthorizationDetails".into()),
+                delay_ms: Some(10_000),
+                ..FaultRule::default()
+            }],
+        );
+        let child = s
+            .command(BIN)
+            .arg("--config-dir")
+            .arg(project_root())
+            .args(["update", "--environment", "dev"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while s.requests().count("GetAccountAuthorizationDetails") == 0 {
+            assert!(std::time::Instant::now() < deadline, "the sync never read the account");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let kill = Command::new("kill").arg(format!("-{signal}")).arg(child.id().to_string()).status();
+        assert!(kill.unwrap().success());
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(130), "SIG{signal}: {:?} {stderr}", out.status);
+        assert!(stderr.contains(&format!("interrupted by SIG{signal}")), "{stderr}");
+        assert!(mutating(&s).is_empty(), "{:?}", mutating(&s));
+    }
 }

@@ -75,13 +75,16 @@ pub const GLOBAL_FLAGS: [&str; 8] =
     ["--config-dir", "--env", "--output", "--verbose", "--profile", "--region", "--endpoint-url", "--max-attempts"];
 
 /// Checks the command-line contract every tool shares: `--help` exits 0 and documents the global
-/// options; no arguments at all is a usage error (exit 2) that prints the help on stderr.
+/// options and the exit status of an interruption; no arguments at all is a usage error (exit 2) that prints the help on stderr.
 pub fn assert_cli_contract(program: &Path) {
     let help = Outcome::of(Command::new(program).arg("--help"));
     assert_eq!(help.code, Some(0), "{} --help: {help:?}", program.display());
     for flag in GLOBAL_FLAGS {
         assert!(help.stdout.contains(flag), "{} --help lacks {flag}:\n{}", program.display(), help.stdout);
     }
+    // One exit status for an interruption in every tool, stated in its help (sila_cli::INTERRUPTED_HELP).
+    let rule = "Interrupted by Ctrl-C (SIGINT) or SIGTERM, every command exits 130";
+    assert!(help.stdout.contains(rule), "{} --help does not say \"{rule}\":\n{}", program.display(), help.stdout);
     let bare = Outcome::of(&mut Command::new(program));
     assert_eq!(bare.code, Some(2), "{} with no arguments: {bare:?}", program.display());
     assert!(bare.stderr.contains("Usage:"), "{} with no arguments prints usage: {bare:?}", program.display());

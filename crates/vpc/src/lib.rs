@@ -19,7 +19,7 @@ use sila_cli::GlobalArgs;
 ///
 /// Exit status: 0 success, 1 failure (configuration, input or AWS), 2 bad usage.
 #[derive(Debug, Parser)]
-#[command(name = "sila-vpc", version, arg_required_else_help = true)]
+#[command(name = "sila-vpc", version, arg_required_else_help = true, after_help = sila_cli::INTERRUPTED_HELP)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,

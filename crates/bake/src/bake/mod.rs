@@ -7,7 +7,8 @@
 //! forwarded only with `[bake] forward_agent`; ended at the deadline) → remove authorized_keys →
 //! stop → image (tagged, run-tagged until done) → available → snapshots tagged → builder
 //! terminated, temporary key pair and group deleted. A failure, Ctrl-C or SIGTERM takes back what
-//! was made, newest first, and exits 1 naming the step.
+//! was made, newest first, and names the step; then a failure exits 1 and an interruption 130, as
+//! in every tool.
 
 mod exposure;
 mod keyfile;
@@ -539,7 +540,7 @@ pub(crate) async fn bake(global: &GlobalArgs, args: &BakeArgs) -> anyhow::Result
     let host_keys = HostKeys::default();
     let outcome = tokio::select! {
         result = steps(&clients, &p, args, &undo, &step, &host_keys) => result,
-        signal = signals.recv() => Err(anyhow!("interrupted by {signal}")),
+        signal = signals.recv() => Err(sila_cli::Interrupted(signal).into()),
     };
     let mut result = BakeResult {
         run_id: p.run.id.clone(),

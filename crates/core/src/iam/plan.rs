@@ -1,190 +1,24 @@
 //! The IAM sync as a plan (reference §4.17, with Asiaq's dangers fixed): what exists in the account,
 //! what the config wants, and the steps between them, each with its reason.
 //!
-//! Ownership decides what may change. The sync owns groups under the group prefix, trust roles under
-//! `<role_prefix>_<E>_` and the naked roles its config names, roles and instance profiles under
-//! `instance_`, and the users listed in `group_membership/<E>/` (plus users it tagged earlier).
-//! Everything else is reported as unmanaged and never touched. Deleting something owned that the
-//! config dropped is destructive.
+//! Ownership decides what may change, and it is the account environment E's exactly: one account
+//! may hold several (`dev` and `dev_eu`). The sync owns groups under the group prefix, the trust
+//! roles tagged `account_environment=E` or named `<role_prefix>_<E>_` on whole segments (not
+//! another environment's `<role_prefix>_<E>_eu_`), the naked roles its config names, roles and
+//! instance profiles under `instance_`, and the users listed in `group_membership/<E>/` or tagged
+//! `account_environment=E`. Everything else is reported as unmanaged: never created, tagged or
+//! deleted, and taken out of a group only as a destructive step; what another environment's sync
+//! tagged is not touched at all. Deleting something owned that the config dropped is destructive.
 
-use super::spec::{ec2_trust, IamSpec, PolicyFile, INSTANCE_PREFIX};
+use super::spec::{ec2_trust, IamSpec, Owner, PolicyFile, ACCOUNT_ENV_TAG, INSTANCE_PREFIX};
 use crate::policy::same_policy;
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt;
 
-/// A group as it is in the account.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct LiveGroup {
-    /// Inline policies by name.
-    pub policies: BTreeMap<String, Value>,
-}
+mod account;
 
-/// A role as it is in the account.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct LiveRole {
-    /// Its trust (assume-role) document.
-    pub trust: Option<Value>,
-    /// Inline policies by name.
-    pub policies: BTreeMap<String, Value>,
-}
-
-/// A user as it is in the account.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct LiveUser {
-    /// The groups it is a member of.
-    pub groups: BTreeSet<String>,
-    /// True when it carries sila-iam's tag.
-    pub tagged: bool,
-}
-
-/// A SAML provider as it is in the account.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LiveSamlProvider {
-    /// Its ARN.
-    pub arn: String,
-    /// Its metadata document, when it was read.
-    pub metadata: Option<String>,
-}
-
-impl LiveSamlProvider {
-    /// The name: the part of the ARN after `saml-provider/`.
-    pub fn name(&self) -> &str {
-        self.arn.rsplit_once("saml-provider/").map_or(self.arn.as_str(), |(_, name)| name)
-    }
-}
-
-/// The account as read before planning.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct LiveIam {
-    /// The account id.
-    pub account_id: String,
-    /// The ARN partition (`aws`, `aws-cn`, `aws-us-gov`).
-    pub partition: String,
-    /// Groups by name.
-    pub groups: BTreeMap<String, LiveGroup>,
-    /// Roles by name.
-    pub roles: BTreeMap<String, LiveRole>,
-    /// Instance profiles by name, with the roles in each.
-    pub profiles: BTreeMap<String, Vec<String>>,
-    /// Users by name.
-    pub users: BTreeMap<String, LiveUser>,
-    /// SAML providers.
-    pub saml_providers: Vec<LiveSamlProvider>,
-}
-
-/// One change to the account.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "action", rename_all = "snake_case")]
-pub enum IamStep {
-    /// Create the SAML provider.
-    CreateSamlProvider {
-        name: String,
-        #[serde(skip)]
-        metadata: String,
-    },
-    /// Replace the SAML provider's metadata.
-    UpdateSamlProvider {
-        arn: String,
-        #[serde(skip)]
-        metadata: String,
-    },
-    /// Create a group.
-    CreateGroup { group: String },
-    /// Create or replace a group's inline policy.
-    PutGroupPolicy { group: String, policy: String, document: String },
-    /// Delete a group's inline policy.
-    DeleteGroupPolicy { group: String, policy: String },
-    /// Create a user (tagged as sila-iam's).
-    CreateUser { user: String },
-    /// Tag an existing user as sila-iam's.
-    TagUser { user: String },
-    /// Add a user to a group.
-    AddUserToGroup { user: String, group: String },
-    /// Remove a user from a group.
-    RemoveUserFromGroup { user: String, group: String },
-    /// Create a role with its trust document.
-    CreateRole { role: String, trust: String },
-    /// Replace a role's trust document.
-    UpdateTrust { role: String, trust: String },
-    /// Create or replace a role's inline policy.
-    PutRolePolicy { role: String, policy: String, document: String },
-    /// Delete a role's inline policy.
-    DeleteRolePolicy { role: String, policy: String },
-    /// Create an instance profile.
-    CreateInstanceProfile { profile: String },
-    /// Put a role into an instance profile.
-    AddRoleToInstanceProfile { profile: String, role: String },
-    /// Take a role out of an instance profile.
-    RemoveRoleFromInstanceProfile { profile: String, role: String },
-    /// Delete a user with its keys, password, certificates, MFA devices and policies.
-    DeleteUser { user: String },
-    /// Delete a group, its members and policies first.
-    DeleteGroup { group: String },
-    /// Delete a role, its policies and instance-profile memberships first; `profiles` are deleted too.
-    DeleteRole { role: String, profiles: Vec<String> },
-    /// Delete an instance profile that holds no role of the sync.
-    DeleteInstanceProfile { profile: String },
-}
-
-impl IamStep {
-    /// The level the step runs at: what it needs exists after the levels before it.
-    fn level(&self) -> usize {
-        use IamStep::*;
-        match self {
-            CreateSamlProvider { .. }
-            | UpdateSamlProvider { .. }
-            | CreateGroup { .. }
-            | CreateUser { .. }
-            | TagUser { .. }
-            | CreateInstanceProfile { .. } => 1,
-            CreateRole { .. }
-            | UpdateTrust { .. }
-            | PutGroupPolicy { .. }
-            | DeleteGroupPolicy { .. }
-            | AddUserToGroup { .. }
-            | RemoveUserFromGroup { .. }
-            | RemoveRoleFromInstanceProfile { .. } => 2,
-            PutRolePolicy { .. } | DeleteRolePolicy { .. } | AddRoleToInstanceProfile { .. } => 3,
-            DeleteUser { .. } | DeleteInstanceProfile { .. } => 4,
-            DeleteGroup { .. } | DeleteRole { .. } => 5,
-        }
-    }
-}
-
-impl fmt::Display for IamStep {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        use IamStep::*;
-        match self {
-            CreateSamlProvider { name, .. } => write!(f, "create SAML provider {name}"),
-            UpdateSamlProvider { arn, .. } => write!(f, "update the metadata of SAML provider {arn}"),
-            CreateGroup { group } => write!(f, "create group {group}"),
-            PutGroupPolicy { group, policy, .. } => write!(f, "put policy {policy} on group {group}"),
-            DeleteGroupPolicy { group, policy } => write!(f, "delete policy {policy} of group {group}"),
-            CreateUser { user } => write!(f, "create user {user}"),
-            TagUser { user } => write!(f, "tag user {user} as managed by sila-iam"),
-            AddUserToGroup { user, group } => write!(f, "add user {user} to group {group}"),
-            RemoveUserFromGroup { user, group } => write!(f, "remove user {user} from group {group}"),
-            CreateRole { role, .. } => write!(f, "create role {role}"),
-            UpdateTrust { role, .. } => write!(f, "replace the trust document of role {role}"),
-            PutRolePolicy { role, policy, .. } => write!(f, "put policy {policy} on role {role}"),
-            DeleteRolePolicy { role, policy } => write!(f, "delete policy {policy} of role {role}"),
-            CreateInstanceProfile { profile } => write!(f, "create instance profile {profile}"),
-            AddRoleToInstanceProfile { profile, role } => write!(f, "add role {role} to instance profile {profile}"),
-            RemoveRoleFromInstanceProfile { profile, role } => {
-                write!(f, "remove role {role} from instance profile {profile}")
-            }
-            DeleteUser { user } => write!(f, "delete user {user}"),
-            DeleteGroup { group } => write!(f, "delete group {group}"),
-            DeleteRole { role, profiles } if profiles.is_empty() => write!(f, "delete role {role}"),
-            DeleteRole { role, profiles } => {
-                write!(f, "delete role {role} and instance profile {}", profiles.join(", "))
-            }
-            DeleteInstanceProfile { profile } => write!(f, "delete instance profile {profile}"),
-        }
-    }
-}
+pub use account::{IamStep, LiveGroup, LiveIam, LiveRole, LiveSamlProvider, LiveUser};
 
 /// A step with the level it runs at and why it is there.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -203,8 +37,11 @@ pub struct PlannedStep {
 /// What the sync found in the account and leaves alone.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Unmanaged {
-    /// Users neither listed nor tagged by sila-iam.
+    /// Users neither listed nor tagged for this account environment (taken out of a group only by
+    /// a destructive step), but for those of other environments.
     pub users: Vec<String>,
+    /// Users another account environment's sync manages, with that environment: never touched.
+    pub other_environments_users: BTreeMap<String, String>,
     /// Groups outside the group prefix.
     pub groups: Vec<String>,
     /// Roles outside the sync's prefixes and names.
@@ -359,27 +196,51 @@ pub fn plan_sync(spec: &IamSpec, live: &LiveIam, saml_metadata: Option<&str>) ->
         arns.first().map(|a| a.to_string())
     };
 
-    // Users: the listed ones exist and carry the tag; tagged ones no longer listed are deleted.
+    // Users: the listed ones exist and carry the tags of E; those tagged for E and no longer listed
+    // are deleted. A listed user another environment's sync manages is taken over only as a
+    // destructive step (the two syncs would otherwise undo each other's memberships).
+    let ours = Owner::Environment(env.clone());
     for user in spec.memberships.keys() {
         let file = format!("{membership}{user}.grp");
-        match live.users.get(user) {
-            None => b.add(IamStep::CreateUser { user: user.clone() }, format!("listed in {file}")),
-            Some(u) if !u.tagged => b.add(IamStep::TagUser { user: user.clone() }, format!("listed in {file}")),
-            Some(_) => {}
+        let tag = IamStep::TagUser { user: user.clone(), account_environment: env.clone() };
+        match live.users.get(user).map(|u| &u.owner) {
+            None => b.add(
+                IamStep::CreateUser { user: user.clone(), account_environment: env.clone() },
+                format!("listed in {file}"),
+            ),
+            Some(owner) if *owner == ours => {}
+            Some(Owner::Environment(other)) => b.destroy(
+                tag,
+                format!(
+                    "listed in {file}, but tagged {ACCOUNT_ENV_TAG}={other}: taken over from that environment's sync"
+                ),
+            ),
+            Some(Owner::NoEnvironment) => {
+                b.add(tag, format!("listed in {file} (tagged by an older sila-iam, without {ACCOUNT_ENV_TAG})"))
+            }
+            Some(Owner::Untagged) => b.add(tag, format!("listed in {file}")),
         }
     }
     let dropped_users: BTreeSet<&String> = live
         .users
         .iter()
-        .filter(|(name, u)| u.tagged && !spec.memberships.contains_key(*name))
+        .filter(|(name, u)| u.owner == ours && !spec.memberships.contains_key(*name))
         .map(|(n, _)| n)
         .collect();
     for user in &dropped_users {
         b.destroy(
             IamStep::DeleteUser { user: (*user).clone() },
-            format!("tagged by sila-iam, no longer in {membership}"),
+            format!("tagged by sila-iam for {env}, no longer in {membership}"),
         );
     }
+    // Users of other account environments not listed here: their syncs manage them, this one never
+    // touches them.
+    let other_users: BTreeMap<&String, &str> = live
+        .users
+        .iter()
+        .filter(|(name, _)| !spec.memberships.contains_key(*name))
+        .filter_map(|(name, u)| Some((name, u.owner.other_environment(env)?)))
+        .collect();
 
     // Groups: one per user policy (unless pruned), exactly its policy, exactly its listed members.
     let mut wanted_groups = BTreeSet::new();
@@ -410,16 +271,37 @@ pub fn plan_sync(spec: &IamSpec, live: &LiveIam, saml_metadata: Option<&str>) ->
                 format!("{membership}{user}.grp lists {name}"),
             );
         }
-        for user in live_members.difference(&members).filter(|u| !dropped_users.contains(*u)) {
-            b.add(
-                IamStep::RemoveUserFromGroup { user: (*user).clone(), group: group.clone() },
-                format!("not listed as a member of {name} in {membership}"),
-            );
+        let extra =
+            live_members.difference(&members).filter(|u| !dropped_users.contains(*u) && !other_users.contains_key(*u));
+        for user in extra {
+            let step = IamStep::RemoveUserFromGroup { user: (*user).clone(), group: group.clone() };
+            if spec.memberships.contains_key(*user) {
+                b.add(step, format!("not listed as a member of {name} in {membership}"));
+            } else {
+                // Someone the sync does not manage (made by hand, or tagged without an environment).
+                b.destroy(
+                    step,
+                    format!("not managed by this sync: not in {membership}, not tagged {ACCOUNT_ENV_TAG}={env}"),
+                );
+            }
         }
     }
     for group in live.groups.keys().filter(|g| spec.owns_group(g) && !wanted_groups.contains(*g)) {
         let policy = &group[spec.group_prefix.len() + 1..];
         let reason = if spec.user_policies.contains_key(policy) {
+            // Empty for E, but the group is the account's: other environments' users may need it.
+            let others: Vec<&str> = other_users
+                .iter()
+                .filter(|(u, _)| live.users[**u].groups.contains(group))
+                .map(|(u, _)| u.as_str())
+                .collect();
+            if !others.is_empty() {
+                notes.push(format!(
+                    "group {group} is kept although no user of {membership} is a member: users of other account environments are ({})",
+                    others.join(", ")
+                ));
+                continue;
+            }
             format!("prune_empty_groups: no user of {membership} is a member")
         } else {
             format!("no iam/user_policies/{policy}.iam")
@@ -453,6 +335,19 @@ pub fn plan_sync(spec: &IamSpec, live: &LiveIam, saml_metadata: Option<&str>) ->
             None => "iam/federation/AssumeRolePolicyDocument.iam".to_string(),
         };
         let existing = live.roles.get(&role);
+        // Roles named for E carry E's tags; naked roles have no environment in their name.
+        let tagged_for = (!spec.naked_roles.contains(name)).then(|| env.clone());
+        if let (Some(r), Some(env)) = (existing, &tagged_for) {
+            let tag = IamStep::TagRole { role: role.clone(), account_environment: env.clone() };
+            match &r.owner {
+                Owner::Environment(e) if e == env => {}
+                Owner::Environment(other) => b.destroy(
+                    tag,
+                    format!("tagged {ACCOUNT_ENV_TAG}={other}: taken over from that environment's sync (its role names collide with {env}'s)"),
+                ),
+                _ => b.add(tag, format!("role of {} for {env}", shown(&user_policy.policy))),
+            }
+        }
         match (existing, &trust) {
             (None, None) => {
                 notes.push(format!(
@@ -461,7 +356,7 @@ pub fn plan_sync(spec: &IamSpec, live: &LiveIam, saml_metadata: Option<&str>) ->
                 continue;
             }
             (None, Some(trust)) => b.add(
-                IamStep::CreateRole { role: role.clone(), trust: compact(trust) },
+                IamStep::CreateRole { role: role.clone(), trust: compact(trust), account_environment: tagged_for },
                 format!("trust from {trust_source}"),
             ),
             (Some(r), Some(trust)) if !r.trust.as_ref().is_some_and(|t| same_policy(t, trust)) => b.add(
@@ -488,7 +383,7 @@ pub fn plan_sync(spec: &IamSpec, live: &LiveIam, saml_metadata: Option<&str>) ->
         let trust = ec2_trust();
         match existing {
             None => b.add(
-                IamStep::CreateRole { role: role.clone(), trust: compact(&trust) },
+                IamStep::CreateRole { role: role.clone(), trust: compact(&trust), account_environment: None },
                 format!("from {}", shown(policy)),
             ),
             Some(r) if !r.trust.as_ref().is_some_and(|t| same_policy(t, &trust)) => b.add(
@@ -528,13 +423,17 @@ pub fn plan_sync(spec: &IamSpec, live: &LiveIam, saml_metadata: Option<&str>) ->
         }
     }
 
-    // Roles the sync owns that the config dropped.
-    let owned_prefix = spec.owned_role_prefix();
+    // Roles the sync owns that the config dropped. A trust role is E's by its tag, else (made by
+    // Asiaq, or by hand) by its name on whole segments; one tagged for another environment never is.
+    let owns_trust_role = |role: &String, r: &LiveRole| match &r.owner {
+        Owner::Environment(e) => e == env,
+        Owner::Untagged | Owner::NoEnvironment => spec.owns_role_name(role) || spec.naked_roles.contains(role),
+    };
     let mut deleted_profiles = BTreeSet::new();
-    for role in live.roles.keys() {
+    for (role, r) in &live.roles {
         let instance = role.starts_with(INSTANCE_PREFIX);
-        let owned_trust = owned_prefix.as_ref().is_some_and(|p| role.starts_with(p)) || spec.naked_roles.contains(role);
-        if (instance && wanted_instance.contains(role)) || (!instance && (!owned_trust || wanted_roles.contains(role)))
+        if (instance && wanted_instance.contains(role))
+            || (!instance && (!owns_trust_role(role, r) || wanted_roles.contains(role)))
         {
             continue;
         }
@@ -569,28 +468,28 @@ pub fn plan_sync(spec: &IamSpec, live: &LiveIam, saml_metadata: Option<&str>) ->
             format!("no iam/instance_policies/{policy}.iam"),
         );
     }
-    if owned_prefix.is_none() {
-        notes.push("no [iam] role_prefix: roles the config no longer names are not looked for".to_string());
+    if spec.owned_role_prefix().is_none() {
+        notes.push(format!(
+            "no [iam] role_prefix: roles the config no longer names are looked for only by their tag {ACCOUNT_ENV_TAG}={env}"
+        ));
     }
 
     let unmanaged = Unmanaged {
         users: live
             .users
             .iter()
-            .filter(|(n, u)| !u.tagged && !spec.memberships.contains_key(*n))
+            .filter(|(n, u)| u.owner != ours && !spec.memberships.contains_key(*n) && !other_users.contains_key(n))
             .map(|(n, _)| n.clone())
             .collect(),
+        other_environments_users: other_users.iter().map(|(n, e)| ((*n).clone(), e.to_string())).collect(),
         groups: live.groups.keys().filter(|g| !spec.owns_group(g)).cloned().collect(),
         roles: live
             .roles
-            .keys()
-            .filter(|r| {
-                !r.starts_with(INSTANCE_PREFIX)
-                    && !wanted_roles.contains(*r)
-                    && !spec.naked_roles.contains(*r)
-                    && !owned_prefix.as_ref().is_some_and(|p| r.starts_with(p))
+            .iter()
+            .filter(|(name, r)| {
+                !name.starts_with(INSTANCE_PREFIX) && !wanted_roles.contains(*name) && !owns_trust_role(name, r)
             })
-            .cloned()
+            .map(|(name, _)| name.clone())
             .collect(),
         instance_profiles: live.profiles.keys().filter(|p| !p.starts_with(INSTANCE_PREFIX)).cloned().collect(),
     };

@@ -15,9 +15,59 @@ pub const INSTANCE_PREFIX: &str = "instance_";
 /// Group prefix when `[iam] group_prefix` is not set: Asiaq's hard-coded `disco`.
 pub const DEFAULT_GROUP_PREFIX: &str = "disco";
 
-/// The tag sila-iam puts on the users it creates or adopts. Users carry no name prefix, so this tag
-/// is how a later sync knows that a user dropped from `group_membership/` is one it may delete.
+/// The tag sila-iam puts on the users it creates or adopts, and on the `<role_prefix>_<E>_` roles it
+/// creates. Users carry no name prefix, so this tag is how a later sync knows that a user dropped
+/// from `group_membership/` is one it may delete.
 pub const MANAGED_USER_TAG: (&str, &str) = ("managed_by", "sila-iam");
+
+/// The tag naming the account environment whose sync made (or adopted) a user or role: with it,
+/// the `dev` sync never takes what the `dev_eu` sync of the same account made for its own.
+pub const ACCOUNT_ENV_TAG: &str = "account_environment";
+
+/// Which sync a user or role belongs to, by its tags.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Owner {
+    /// No `managed_by=sila-iam` tag: made by hand, by Asiaq or by another tool.
+    #[default]
+    Untagged,
+    /// `managed_by=sila-iam` without an account environment: tagged by an older sila-iam, which did
+    /// not record which environment's sync it was, so no sync may assume it is its own.
+    NoEnvironment,
+    /// `managed_by=sila-iam` and `account_environment=<E>`: the sync of E's.
+    Environment(String),
+}
+
+impl Owner {
+    /// The owner a set of `(key, value)` tags names.
+    pub fn from_tags<'a>(tags: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
+        let (mut managed, mut env) = (false, None);
+        for (key, value) in tags {
+            if (key, value) == MANAGED_USER_TAG {
+                managed = true;
+            } else if key == ACCOUNT_ENV_TAG && !value.is_empty() {
+                env = Some(value.to_string());
+            }
+        }
+        match (managed, env) {
+            (false, _) => Self::Untagged,
+            (true, None) => Self::NoEnvironment,
+            (true, Some(env)) => Self::Environment(env),
+        }
+    }
+
+    /// The account environment of another sync that owns it, if any (not `env`).
+    pub fn other_environment(&self, env: &str) -> Option<&str> {
+        match self {
+            Self::Environment(e) if e != env => Some(e),
+            _ => None,
+        }
+    }
+
+    /// The tags that make it the sync of `env`'s.
+    pub fn tags(env: &str) -> [(&'static str, String); 2] {
+        [(MANAGED_USER_TAG.0, MANAGED_USER_TAG.1.to_string()), (ACCOUNT_ENV_TAG, env.to_string())]
+    }
+}
 
 /// The trust document of instance roles: EC2 may assume them.
 pub fn ec2_trust() -> Value {
@@ -69,6 +119,9 @@ pub struct IamSpec {
     pub group_prefix: String,
     /// `[iam] role_prefix(@E)`.
     pub role_prefix: Option<String>,
+    /// `<role_prefix@E2>_<E2>_` of every other account environment E2 in `group_membership/`: a role
+    /// name that one of these matches more closely than this environment's is E2's, not E's.
+    pub other_role_prefixes: Vec<String>,
     /// `[iam] naked_roles(@E)`: policies whose role is named just `<policy>`.
     pub naked_roles: BTreeSet<String>,
     /// `[iam] policy_blacklist(@E)`: policies that get a group but no role.
@@ -178,6 +231,15 @@ impl IamSpec {
                 ));
             }
         }
+        let other_role_prefixes = files(&iam.join("group_membership"), None, true)
+            .into_iter()
+            .filter(|other| other != env)
+            .filter_map(|other| {
+                let prefix = aws.and_then(|a| a.iam_option("role_prefix", Some(&other)))?;
+                let prefix = prefix.value.trim();
+                (!prefix.is_empty()).then(|| format!("{prefix}_{other}_"))
+            })
+            .collect();
         let (errors, warnings): (Vec<_>, Vec<_>) = out.into_iter().partition(Diagnostic::is_error);
         if !errors.is_empty() {
             return Err(Diagnostics(errors));
@@ -187,6 +249,7 @@ impl IamSpec {
             account_id,
             group_prefix: nonempty("group_prefix").unwrap_or_else(|| DEFAULT_GROUP_PREFIX.to_string()),
             role_prefix: nonempty("role_prefix"),
+            other_role_prefixes,
             naked_roles: words("naked_roles"),
             blacklist: words("policy_blacklist"),
             prune_empty_groups: option("prune_empty_groups").is_some_and(|r| truthy(&r.value)),
@@ -225,6 +288,15 @@ impl IamSpec {
     /// the sync owns only the roles its config names (it cannot tell other `<E>_` roles from its own).
     pub fn owned_role_prefix(&self) -> Option<String> {
         self.role_prefix.as_ref().map(|p| format!("{p}_{}_", self.account_env))
+    }
+
+    /// True when `role` is named as one of this environment's trust roles: it starts with
+    /// `<role_prefix>_<E>_` and no other account environment's prefix that is longer matches it too.
+    /// Prefixes are matched on whole `_` segments: with environments `dev` and `dev_eu`,
+    /// `acme_dev_eu_app` is dev_eu's role of policy `app`, not dev's of policy `eu_app`.
+    pub fn owns_role_name(&self, role: &str) -> bool {
+        let Some(own) = self.owned_role_prefix() else { return false };
+        role.starts_with(&own) && !self.other_role_prefixes.iter().any(|p| p.len() > own.len() && role.starts_with(p))
     }
 
     /// The instance role and profile of instance policy `policy`: `instance_<policy>`.

@@ -1,5 +1,6 @@
 use super::*;
 use crate::config::{AwsConfig, ConfigDir};
+use crate::iam::spec::Owner;
 use crate::ini::Ini;
 use std::path::Path;
 
@@ -57,14 +58,24 @@ fn synced() -> LiveIam {
             ),
         },
     );
-    live.roles.insert("sila_dev_ops".into(), LiveRole { trust: Some(json(TRUST)), policies: policies("ops", OPS) });
-    live.roles
-        .insert("instance_common".into(), LiveRole { trust: Some(ec2_trust()), policies: policies("common", DEV) });
+    live.roles.insert(
+        "sila_dev_ops".into(),
+        LiveRole { trust: Some(json(TRUST)), policies: policies("ops", OPS), owner: dev() },
+    );
+    live.roles.insert(
+        "instance_common".into(),
+        LiveRole { trust: Some(ec2_trust()), policies: policies("common", DEV), owner: Owner::Untagged },
+    );
     live.profiles.insert("instance_common".into(), vec!["instance_common".into()]);
-    let user = |groups: &[&str]| LiveUser { groups: groups.iter().map(|g| g.to_string()).collect(), tagged: true };
+    let user = |groups: &[&str]| LiveUser { groups: groups.iter().map(|g| g.to_string()).collect(), owner: dev() };
     live.users.insert("alice".into(), user(&["disco_dev", "disco_ops"]));
     live.users.insert("bob".into(), user(&["disco_dev"]));
     live
+}
+
+/// Tagged by the sync of account environment `dev`.
+fn dev() -> Owner {
+    Owner::Environment("dev".into())
 }
 
 fn lines(plan: &IamPlan) -> Vec<String> {
@@ -146,7 +157,7 @@ fn dropped_items_are_destructive_and_strangers_are_left_alone() {
     let (_dir, spec) = spec();
     let mut live = synced();
     // Owned, dropped from the config:
-    live.users.insert("carol".into(), LiveUser { groups: ["disco_dev".to_string()].into(), tagged: true });
+    live.users.insert("carol".into(), LiveUser { groups: ["disco_dev".to_string()].into(), owner: dev() });
     live.groups.insert("disco_gone".into(), LiveGroup::default());
     live.roles.insert("sila_dev_gone".into(), LiveRole::default());
     live.roles.insert("instance_gone".into(), LiveRole::default());
@@ -155,7 +166,7 @@ fn dropped_items_are_destructive_and_strangers_are_left_alone() {
     // Not owned:
     live.users.insert(
         "dave".into(),
-        LiveUser { groups: ["disco_dev".to_string(), "admins".to_string()].into(), tagged: false },
+        LiveUser { groups: ["disco_dev".to_string(), "admins".to_string()].into(), owner: Owner::Untagged },
     );
     live.groups.insert("admins".into(), LiveGroup::default());
     live.roles.insert("sila_prod_ops".into(), LiveRole::default());
@@ -165,7 +176,7 @@ fn dropped_items_are_destructive_and_strangers_are_left_alone() {
     assert_eq!(
         lines(&plan),
         [
-            "2+ remove user dave from group disco_dev",
+            "2! remove user dave from group disco_dev",
             "4! delete user carol",
             "4! delete instance profile instance_empty",
             "5! delete group disco_gone",
@@ -173,7 +184,7 @@ fn dropped_items_are_destructive_and_strangers_are_left_alone() {
             "5! delete role sila_dev_gone",
         ]
     );
-    assert_eq!(plan.destructive().len(), 5);
+    assert_eq!(plan.destructive().len(), 6);
     assert_eq!(plan.unmanaged.users, ["dave"]);
     assert_eq!(plan.unmanaged.groups, ["admins"]);
     assert_eq!(plan.unmanaged.roles, ["OrganizationAccountAccessRole", "sila_prod_ops"]);
@@ -184,12 +195,16 @@ fn dropped_items_are_destructive_and_strangers_are_left_alone() {
 fn blacklist_naked_roles_and_adoption() {
     let (_dir, spec) = spec_with(&[], "[iam]\nrole_prefix=sila\npolicy_blacklist@dev=ops\nnaked_roles=dev\n");
     let mut live = synced();
-    live.users.get_mut("bob").unwrap().tagged = false;
-    live.roles.insert("dev".into(), LiveRole { trust: Some(json(TRUST)), policies: BTreeMap::new() });
+    live.users.get_mut("bob").unwrap().owner = Owner::Untagged;
+    live.roles.insert("dev".into(), LiveRole { trust: Some(json(TRUST)), ..LiveRole::default() });
     let plan = plan_sync(&spec, &live, None).unwrap();
     assert_eq!(
         lines(&plan),
-        ["1+ tag user bob as managed by sila-iam", "3+ put policy dev on role dev", "5! delete role sila_dev_ops"]
+        [
+            "1+ tag user bob as managed by sila-iam for dev",
+            "3+ put policy dev on role dev",
+            "5! delete role sila_dev_ops"
+        ]
     );
     assert_eq!(plan.steps[2].reason, "ops is in [iam] policy_blacklist");
 }
@@ -217,7 +232,7 @@ fn federation_through_the_saml_provider() {
     });
     live.roles.insert(
         "sila_dev_dev".into(),
-        LiveRole { trust: Some(trust.clone()), policies: BTreeMap::from([("dev".into(), json(DEV))]) },
+        LiveRole { trust: Some(trust.clone()), policies: BTreeMap::from([("dev".into(), json(DEV))]), owner: dev() },
     );
     assert!(plan_sync(&spec, &live, Some("<md/>")).unwrap().is_empty());
     assert_eq!(
@@ -257,4 +272,100 @@ fn prune_empty_groups() {
     let plan = plan_sync(&spec, &synced(), None).unwrap();
     assert_eq!(lines(&plan), ["5! delete group disco_ops"]);
     assert!(plan.steps[0].reason.starts_with("prune_empty_groups"));
+}
+
+/// One account, two account environments `dev` and `dev_eu` (issue 11, item 7): what belongs to
+/// dev_eu by tag or by name is never dev's, whatever dev's prefix matches.
+#[test]
+fn ownership_is_scoped_to_the_account_environment() {
+    let (_dir, spec) = spec_with(
+        &[("iam/group_membership/dev_eu/erin.grp", "dev"), ("iam/group_membership/prod/x.grp", "")],
+        "[iam]\nrole_prefix=sila\nrole_prefix@prod=p\n",
+    );
+    assert!(spec.owns_role_name("sila_dev_gone") && spec.owns_role_name("sila_dev_e"));
+    assert!(!spec.owns_role_name("sila_dev_eu_app") && !spec.owns_role_name("sila_prod_x"));
+    let mut live = synced();
+    let eu = || Owner::Environment("dev_eu".into());
+    // dev_eu's: its user (in a shared group), its role by tag, an Asiaq-made role of it by name.
+    live.users.insert("erin".into(), LiveUser { groups: ["disco_dev".to_string()].into(), owner: eu() });
+    live.roles.insert("sila_dev_eu_ops".into(), LiveRole { owner: eu(), ..LiveRole::default() });
+    live.roles.insert("sila_dev_eu_old".into(), LiveRole::default());
+    live.roles.insert("sila_dev_moved".into(), LiveRole { owner: eu(), ..LiveRole::default() });
+    // dev's: a role by name, one by tag under a prefix dev no longer uses.
+    live.roles.insert("sila_dev_gone".into(), LiveRole::default());
+    live.roles.insert("old_dev_app".into(), LiveRole { owner: dev(), ..LiveRole::default() });
+    // Tagged by an older sila-iam, no environment: not dev's to delete, a stranger in its groups.
+    live.users
+        .insert("frank".into(), LiveUser { groups: ["disco_dev".to_string()].into(), owner: Owner::NoEnvironment });
+    let plan = plan_sync(&spec, &live, None).unwrap();
+    assert_eq!(
+        lines(&plan),
+        ["2! remove user frank from group disco_dev", "5! delete role old_dev_app", "5! delete role sila_dev_gone",]
+    );
+    assert_eq!(plan.unmanaged.users, ["frank"]);
+    assert_eq!(plan.unmanaged.other_environments_users, BTreeMap::from([("erin".into(), "dev_eu".into())]));
+    assert_eq!(plan.unmanaged.roles, ["sila_dev_eu_old", "sila_dev_eu_ops", "sila_dev_moved"]);
+}
+
+#[test]
+fn tags_record_the_account_environment_and_takeovers_are_destructive() {
+    let (_dir, spec) = spec_with(&[("iam/user_policies/dev.tr", TRUST)], "[iam]\nrole_prefix=sila\nnaked_roles=ops\n");
+    let plan = plan_sync(&spec, &account(), None).unwrap();
+    let step = |text: &str| plan.steps.iter().find(|s| s.step.to_string() == text).unwrap().step.clone();
+    assert_eq!(
+        step("create user alice"),
+        IamStep::CreateUser { user: "alice".into(), account_environment: "dev".into() }
+    );
+    let IamStep::CreateRole { account_environment, .. } = step("create role sila_dev_dev") else { panic!() };
+    assert_eq!(account_environment.as_deref(), Some("dev"));
+    // Naked and instance roles are named for no environment: no environment tag.
+    for role in ["ops", "instance_common"] {
+        let IamStep::CreateRole { account_environment, .. } = step(&format!("create role {role}")) else { panic!() };
+        assert_eq!(account_environment, None, "{role}");
+    }
+
+    let mut live = synced();
+    let eu = || Owner::Environment("dev_eu".into());
+    live.users.get_mut("alice").unwrap().owner = eu();
+    live.users.get_mut("bob").unwrap().owner = Owner::NoEnvironment;
+    live.roles.insert(
+        "sila_dev_dev".into(),
+        LiveRole { trust: Some(json(TRUST)), policies: BTreeMap::from([("dev".into(), json(DEV))]), owner: eu() },
+    );
+    let ops = live.roles.remove("sila_dev_ops").unwrap();
+    live.roles.insert("ops".into(), LiveRole { owner: Owner::Untagged, ..ops });
+    let plan = plan_sync(&spec, &live, None).unwrap();
+    assert_eq!(
+        lines(&plan),
+        [
+            "1! tag user alice as managed by sila-iam for dev",
+            "1+ tag user bob as managed by sila-iam for dev",
+            "1! tag role sila_dev_dev as managed by sila-iam for dev",
+        ]
+    );
+    assert!(plan.steps[0].reason.contains("tagged account_environment=dev_eu"), "{}", plan.steps[0].reason);
+    // An Asiaq-made role of dev is adopted.
+    live.roles.get_mut("sila_dev_dev").unwrap().owner = Owner::Untagged;
+    live.users.get_mut("alice").unwrap().owner = dev();
+    live.users.get_mut("bob").unwrap().owner = dev();
+    assert_eq!(
+        lines(&plan_sync(&spec, &live, None).unwrap()),
+        ["1+ tag role sila_dev_dev as managed by sila-iam for dev"]
+    );
+}
+
+#[test]
+fn a_pruned_group_other_environments_use_is_kept() {
+    let (_dir, spec) = spec_with(
+        &[("iam/group_membership/dev/alice.grp", "dev"), ("iam/group_membership/dev_eu/erin.grp", "ops")],
+        "[iam]\nrole_prefix=sila\nprune_empty_groups=yes\n",
+    );
+    let mut live = synced();
+    live.users.insert(
+        "erin".into(),
+        LiveUser { groups: ["disco_ops".to_string()].into(), owner: Owner::Environment("dev_eu".into()) },
+    );
+    let plan = plan_sync(&spec, &live, None).unwrap();
+    assert!(plan.is_empty(), "{:?}", lines(&plan));
+    assert!(plan.notes.iter().any(|n| n.contains("group disco_ops is kept") && n.contains("erin")), "{:?}", plan.notes);
 }
