@@ -1208,7 +1208,7 @@ fn a_builder_gets_the_agent_only_with_forward_agent_and_never_unasked() {
     let hostile = HostileHost::start(address.parse().unwrap(), false);
     let out = finish(child, work.path(), Duration::from_secs(120));
     assert_eq!(out.code, Some(0), "{out:?}\n{}", hostile.log());
-    assert!(hostile.log().contains("/opt/acme/config/init/phase1.sh 'mhcbase'"), "{}", hostile.log());
+    assert!(hostile.log().contains("'/opt/acme/config/init/phase1.sh' 'mhcbase'"), "{}", hostile.log());
     hostile.assert_agent_refused();
     assert!(!hostile.log().contains(&agent.fingerprint), "{}", hostile.log());
 }
