@@ -484,9 +484,9 @@ fn static_addresses_snapshots_and_elastic_ips_are_provisioned_and_checked_first(
     assert_eq!(all.network_interfaces().len(), 1, "{all:?}");
 }
 
-#[test]
-fn spindownandup_plans_the_spinup_before_it_takes_anything_down() {
-    let s = session();
+/// The test pipeline (mhcapi and mhcweb, images in `tested`) spun up without smoke tests in a fresh
+/// environment; its config dir and the pipeline's path.
+fn spun_up(s: &Session) -> (tempfile::TempDir, String) {
     let ec2 = s.ec2();
     environment(&ec2);
     image(&ec2, "mhcapi 0000000100", "tested");
@@ -494,8 +494,15 @@ fn spindownandup_plans_the_spinup_before_it_takes_anything_down() {
     let dir = tempfile::tempdir().unwrap();
     config(dir.path());
     let csv = dir.path().join("pipeline.csv").display().to_string();
-    let out = sila(&s, dir.path(), &["spinup", "--pipeline", &csv, "--no-smoke-test"]);
+    let out = sila(s, dir.path(), &["spinup", "--pipeline", &csv, "--no-smoke-test"]);
     assert_eq!(out.code, Some(0), "{out:?}");
+    (dir, csv)
+}
+
+#[test]
+fn spindownandup_plans_the_spinup_before_it_takes_anything_down() {
+    let s = session();
+    let (dir, csv) = spun_up(&s);
     let before: Vec<String> = groups(&s).into_keys().collect();
     assert_eq!(before.len(), 2, "{before:?}");
 
@@ -511,16 +518,7 @@ fn spindownandup_plans_the_spinup_before_it_takes_anything_down() {
     // A failure after the spindown says what the spindown removed, never "nothing changed".
     std::fs::write(&csv, CSV).unwrap();
     std::thread::sleep(std::time::Duration::from_millis(1100)); // a new group name needs a new second
-    s.set_faults(
-        1,
-        &[sila_testkit::FaultRule {
-            action: Some("CreateLaunchTemplate".into()),
-            error: Some("InvalidParameterValue".into()),
-            status: Some(400),
-            times: Some(10),
-            ..Default::default()
-        }],
-    );
+    s.set_faults(1, &[sila_testkit::FaultRule::error("CreateLaunchTemplate", "InvalidParameterValue", 400, 10)]);
     let out = sila(&s, dir.path(), &["spindownandup", "--pipeline", &csv]);
     assert_eq!(out.code, Some(1), "{out:?}");
     assert!(!out.stderr.contains("nothing changed"), "{out:?}");
@@ -532,15 +530,7 @@ fn spindownandup_plans_the_spinup_before_it_takes_anything_down() {
 #[test]
 fn short_rows_and_sizes_aws_would_refuse_change_nothing() {
     let s = session();
-    let ec2 = s.ec2();
-    environment(&ec2);
-    image(&ec2, "mhcapi 0000000100", "tested");
-    image(&ec2, "mhcweb 0000000100", "tested");
-    let dir = tempfile::tempdir().unwrap();
-    config(dir.path());
-    let csv = dir.path().join("pipeline.csv").display().to_string();
-    let out = sila(&s, dir.path(), &["spinup", "--pipeline", &csv, "--no-smoke-test"]);
-    assert_eq!(out.code, Some(0), "{out:?}");
+    let (dir, csv) = spun_up(&s);
 
     // mhcweb's row lost its instance type and smoke test cells: an error, not m3.large.
     s.forget_requests();

@@ -155,6 +155,19 @@ fn finish(mut child: Child, out: &Path, limit: Duration) -> Outcome {
 /// authorized_keys and starts sshd on the instance's private (`local`) or public address.
 fn boot(s: &Session, host: &mut TestHost, child: &mut Child, out: &Path, local: bool) -> String {
     let ec2 = s.ec2();
+    let i = running_builder(s, child, out);
+    let address = if local { i.private_ip_address() } else { i.public_ip_address() };
+    let address = address.unwrap_or_else(|| panic!("builder without the address wanted: {i:?}"));
+    let key =
+        block_on(ec2.describe_key_pairs().key_names(i.key_name().unwrap()).include_public_key(true).send()).unwrap();
+    let public = key.key_pairs()[0].public_key().unwrap().to_string();
+    host.listen(address.parse().unwrap(), &format!("{public}\n"));
+    i.instance_id().unwrap().to_string()
+}
+
+/// Waits until the bake's builder runs (within 60 s, while the bake is still going); the instance.
+fn running_builder(s: &Session, child: &mut Child, out: &Path) -> aws_sdk_ec2::types::Instance {
+    let ec2 = s.ec2();
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         if let Some(status) = child.try_wait().unwrap() {
@@ -171,14 +184,7 @@ fn boot(s: &Session, host: &mut TestHost, child: &mut Child, out: &Path, local: 
         )
         .unwrap();
         if let Some(i) = found.reservations().iter().flat_map(|r| r.instances()).next() {
-            let address = if local { i.private_ip_address() } else { i.public_ip_address() };
-            let address = address.unwrap_or_else(|| panic!("builder without the address wanted: {i:?}"));
-            let key =
-                block_on(ec2.describe_key_pairs().key_names(i.key_name().unwrap()).include_public_key(true).send())
-                    .unwrap();
-            let public = key.key_pairs()[0].public_key().unwrap().to_string();
-            host.listen(address.parse().unwrap(), &format!("{public}\n"));
-            return i.instance_id().unwrap().to_string();
+            return i.clone();
         }
         assert!(Instant::now() < deadline, "no builder ran");
         std::thread::sleep(Duration::from_millis(100));
@@ -1147,28 +1153,7 @@ fn forward_agent(config: &Path, on: bool) {
 
 /// Waits until the bake's builder runs; its private address.
 fn builder_address(s: &Session, child: &mut Child, out: &Path) -> String {
-    let ec2 = s.ec2();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            panic!(
-                "the bake ended ({status}) before its builder ran: {}",
-                std::fs::read_to_string(out.join("stderr")).unwrap()
-            );
-        }
-        let found = block_on(
-            ec2.describe_instances()
-                .filters(f("tag-key", "sila-bake-run"))
-                .filters(f("instance-state-name", "running"))
-                .send(),
-        )
-        .unwrap();
-        if let Some(i) = found.reservations().iter().flat_map(|r| r.instances()).next() {
-            return i.private_ip_address().unwrap().to_string();
-        }
-        assert!(Instant::now() < deadline, "no builder ran");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    running_builder(s, child, out).private_ip_address().unwrap().to_string()
 }
 
 #[test]

@@ -281,16 +281,7 @@ fn iam_propagation_is_waited_out() {
         &[("iam/instance_policies/web.iam", &policy(&["s3:GetObject"])), ("iam/group_membership/dev/.keep", "")],
     );
     // A fresh role is not visible to the instance-profile API at once on AWS.
-    s.set_faults(
-        1,
-        &[FaultRule {
-            action: Some("AddRoleToInstanceProfile".into()),
-            error: Some("NoSuchEntity".into()),
-            status: Some(404),
-            times: Some(2),
-            ..FaultRule::default()
-        }],
-    );
+    s.set_faults(1, &[FaultRule::error("AddRoleToInstanceProfile", "NoSuchEntity", 404, 2)]);
     let run = sila(&s, dir.path(), &["update", "--environment", "dev"]);
     assert_eq!(run.code, Some(0), "{run:?}");
     assert_eq!(s.requests().count("AddRoleToInstanceProfile"), 3);

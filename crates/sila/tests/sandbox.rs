@@ -191,16 +191,7 @@ fn only_sandbox_environments_are_touched_and_only_after_every_check() {
 
     // A failure after changes were made says what they were.
     std::fs::write(&csv, &good).unwrap();
-    s.set_faults(
-        1,
-        &[sila_testkit::FaultRule {
-            action: Some("CreateLaunchTemplate".into()),
-            error: Some("InvalidParameterValue".into()),
-            status: Some(400),
-            times: Some(10),
-            ..Default::default()
-        }],
-    );
+    s.set_faults(1, &[sila_testkit::FaultRule::error("CreateLaunchTemplate", "InvalidParameterValue", 400, 10)]);
     let out = sila(&s, cfg.path(), &["sandbox", "ann", "--sandbox-dir", "dev", "--no-smoke-test"]);
     assert_eq!(out.code, Some(1), "{out:?}");
     assert!(!out.stderr.contains("nothing changed"), "{out:?}");

@@ -105,6 +105,17 @@ impl FaultRule {
         }
     }
 
+    /// `action` answered with error `code` and HTTP `status`, `times` times, without being carried out.
+    pub fn error(action: &str, code: &str, status: u16, times: u64) -> Self {
+        Self {
+            action: Some(action.into()),
+            error: Some(code.into()),
+            status: Some(status),
+            times: Some(times),
+            ..Self::default()
+        }
+    }
+
     /// `action` is carried out but its answer lost (HTTP 503), `times` times: the SDK retries a
     /// request that has already done its work.
     pub fn lost_answer(action: &str, times: u64) -> Self {
