@@ -56,6 +56,12 @@ impl AwsArgs {
     }
 }
 
+/// Refuses an environment name from the command line that breaks the one rule (core's
+/// `validate_name`), naming the argument: a usage error (exit 2).
+pub fn check_environment_name(argument: &str, name: &str) -> Result<(), crate::UsageError> {
+    validate_name(name).map_err(|e| crate::UsageError(format!("{argument}: {e}")))
+}
+
 /// Flags shared by every Sila tool.
 #[derive(Debug, Clone, Args)]
 pub struct GlobalArgs {
@@ -132,7 +138,7 @@ impl GlobalArgs {
     pub fn env_flag(&self) -> anyhow::Result<Option<String>> {
         match &self.env {
             Some(env) => {
-                validate_name(env).map_err(|e| crate::UsageError(format!("--env: {e}")))?;
+                check_environment_name("--env", env)?;
                 Ok(Some(env.clone()))
             }
             None => Ok(None),

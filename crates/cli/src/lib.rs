@@ -17,7 +17,7 @@ mod run;
 pub mod values;
 mod who;
 
-pub use args::{AwsArgs, GlobalArgs, OutputFormat, DEFAULT_MAX_ATTEMPTS};
+pub use args::{check_environment_name, AwsArgs, GlobalArgs, OutputFormat, DEFAULT_MAX_ATTEMPTS};
 pub use output::{Printer, Table};
 pub use progress::Progress;
 pub use run::{

@@ -130,7 +130,7 @@ async fn check_images(
 /// Runs `sandbox`.
 pub async fn run(global: &GlobalArgs, args: &SandboxArgs) -> anyhow::Result<()> {
     // The sandbox's name becomes its VPC's Name tag and goes into tag filters: the one rule first.
-    sila_core::environment::validate_name(&args.name).map_err(|e| UsageError(format!("sandbox NAME: {e}")))?;
+    sila_cli::check_environment_name("sandbox NAME", &args.name)?;
     let dir = global.config_dir();
     let folder_name = args.sandbox_dir.clone().unwrap_or_else(|| args.name.clone());
     let folder = dir.root.join("sandboxes").join(&folder_name);

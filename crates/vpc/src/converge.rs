@@ -65,7 +65,7 @@ struct Report<'a> {
 
 /// `sila-vpc create`.
 pub async fn create(global: &GlobalArgs, args: &CreateArgs) -> anyhow::Result<()> {
-    environment::check_name("--name", &args.name)?;
+    sila_cli::check_environment_name("--name", &args.name)?;
     let vpc = environment::vpc_config(global)?;
     environment::known_type(&vpc, &args.vpc_type)?;
     // All configuration is read before the first AWS call: bad input changes nothing, calls nothing.

@@ -5,9 +5,7 @@ use sila_cli::{GlobalArgs, UsageError};
 use sila_cloud::ec2::{Ec2Filter, VpcSummary};
 use sila_cloud::Clients;
 use sila_core::config::{AwsConfig, ConfigFile, VpcConfig};
-use sila_core::environment::{
-    desired, floating_interfaces, validate_name, EnvironmentSpec, RegionFacts, IDENTITY_TAGS,
-};
+use sila_core::environment::{desired, floating_interfaces, EnvironmentSpec, RegionFacts, IDENTITY_TAGS};
 use std::collections::BTreeMap;
 
 /// `--name N` or `--vpc-id ID`: which environment.
@@ -65,11 +63,6 @@ pub fn parse_tag(value: &str) -> Result<(String, String), String> {
     }
 }
 
-/// Refuses an environment name that breaks the one rule (core's), naming the argument.
-pub fn check_name(flag: &str, name: &str) -> Result<(), UsageError> {
-    validate_name(name).map_err(|e| UsageError(format!("{flag}: {e}")))
-}
-
 /// The VPCs named exactly `name` (normally one).
 pub async fn find_by_name(clients: &Clients, name: &str) -> anyhow::Result<Vec<VpcSummary>> {
     Ok(clients.describe_vpcs(&[Ec2Filter::eq("tag:Name", name)]).await?)
@@ -101,7 +94,7 @@ pub async fn find(clients: &Clients, target: &Target) -> anyhow::Result<VpcSumma
 /// Refuses a `--name` or `--vpc-id` that could match anything but one environment.
 pub fn check_target(target: &Target) -> Result<(), UsageError> {
     if let Some(name) = &target.name {
-        check_name("--name", name)?;
+        sila_cli::check_environment_name("--name", name)?;
     }
     if let Some(id) = &target.vpc_id {
         let hex = id.strip_prefix("vpc-").unwrap_or_default();
