@@ -13,3 +13,10 @@ fn an_unreachable_endpoint_is_one_line_soon() {
         &["--config-dir", &root, "listhosts"],
     );
 }
+
+/// Every `--help` page, as it was when the snapshot was taken: flags, defaults and wording change
+/// only on purpose (`cargo insta review` shows the difference).
+#[test]
+fn help_pages_are_unchanged() {
+    insta::assert_snapshot!(sila_testkit::help_pages(std::path::Path::new(env!("CARGO_BIN_EXE_sila-aws"))));
+}

@@ -5,7 +5,7 @@
 
 use aws_sdk_ec2::types::{Filter, ResourceType, Tag, TagSpecification};
 use serde_json::Value;
-use sila_testkit::{block_on, session, Agent, HostileHost, Outcome, Session, TestHost};
+use sila_testkit::{block_on, session, stable, Agent, HostileHost, Outcome, Session, TestHost};
 use std::collections::BTreeMap;
 use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
 use std::path::Path;
@@ -435,7 +435,13 @@ fn dry_run_and_bad_input_change_nothing() {
     s.forget_requests();
     let run = |args: &[&str]| {
         Outcome::of(
-            s.command(BIN).env_remove("SSH_AUTH_SOCK").arg("--config-dir").arg(cfg.path()).arg("bake").args(args),
+            s.command(BIN)
+                .env_remove("SSH_AUTH_SOCK")
+                .env("USER", "ci-baker")
+                .arg("--config-dir")
+                .arg(cfg.path())
+                .arg("bake")
+                .args(args),
         )
     };
 
@@ -449,8 +455,12 @@ fn dry_run_and_bad_input_change_nothing() {
     assert!(out.stdout.contains("+ run '/opt/acme/config/init/phase2.sh' 'mhcweb' '#None' "), "{}", out.stdout);
     assert!(out.stdout.contains("overlay discoroot for mhcweb: 2 file(s), 2 metadata line(s)"), "{}", out.stdout);
     assert!(out.stdout.contains("dry run: nothing changed"), "{}", out.stdout);
+    // The whole plan, as it was before the bake took `&Settings` (ids and the config dir as placeholders).
+    let shown = |out: &Outcome| stable(&out.stdout.replace(&cfg.path().display().to_string(), "<dir>"));
+    insta::assert_snapshot!("bake_dry_run", shown(&out));
     let out = run(&["--hostclass", "mhcweb", "--dry-run", "--output", "json"]);
     assert_eq!(json(&out)["source_ami"], base.as_str());
+    insta::assert_snapshot!("bake_dry_run_json", shown(&out));
     assert!(s.requests().mutating().is_empty(), "{:?}", s.requests().mutating());
 
     let out = run(&["--hostclass", "mhcnope"]);

@@ -47,3 +47,10 @@ fn huge_durations_and_counts_are_refused_before_any_call() {
     assert!(out.stderr.contains("aws.ini:7: ") && out.stderr.contains("ami_available_wait_time"), "{out:?}");
     assert!(s.requests().log.is_empty(), "{:?}", s.requests().log);
 }
+
+/// Every `--help` page, as it was when the snapshot was taken: flags, defaults and wording change
+/// only on purpose (`cargo insta review` shows the difference).
+#[test]
+fn help_pages_are_unchanged() {
+    insta::assert_snapshot!(sila_testkit::help_pages(std::path::Path::new(env!("CARGO_BIN_EXE_sila-bake"))));
+}

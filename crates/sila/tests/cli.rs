@@ -95,3 +95,10 @@ fn global_flags_before_the_tool_name_reach_the_tool() {
     let answer: serde_json::Value = serde_json::from_str(&out.stdout).expect("JSON");
     assert_eq!(answer["value"], "edge", "{answer}");
 }
+
+/// Every `--help` page, as it was when the snapshot was taken: flags, defaults and wording change
+/// only on purpose (`cargo insta review` shows the difference).
+#[test]
+fn help_pages_are_unchanged() {
+    insta::assert_snapshot!(sila_testkit::help_pages(std::path::Path::new(env!("CARGO_BIN_EXE_sila"))));
+}

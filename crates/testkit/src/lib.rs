@@ -9,16 +9,21 @@
 //! * [`Session::requests`] and [`Session::set_faults`] read the request log and inject throttling,
 //!   5xx and latency per action.
 //! * [`TestHost`] is a real sshd confined to a busybox root, standing in for a booted builder.
+//! * [`fixtures`] builds what a tool expects to find (an environment, an image) through the SDK.
 //! * [`HostileHost`] is an SSH server that opens an agent channel unasked (paramiko).
 
 mod emulator;
+pub mod fixtures;
 mod hostile;
 mod run;
 mod sshd;
 
 pub use emulator::{ec2_client, Emulator, FaultRule, LoggedRequest, Requests};
 pub use hostile::{Agent, HostileHost};
-pub use run::{assert_cli_contract, assert_unreachable_endpoint_is_one_line, bin, project_root, Outcome, GLOBAL_FLAGS};
+pub use run::{
+    assert_cli_contract, assert_unreachable_endpoint_is_one_line, bin, help_pages, project_root, stable, Outcome,
+    GLOBAL_FLAGS,
+};
 pub use sshd::TestHost;
 
 use std::sync::{Mutex, MutexGuard, OnceLock};

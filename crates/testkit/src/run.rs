@@ -68,6 +68,12 @@ impl Outcome {
             stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
         }
     }
+
+    /// Exit code, stdout and stderr in one text with what differs between runs as placeholders
+    /// ([`stable`]), for snapshot tests.
+    pub fn transcript(&self) -> String {
+        stable(&format!("exit {:?}\n--- stdout\n{}\n--- stderr\n{}", self.code, self.stdout, self.stderr))
+    }
 }
 
 /// The global options every Sila binary documents in `--help`.
@@ -107,4 +113,63 @@ pub fn assert_unreachable_endpoint_is_one_line(program: &Path, args: &[&str]) {
     assert!(lines[0].contains("error: "), "{shown}: {out:?}");
     assert!(lines[0].contains("could not reach") && lines[0].contains(&endpoint), "{shown}: {out:?}");
     assert!(lines[0].contains("connection refused"), "{shown}: {out:?}");
+}
+
+/// Every `--help` page of `program`: its own, then each subcommand's (found in the `Commands:` list
+/// of the page above it, recursively), each under a `$ NAME ARGS --help` header. Snapshot tests of
+/// these pages keep every flag, default and description from changing unnoticed.
+pub fn help_pages(program: &Path) -> String {
+    let name = program.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let mut pages = String::new();
+    let mut pending: Vec<Vec<String>> = vec![Vec::new()];
+    while let Some(path) = pending.pop() {
+        // Fixed width: clap wraps help text to the terminal, or to COLUMNS when there is none.
+        let out = Outcome::of(Command::new(program).args(&path).arg("--help").env("COLUMNS", "100"));
+        assert_eq!(out.code, Some(0), "{name} {} --help: {out:?}", path.join(" "));
+        let shown: Vec<&str> = std::iter::once(name.as_str()).chain(path.iter().map(String::as_str)).collect();
+        pages.push_str(&format!("$ {} --help\n{}\n", shown.join(" "), out.stdout.trim_end()));
+        pages.push('\n');
+        let subcommands: Vec<String> = out
+            .stdout
+            .lines()
+            .skip_while(|l| *l != "Commands:")
+            .skip(1)
+            .take_while(|l| l.starts_with("  "))
+            .filter(|l| !l.starts_with("   "))
+            .filter_map(|l| l.split_whitespace().next())
+            .filter(|c| *c != "help")
+            .map(str::to_string)
+            .collect();
+        // Depth first, in the order the help lists them.
+        for sub in subcommands.into_iter().rev() {
+            pending.push(path.iter().cloned().chain([sub]).collect());
+        }
+    }
+    pages
+}
+
+/// `text` with what differs from run to run spelled as placeholders, for snapshots: resource ids
+/// (`vpc-<id>`), timestamps (`<time>`), the seconds a run took (`<t>s`) and the time suffix of
+/// group names (`_<stamp>`), bake run ids (`<run>`) and epoch seconds in image names (`<epoch>`). Everything else, including every count and name, stays.
+pub fn stable(text: &str) -> String {
+    use std::sync::OnceLock;
+    static RULES: OnceLock<Vec<(regex::Regex, &'static str)>> = OnceLock::new();
+    let rules = RULES.get_or_init(|| {
+        [
+            (
+                r"\b(vpc|subnet|rtb|rtbassoc|sg|sgr|igw|nat|eipalloc|eipassoc|eni|dopt|pcx|vgw|lt|ami|i|vpce|snap|vol|acl|r)-[0-9a-f]{8,17}\b",
+                "$1-<id>",
+            ),
+            (r"\b\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})?", "<time>"),
+            (r"\b\d+\.\d+s\b", "<t>s"),
+            (r"_\d{10,14}\b", "_<stamp>"),
+            // Bake run ids (time and randomness in hex) and image names' epoch seconds.
+            (r"\b[0-9a-f]{11}-[0-9a-f]{5}\b", "<run>"),
+            (r"\b1\d{9}\b", "<epoch>"),
+        ]
+        .into_iter()
+        .map(|(pattern, with)| (regex::Regex::new(pattern).expect("pattern"), with))
+        .collect()
+    });
+    rules.iter().fold(text.to_string(), |text, (pattern, with)| pattern.replace_all(&text, *with).into_owned())
 }

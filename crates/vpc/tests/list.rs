@@ -153,3 +153,10 @@ fn injected_latency_slows_every_call() {
     assert_eq!(out.code, Some(0), "{out:?}");
     assert!(started.elapsed() >= std::time::Duration::from_millis(400), "{:?}", started.elapsed());
 }
+
+/// Every `--help` page, as it was when the snapshot was taken: flags, defaults and wording change
+/// only on purpose (`cargo insta review` shows the difference).
+#[test]
+fn help_pages_are_unchanged() {
+    insta::assert_snapshot!(sila_testkit::help_pages(std::path::Path::new(BIN)));
+}
