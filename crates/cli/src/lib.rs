@@ -11,6 +11,7 @@
 //! A broken pipe (`sila-vpc list | head`) is not an error.
 
 mod args;
+pub mod converge;
 mod output;
 mod progress;
 mod run;

@@ -25,6 +25,14 @@ impl Progress {
         Progress { bar, last: String::new() }
     }
 
+    /// Shows `status` on the spinner only: for counts that change too often to log (the steps of
+    /// a plan), where the log has lines of its own.
+    pub fn show(&mut self, status: &str) {
+        if let Some(bar) = &self.bar {
+            bar.set_message(status.to_string());
+        }
+    }
+
     /// Shows `status` (on the spinner; logged when it differs from the last one).
     pub fn set(&mut self, status: &str) {
         match &self.bar {

@@ -22,6 +22,7 @@ pub mod limits;
 pub mod net;
 pub mod peering_plan;
 pub mod pipeline;
+pub mod plan;
 pub mod policy;
 pub mod provision;
 pub mod shell;

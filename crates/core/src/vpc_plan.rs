@@ -331,68 +331,85 @@ fn target_text(target: &RouteTarget) -> String {
     }
 }
 
-/// A step with its place in the plan.
+/// A change with the keys that connect it to the rest of the plan: what it creates, what must
+/// exist first. The plan kernel's `after` is derived from these.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct PlannedStep {
+pub struct Change {
+    /// The change.
+    #[serde(flatten)]
+    pub action: Step,
+    /// What it creates, if anything.
+    pub provides: Option<Key>,
+    /// What must exist first.
+    pub needs: Vec<Key>,
+}
+
+impl fmt::Display for Change {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.action.fmt(f)
+    }
+}
+
+/// The steps for one environment, on the plan kernel (`crate::plan`).
+pub type Plan = crate::plan::Plan<Change>;
+
+impl crate::plan::Plan<Change> {
+    /// Adds `action`, after the steps of this plan that provide what it `needs` (what exists
+    /// already has no step); destructive as [`Step::is_destructive`] says.
+    fn push(&mut self, action: Step, provides: Option<Key>, needs: Vec<Key>) {
+        let after: Vec<usize> = needs
+            .iter()
+            .filter_map(|k| self.steps.iter().find(|s| s.step.provides.as_ref() == Some(k)))
+            .map(|s| s.id)
+            .collect();
+        let destructive = action.is_destructive();
+        self.add(Change { action, provides, needs }, after).destructive(destructive);
+    }
+}
+
+/// The plan as `sila-vpc --output json` has always shown it (levels counted from 0), kept as it
+/// was when the tool moved onto the plan kernel, so no consumer of the JSON breaks.
+#[derive(Debug, Serialize)]
+pub struct PlanView<'a> {
+    /// The steps.
+    pub steps: Vec<StepView<'a>>,
+    /// The notes.
+    pub notes: &'a [String],
+}
+
+/// One step of [`PlanView`].
+#[derive(Debug, Serialize)]
+pub struct StepView<'a> {
     /// Position in the plan.
     pub id: usize,
     /// 0 for steps that wait for nothing; otherwise one more than the deepest step waited for.
     pub level: usize,
     /// The change.
     #[serde(flatten)]
-    pub step: Step,
+    pub step: &'a Step,
     /// What it creates, if anything.
-    pub provides: Option<Key>,
+    pub provides: &'a Option<Key>,
     /// What must exist first.
-    pub needs: Vec<Key>,
+    pub needs: &'a [Key],
     /// Deletes or replaces a subnet, route table, security group, gateway or the VPC.
     pub destructive: bool,
 }
 
-/// An ordered set of steps for one environment.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct Plan {
-    /// The steps, in an order where each comes after what it needs.
-    pub steps: Vec<PlannedStep>,
-    /// Things the operator should know that change nothing (e.g. VGW routes with no VPN gateway).
-    pub notes: Vec<String>,
-}
-
-impl Plan {
-    /// True when nothing needs to change.
-    pub fn is_empty(&self) -> bool {
-        self.steps.is_empty()
-    }
-
-    /// The destructive steps.
-    pub fn destructive(&self) -> Vec<&PlannedStep> {
-        self.steps.iter().filter(|s| s.destructive).collect()
-    }
-
-    /// The number of levels (the critical path, in calls that must follow each other).
-    pub fn depth(&self) -> usize {
-        self.steps.iter().map(|s| s.level + 1).max().unwrap_or(0)
-    }
-
-    /// The steps of each level, in order.
-    pub fn levels(&self) -> Vec<Vec<&PlannedStep>> {
-        let mut levels = vec![Vec::new(); self.depth()];
-        for s in &self.steps {
-            levels[s.level].push(s);
-        }
-        levels
-    }
-
-    fn push(&mut self, step: Step, provides: Option<Key>, needs: Vec<Key>) {
-        let level = needs
-            .iter()
-            .filter_map(|k| self.steps.iter().find(|s| s.provides.as_ref() == Some(k)))
-            .map(|s| s.level + 1)
-            .max()
-            .unwrap_or(0);
-        let destructive = step.is_destructive();
-        self.steps.push(PlannedStep { id: self.steps.len(), level, step, provides, needs, destructive });
-    }
+/// The JSON view of `plan`.
+pub fn view(plan: &Plan) -> PlanView<'_> {
+    let steps = plan
+        .steps
+        .iter()
+        .map(|s| StepView {
+            id: s.id,
+            level: s.level - 1,
+            step: &s.step.action,
+            provides: &s.step.provides,
+            needs: &s.step.needs,
+            destructive: s.destructive,
+        })
+        .collect();
+    PlanView { steps, notes: &plan.notes }
 }
 
 /// What exists of an environment: the ids Sila found for each key, the rules of each group (sources
@@ -667,7 +684,7 @@ fn replaced_nat(plan: &Plan, target: &RouteTarget, in_zone: &str) -> bool {
     let RouteTarget::NatGateway(via) = target else { return false };
     plan.steps
         .iter()
-        .any(|s| matches!(&s.step, Step::DeleteNatGateway { meta, zone, .. } if meta == via && zone == in_zone))
+        .any(|s| matches!(&s.step.action, Step::DeleteNatGateway { meta, zone, .. } if meta == via && zone == in_zone))
 }
 
 /// IGW and NAT routes: create what is missing, replace what points elsewhere, delete gateway routes
@@ -766,7 +783,7 @@ mod tests {
     #[test]
     fn a_new_environment_is_planned_in_few_levels() {
         let plan = plan_environment(&sample(), &LiveEnvironment::default(), "2026-11-22T00:00:00Z").unwrap();
-        let count = |f: fn(&Step) -> bool| plan.steps.iter().filter(|s| f(&s.step)).count();
+        let count = |f: fn(&Step) -> bool| plan.steps.iter().filter(|s| f(&s.step.action)).count();
         assert_eq!(count(|s| matches!(s, Step::CreateSubnet { .. })), 12);
         assert_eq!(count(|s| matches!(s, Step::CreateRouteTable { .. })), 12);
         assert_eq!(count(|s| matches!(s, Step::AssociateRouteTable { .. })), 12);
@@ -778,19 +795,19 @@ mod tests {
         // VPC → subnet/table/group → association, rules, NAT → NAT routes.
         assert_eq!(plan.depth(), 4);
         let levels = plan.levels();
-        assert!(levels[0].iter().any(|s| matches!(s.step, Step::CreateVpc { .. })));
+        assert!(levels[0].iter().any(|s| matches!(s.step.action, Step::CreateVpc { .. })));
         assert!(levels[3]
             .iter()
-            .all(|s| matches!(s.step, Step::CreateRoute { target: RouteTarget::NatGateway(_), .. })));
+            .all(|s| matches!(s.step.action, Step::CreateRoute { target: RouteTarget::NatGateway(_), .. })));
         // Every step comes after what it needs.
         for s in &plan.steps {
-            for need in &s.needs {
-                if let Some(p) = plan.steps.iter().find(|p| p.provides.as_ref() == Some(need)) {
+            for need in &s.step.needs {
+                if let Some(p) = plan.steps.iter().find(|p| p.step.provides.as_ref() == Some(need)) {
                     assert!(p.level < s.level && p.id < s.id, "{s:?} needs {p:?}");
                 }
             }
         }
-        let vpc = plan.steps.iter().find_map(|s| match &s.step {
+        let vpc = plan.steps.iter().find_map(|s| match &s.step.action {
             Step::CreateVpc { tags, .. } => Some(tags.clone()),
             _ => None,
         });
@@ -803,7 +820,7 @@ mod tests {
         let full = plan_environment(&spec, &LiveEnvironment::default(), "d").unwrap();
         let mut live = LiveEnvironment::default();
         for s in &full.steps {
-            if let Some(k) = &s.provides {
+            if let Some(k) = &s.step.provides {
                 live.ids.insert(k.clone(), format!("id-{}", s.id));
             }
         }
@@ -869,7 +886,7 @@ mod tests {
             ]
         );
         assert!(plan.destructive().is_empty());
-        match &plan.steps[3].step {
+        match &plan.steps[3].step.action {
             Step::RevokeIngress { rules, .. } => assert_eq!(rules, &[foreign]),
             other => panic!("{other:?}"),
         }
@@ -880,8 +897,9 @@ mod tests {
         let plan = plan_environment(&smaller, &live, "d").unwrap();
         let removal = plan.destructive();
         assert_eq!(removal.len(), 1);
-        assert!(matches!(removal[0].step, Step::RemoveMetanetwork { meta: Metanetwork::Maintenance }));
-        let revokes: Vec<_> = plan.steps.iter().filter(|s| matches!(s.step, Step::RevokeIngress { .. })).collect();
+        assert!(matches!(removal[0].step.action, Step::RemoveMetanetwork { meta: Metanetwork::Maintenance }));
+        let revokes: Vec<_> =
+            plan.steps.iter().filter(|s| matches!(s.step.action, Step::RevokeIngress { .. })).collect();
         assert!(revokes.iter().all(|r| r.level < removal[0].level), "{revokes:?} then {removal:?}");
     }
 
@@ -897,12 +915,16 @@ mod tests {
         asiaq.insert("domain-name-servers".into(), vec!["AmazonProvidedDNS".into(), "AmazonProvidedDNS".into()]);
         live.dhcp_configurations = Some((asiaq.clone(), true));
         let plan = plan_environment(&spec, &live, "d").unwrap();
-        assert!(!plan.steps.iter().any(|s| matches!(s.step, Step::CreateDhcpOptions { .. })), "{:?}", plan.steps);
+        assert!(
+            !plan.steps.iter().any(|s| matches!(s.step.action, Step::CreateDhcpOptions { .. })),
+            "{:?}",
+            plan.steps
+        );
         // A real difference still replaces the set.
         asiaq.insert("ntp-servers".into(), vec!["10.9.9.9".into()]);
         live.dhcp_configurations = Some((asiaq, true));
         let plan = plan_environment(&spec, &live, "d").unwrap();
-        assert!(plan.steps.iter().any(|s| matches!(s.step, Step::CreateDhcpOptions { .. })));
+        assert!(plan.steps.iter().any(|s| matches!(s.step.action, Step::CreateDhcpOptions { .. })));
     }
 
     #[test]
@@ -914,7 +936,7 @@ mod tests {
         let dmz_a: Vec<String> = plan
             .steps
             .iter()
-            .filter_map(|s| match &s.step {
+            .filter_map(|s| match &s.step.action {
                 Step::CreateRoute { meta: Metanetwork::Dmz, zone, destination, .. } if zone == "a" => {
                     Some(destination.clone())
                 }

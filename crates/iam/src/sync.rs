@@ -2,8 +2,8 @@
 
 use anyhow::Context as _;
 use clap::Args;
-use futures::stream::{self, StreamExt as _};
 use serde::Serialize;
+use sila_cli::converge::{self, Decision, Mode};
 use sila_cli::{GlobalArgs, Printer};
 use sila_cloud::iam::Caller;
 use sila_cloud::Clients;
@@ -71,8 +71,7 @@ pub async fn run(global: &GlobalArgs, args: &UpdateArgs) -> anyhow::Result<()> {
             eprintln!("{}", unchecked_warning(&spec, &caller));
         }
     }
-    let destructive: Vec<String> = plan.destructive().iter().map(|s| s.step.to_string()).collect();
-    let refused = !destructive.is_empty() && !args.allow_destructive;
+    let destructive: Vec<String> = plan.changes.destructive().iter().map(|s| s.step.to_string()).collect();
     let mut report = Report {
         account_id: &caller.account,
         account_environment: &spec.account_env,
@@ -81,14 +80,13 @@ pub async fn run(global: &GlobalArgs, args: &UpdateArgs) -> anyhow::Result<()> {
         applied: false,
         plan: &plan,
     };
-    if args.dry_run || plan.is_empty() || refused {
+    let decision =
+        Mode { dry_run: args.dry_run, allow_destructive: args.allow_destructive }.decide(plan.is_empty(), &destructive);
+    if !matches!(decision, Decision::Apply) {
         if printer.json() {
             printer.print_json(&report)?;
         }
-        if refused && !args.dry_run {
-            return Err(sila_cli::destructive_refused(&destructive).into());
-        }
-        return Ok(());
+        return decision.stop();
     }
     apply(&clients, &plan).await?;
     report.applied = true;
@@ -100,7 +98,7 @@ pub async fn run(global: &GlobalArgs, args: &UpdateArgs) -> anyhow::Result<()> {
             caller.account,
             spec.account_env,
             started.elapsed().as_secs_f64(),
-            plan.steps.len()
+            plan.changes.steps.len()
         ))?;
     }
     Ok(())
@@ -156,26 +154,16 @@ async fn saml_metadata(dir: &ConfigDir, saml: &SamlSpec) -> anyhow::Result<Strin
     std::fs::read_to_string(&path).with_context(|| format!("[iam] saml_provider_url {}", path.display()))
 }
 
-/// Applies the plan level by level, the steps of a level concurrently; a failure stops after its
-/// level, listing what failed (a rerun picks up where this one stopped).
+/// Applies the plan on the shared runner: each step once the steps of the kind-level before it are
+/// done; a failure stops new steps and lists what failed (a rerun picks up where this one stopped).
 async fn apply(clients: &Clients, plan: &IamPlan) -> anyhow::Result<()> {
-    let levels = plan.levels();
-    for (n, level) in levels.iter().enumerate() {
-        tracing::info!("level {}/{}: {} step(s)", n + 1, levels.len(), level.len());
-        let failures: Vec<String> = stream::iter(level.iter())
-            .map(|s| async move { clients.run_iam_step(&s.step).await.err().map(|e| format!("  {}: {e}", s.step)) })
-            .buffer_unordered(CONCURRENCY)
-            .filter_map(|f| async move { f })
-            .collect()
-            .await;
-        if !failures.is_empty() {
-            anyhow::bail!(
-                "{} step(s) failed:\n{}\nhint: `sila-iam update` again completes the sync (finished steps are not repeated)",
-                failures.len(),
-                failures.join("\n")
-            );
-        }
-    }
+    converge::apply(&plan.changes, CONCURRENCY, ToString::to_string, |s| clients.run_iam_step(&s.step)).await.map_err(
+        |failed| {
+            anyhow::anyhow!(
+                "{failed}\nhint: `sila-iam update` again completes the sync (finished steps are not repeated)"
+            )
+        },
+    )?;
     Ok(())
 }
 
@@ -188,18 +176,7 @@ fn render(spec: &IamSpec, account: &str, plan: &IamPlan) -> String {
             format!("IAM of account {account} (unchecked: no [iam] account_id@{env}) for account environment {env}\n")
         }
     };
-    if plan.is_empty() {
-        out.push_str("nothing to change\n");
-    } else {
-        out.push_str(&format!("plan: {} step(s) in {} level(s)\n", plan.steps.len(), plan.levels().len()));
-        for (n, level) in plan.levels().iter().enumerate() {
-            out.push_str(&format!("  level {}:\n", n + 1));
-            for s in level {
-                let mark = if s.destructive { "!" } else { "+" };
-                out.push_str(&format!("    {mark} {}  ({})\n", s.step, s.reason));
-            }
-        }
-    }
+    out.push_str(&plan.changes.render(ToString::to_string));
     let u = &plan.unmanaged;
     if !u.users.is_empty() {
         out.push_str(&format!(
@@ -217,7 +194,7 @@ fn render(spec: &IamSpec, account: &str, plan: &IamPlan) -> String {
             out.push_str(&format!("unmanaged {kind} (left alone): {}\n", names.join(", ")));
         }
     }
-    for note in &plan.notes {
+    for note in &plan.changes.notes {
         out.push_str(&format!("note: {note}\n"));
     }
     out.trim_end().to_string()

@@ -1,11 +1,13 @@
-//! Running a plan: level by level, the steps of a level concurrently (bounded), the ids each step
-//! creates feeding the next levels. A failure stops after its level and says what exists.
+//! Running an environment's plan on the shared runner (`sila_cli::converge::apply`): each step
+//! as soon as the steps it waits for are done, the ids each step creates feeding the steps after
+//! it. A failure stops new steps and says what exists.
 
-use futures::stream::{self, StreamExt as _};
-use sila_cloud::{Clients, CloudError};
+use sila_cli::converge::{self, StepsFailed};
+use sila_cloud::Clients;
 use sila_core::vpc_plan::{Key, Plan};
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Mutex;
 
 /// Steps in flight at once. EC2 gives each mutating API its own bucket with a burst of 50 calls, and no
 /// level of an environment sends more than a dozen calls of one API (a subnet, route table or
@@ -16,8 +18,8 @@ const CONCURRENCY: usize = 32;
 /// Steps that failed, and what exists now.
 #[derive(Debug)]
 pub struct ApplyError {
-    /// `(step, error)` for each failed step.
-    pub failures: Vec<(String, CloudError)>,
+    /// The failed steps.
+    pub failed: StepsFailed,
     /// Everything that exists (read before, or created by this run).
     pub exists: BTreeMap<Key, String>,
     /// The environment, for the hint.
@@ -26,10 +28,7 @@ pub struct ApplyError {
 
 impl fmt::Display for ApplyError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "{} step(s) failed:", self.failures.len())?;
-        for (step, e) in &self.failures {
-            writeln!(f, "  {step}: {e}")?;
-        }
+        writeln!(f, "{}", self.failed)?;
         let ids: Vec<&str> = self.exists.values().map(String::as_str).collect();
         writeln!(f, "exists now: {}", if ids.is_empty() { "nothing".to_string() } else { ids.join(" ") })?;
         write!(f, "hint: `sila-vpc update --name {}` completes the environment without duplicating anything", self.name)
@@ -42,35 +41,28 @@ impl std::error::Error for ApplyError {}
 pub async fn apply(
     clients: &Clients,
     plan: &Plan,
-    mut ids: BTreeMap<Key, String>,
+    ids: BTreeMap<Key, String>,
     name: &str,
 ) -> Result<BTreeMap<Key, String>, ApplyError> {
-    let levels = plan.levels();
-    for (n, level) in levels.iter().enumerate() {
-        tracing::info!("level {}/{}: {} step(s)", n + 1, levels.len(), level.len());
-        let known = ids.clone();
-        let results: Vec<_> = stream::iter(level.iter())
-            .map(|s| {
-                let known = &known;
-                async move { (s.step.to_string(), clients.run_step(&s.step, known).await) }
-            })
-            .buffer_unordered(CONCURRENCY)
-            .collect()
-            .await;
-        let mut failures = Vec::new();
-        for (step, result) in results {
-            match result {
-                Ok(Some((key, id))) => {
-                    tracing::debug!("{step}: {id}");
-                    ids.insert(key, id);
-                }
-                Ok(None) => tracing::debug!("{step}: done"),
-                Err(e) => failures.push((step, e)),
+    // A step starts only once the steps it waits for are done, and each inserts what it made before
+    // it counts as done: the ids a step reads at its start include everything it needs.
+    let known = Mutex::new(ids);
+    let ran = converge::apply(plan, CONCURRENCY, ToString::to_string, |s| {
+        let known = &known;
+        async move {
+            let now = known.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            let made = clients.run_step(&s.step.action, &now).await?;
+            if let Some((key, id)) = made {
+                tracing::debug!("{}: {id}", s.step);
+                known.lock().unwrap_or_else(|e| e.into_inner()).insert(key, id);
             }
+            Ok::<_, sila_cloud::CloudError>(())
         }
-        if !failures.is_empty() {
-            return Err(ApplyError { failures, exists: ids, name: name.to_string() });
-        }
+    })
+    .await;
+    let exists = known.into_inner().unwrap_or_else(|e| e.into_inner());
+    match ran {
+        Ok(_) => Ok(exists),
+        Err(failed) => Err(ApplyError { failed, exists, name: name.to_string() }),
     }
-    Ok(ids)
 }

@@ -6,11 +6,12 @@ use crate::environment::{self, Target};
 use crate::peerings::{self, PeeringReport};
 use clap::Args;
 use serde::Serialize;
+use sila_cli::converge::{Decision, Mode};
 use sila_cli::{GlobalArgs, Printer, UsageError};
 use sila_cloud::Clients;
 use sila_core::config::VpcConfig;
 use sila_core::environment::EnvironmentSpec;
-use sila_core::vpc_plan::{plan_environment, Key, LiveEnvironment, Plan};
+use sila_core::vpc_plan::{self, plan_environment, Key, LiveEnvironment, Plan, PlanView};
 use std::collections::BTreeMap;
 use std::time::Instant;
 
@@ -58,7 +59,7 @@ struct Report<'a> {
     environment: &'a EnvironmentSpec,
     vpc_id: Option<String>,
     dry_run: bool,
-    plan: &'a Plan,
+    plan: PlanView<'a>,
     /// The peerings of `[peerings]` that involve this environment (once its VPC exists).
     peerings: Option<PeeringReport>,
 }
@@ -89,8 +90,8 @@ pub async fn create(global: &GlobalArgs, args: &CreateArgs) -> anyhow::Result<()
     let mut spec = spec;
     with_peering_rules(&clients, &vpc, &mut spec, None).await?;
     let notes = if args.skip_enis { Vec::new() } else { environment::with_interfaces(&mut spec, aws.as_ref())? };
-    let mode = Mode { dry_run: args.dry_run, allow_destructive: args.allow_destructive, done: "created" };
-    converge(global, &clients, &vpc, &spec, live, notes, mode).await
+    let how = How { mode: Mode { dry_run: args.dry_run, allow_destructive: args.allow_destructive }, done: "created" };
+    converge(global, &clients, &vpc, &spec, live, notes, how).await
 }
 
 /// `sila-vpc update`.
@@ -109,8 +110,8 @@ pub async fn update(global: &GlobalArgs, args: &UpdateArgs) -> anyhow::Result<()
         },)?;
     let notes = environment::with_interfaces(&mut spec, aws.as_ref())?;
     with_peering_rules(&clients, &vpc, &mut spec, Some(&found.vpc_id)).await?;
-    let mode = Mode { dry_run: args.dry_run, allow_destructive: args.allow_destructive, done: "updated" };
-    converge(global, &clients, &vpc, &spec, live, notes, mode).await
+    let how = How { mode: Mode { dry_run: args.dry_run, allow_destructive: args.allow_destructive }, done: "updated" };
+    converge(global, &clients, &vpc, &spec, live, notes, how).await
 }
 
 /// Adds the rules the configured peerings give this environment to its desired state.
@@ -128,13 +129,14 @@ async fn with_peering_rules(
     Ok(())
 }
 
-/// How to apply: only plan, allow destructive steps, and the verb for the result line.
-struct Mode {
-    dry_run: bool,
-    allow_destructive: bool,
+/// How to apply (dry run, destructive steps allowed), and the verb of the result line.
+struct How {
+    mode: Mode,
     done: &'static str,
 }
 
+/// The shared flow (`sila_cli::converge`) for an environment: plan, show, decide, apply, then the
+/// peerings, which need the VPC.
 async fn converge(
     global: &GlobalArgs,
     clients: &Clients,
@@ -142,7 +144,7 @@ async fn converge(
     spec: &EnvironmentSpec,
     live: LiveEnvironment,
     notes: Vec<String>,
-    Mode { dry_run, allow_destructive, done }: Mode,
+    How { mode, done }: How,
 ) -> anyhow::Result<()> {
     let started = Instant::now();
     let now = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.6f").to_string();
@@ -153,8 +155,13 @@ async fn converge(
     if !printer.json() {
         printer.line(&render(spec, &plan))?;
     }
-    let mut report =
-        Report { environment: spec, vpc_id: live.ids.get(&Key::Vpc).cloned(), dry_run, plan: &plan, peerings: None };
+    let mut report = Report {
+        environment: spec,
+        vpc_id: live.ids.get(&Key::Vpc).cloned(),
+        dry_run: mode.dry_run,
+        plan: vpc_plan::view(&plan),
+        peerings: None,
+    };
     let mut destructive: Vec<String> = plan.destructive().iter().map(|s| s.step.to_string()).collect();
     // Peerings need the VPC: an update plans them now, before anything changes, so that deleting
     // one (its line left the config) is refused like any destructive step; a create's new VPC has
@@ -165,22 +172,20 @@ async fn converge(
         report.peerings = Some(planned);
     }
     let settled = plan.is_empty() && report.peerings.as_ref().is_none_or(PeeringReport::is_empty);
-    if dry_run || settled || (!destructive.is_empty() && !allow_destructive) {
+    let decision = mode.decide(settled, &destructive);
+    if !matches!(decision, Decision::Apply) {
         if let (false, Some(planned)) = (printer.json(), &report.peerings) {
             printer.line(&planned.render())?;
         }
         if printer.json() {
             printer.print_json(&report)?;
         }
-        if !dry_run && !destructive.is_empty() {
-            return Err(sila_cli::destructive_refused(&destructive).into());
-        }
-        return Ok(());
+        return decision.stop();
     }
     let ids = apply(clients, &plan, live.ids.clone(), &spec.name).await?;
     report.vpc_id = ids.get(&Key::Vpc).cloned();
     if let Some(vpc_id) = &report.vpc_id {
-        let peering = peerings::sync(clients, vpc, Some(vpc_id), false, allow_destructive).await?;
+        let peering = peerings::sync(clients, vpc, Some(vpc_id), false, mode.allow_destructive).await?;
         if !printer.json() {
             printer.line(&peering.render())?;
         }
@@ -206,17 +211,7 @@ fn render(spec: &EnvironmentSpec, plan: &Plan) -> String {
         spec.cidr,
         spec.zones.join(" ")
     );
-    if plan.is_empty() {
-        out.push_str("nothing to change\n");
-    } else {
-        out.push_str(&format!("plan: {} step(s) in {} level(s)\n", plan.steps.len(), plan.depth()));
-        for (n, level) in plan.levels().iter().enumerate() {
-            out.push_str(&format!("  level {}:\n", n + 1));
-            for s in level {
-                out.push_str(&format!("    {} {}\n", if s.destructive { "!" } else { "+" }, s.step));
-            }
-        }
-    }
+    out.push_str(&plan.render(ToString::to_string));
     for note in &plan.notes {
         out.push_str(&format!("note: {note}\n"));
     }

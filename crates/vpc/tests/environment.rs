@@ -372,14 +372,14 @@ fn bad_input_is_refused_before_any_change() {
 #[test]
 fn an_interrupted_create_is_completed_by_update_without_duplicates() {
     let s = session();
-    // The first NAT route fails for good: the create stops after its level.
+    // The last route (a NAT route: they wait for their gateways) fails for good: the create stops.
     s.set_faults(
         1,
         &[FaultRule {
             action: Some("CreateRoute".into()),
             error: Some("UnauthorizedOperation".into()),
             status: Some(403),
-            after: Some(9),
+            after: Some(11),
             times: Some(1),
             ..FaultRule::default()
         }],

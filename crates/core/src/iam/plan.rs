@@ -11,6 +11,7 @@
 //! tagged is not touched at all. Deleting something owned that the config dropped is destructive.
 
 use super::spec::{ec2_trust, IamSpec, Owner, PolicyFile, ACCOUNT_ENV_TAG, INSTANCE_PREFIX};
+use crate::plan::Plan;
 use crate::policy::same_policy;
 use serde::Serialize;
 use serde_json::Value;
@@ -19,20 +20,6 @@ use std::collections::{BTreeMap, BTreeSet};
 mod account;
 
 pub use account::{IamStep, LiveGroup, LiveIam, LiveRole, LiveSamlProvider, LiveUser};
-
-/// A step with the level it runs at and why it is there.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct PlannedStep {
-    /// 1-based level; the steps of a level run concurrently.
-    pub level: usize,
-    /// The change.
-    #[serde(flatten)]
-    pub step: IamStep,
-    /// Why (the config file or rule behind it).
-    pub reason: String,
-    /// True when it deletes something the config dropped (needs `--allow-destructive`).
-    pub destructive: bool,
-}
 
 /// What the sync found in the account and leaves alone.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -50,50 +37,84 @@ pub struct Unmanaged {
     pub instance_profiles: Vec<String>,
 }
 
-/// The plan of a sync.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+/// The plan of a sync: the steps on the plan kernel, and what the sync leaves alone.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct IamPlan {
-    /// The steps, by level.
-    pub steps: Vec<PlannedStep>,
+    /// The steps, each after every step of the kind-level before it (see `IamStep::level`: a
+    /// role before its policies, policies before deletions), with their reasons and notes.
+    pub changes: Plan<IamStep>,
     /// What is left alone.
     pub unmanaged: Unmanaged,
-    /// Things worth knowing that are not steps.
-    pub notes: Vec<String>,
 }
 
 impl IamPlan {
     /// True when nothing would change.
     pub fn is_empty(&self) -> bool {
-        self.steps.is_empty()
-    }
-
-    /// The destructive steps.
-    pub fn destructive(&self) -> Vec<&PlannedStep> {
-        self.steps.iter().filter(|s| s.destructive).collect()
-    }
-
-    /// The steps grouped by level, empty levels left out.
-    pub fn levels(&self) -> Vec<Vec<&PlannedStep>> {
-        let mut levels: BTreeMap<usize, Vec<&PlannedStep>> = BTreeMap::new();
-        for s in &self.steps {
-            levels.entry(s.level).or_default().push(s);
-        }
-        levels.into_values().collect()
+        self.changes.is_empty()
     }
 }
 
-/// Collects steps; keeps them sorted by level, then as they were added.
+/// `--output json` of a plan, as it was before the sync moved onto the plan kernel: each step with
+/// its kind-level, reason and mark; what is left alone; the notes.
+impl Serialize for IamPlan {
+    fn serialize<Ser: serde::Serializer>(&self, serializer: Ser) -> Result<Ser::Ok, Ser::Error> {
+        #[derive(Serialize)]
+        struct StepView<'a> {
+            level: usize,
+            #[serde(flatten)]
+            step: &'a IamStep,
+            reason: &'a str,
+            destructive: bool,
+        }
+        #[derive(Serialize)]
+        struct View<'a> {
+            steps: Vec<StepView<'a>>,
+            unmanaged: &'a Unmanaged,
+            notes: &'a [String],
+        }
+        let steps = self
+            .changes
+            .steps
+            .iter()
+            .map(|s| StepView { level: s.step.level(), step: &s.step, reason: &s.reason, destructive: s.destructive })
+            .collect();
+        View { steps, unmanaged: &self.unmanaged, notes: &self.changes.notes }.serialize(serializer)
+    }
+}
+
+/// Collects steps with their reasons and marks, in the order the planner decides them.
 struct Builder {
-    steps: Vec<PlannedStep>,
+    steps: Vec<(IamStep, String, bool)>,
 }
 
 impl Builder {
     fn add(&mut self, step: IamStep, reason: impl Into<String>) {
-        self.steps.push(PlannedStep { level: step.level(), step, reason: reason.into(), destructive: false });
+        self.steps.push((step, reason.into(), false));
     }
 
     fn destroy(&mut self, step: IamStep, reason: impl Into<String>) {
-        self.steps.push(PlannedStep { level: step.level(), step, reason: reason.into(), destructive: true });
+        self.steps.push((step, reason.into(), true));
+    }
+
+    /// The plan: steps ordered by kind-level (then as added), each after every step of the nearest
+    /// kind-level below its own that has steps.
+    fn into_plan(self, notes: Vec<String>) -> Plan<IamStep> {
+        let mut steps = self.steps;
+        steps.sort_by_key(|(step, _, _)| step.level());
+        let mut plan = Plan::new();
+        let (mut previous, mut current): (Vec<usize>, Vec<usize>) = (Vec::new(), Vec::new());
+        let mut rank = 0;
+        for (step, reason, destructive) in steps {
+            if step.level() != rank {
+                rank = step.level();
+                if !current.is_empty() {
+                    previous = std::mem::take(&mut current);
+                }
+            }
+            current.push(plan.add(step, previous.iter().copied()).because(reason).destructive(destructive).id);
+        }
+        plan.notes = notes;
+        plan
     }
 }
 
@@ -493,9 +514,7 @@ pub fn plan_sync(spec: &IamSpec, live: &LiveIam, saml_metadata: Option<&str>) ->
             .collect(),
         instance_profiles: live.profiles.keys().filter(|p| !p.starts_with(INSTANCE_PREFIX)).cloned().collect(),
     };
-    let mut steps = b.steps;
-    steps.sort_by_key(|s| s.level);
-    Ok(IamPlan { steps, unmanaged, notes })
+    Ok(IamPlan { changes: b.into_plan(notes), unmanaged })
 }
 
 #[cfg(test)]

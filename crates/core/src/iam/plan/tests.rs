@@ -79,7 +79,11 @@ fn dev() -> Owner {
 }
 
 fn lines(plan: &IamPlan) -> Vec<String> {
-    plan.steps.iter().map(|s| format!("{}{} {}", s.level, if s.destructive { "!" } else { "+" }, s.step)).collect()
+    plan.changes
+        .steps
+        .iter()
+        .map(|s| format!("{}{} {}", s.step.level(), if s.destructive { "!" } else { "+" }, s.step))
+        .collect()
 }
 
 #[test]
@@ -106,14 +110,14 @@ fn from_an_empty_account() {
             "3+ add role instance_common to instance profile instance_common",
         ]
     );
-    assert_eq!(plan.levels().len(), 3);
+    assert_eq!(plan.changes.levels().len(), 3);
     // The dev policy has no trust document and no federation: its role is not made, and the plan says why.
     assert!(
-        plan.notes.iter().any(|n| n.contains("role sila_dev_dev is not created: no trust document")),
+        plan.changes.notes.iter().any(|n| n.contains("role sila_dev_dev is not created: no trust document")),
         "{:?}",
-        plan.notes
+        plan.changes.notes
     );
-    let create = plan.steps.iter().find(|s| s.step.to_string() == "create role instance_common").unwrap();
+    let create = plan.changes.steps.iter().find(|s| s.step.to_string() == "create role instance_common").unwrap();
     let IamStep::CreateRole { trust, .. } = &create.step else { panic!() };
     assert!(trust.contains("ec2.amazonaws.com"));
 }
@@ -148,7 +152,7 @@ fn edits_change_only_what_they_touch() {
             "2+ add user bob to group disco_new",
         ]
     );
-    let delete = &plan.steps[1];
+    let delete = &plan.changes.steps[1];
     assert_eq!(delete.reason, "not in iam/user_policies/dev.iam");
 }
 
@@ -184,7 +188,7 @@ fn dropped_items_are_destructive_and_strangers_are_left_alone() {
             "5! delete role sila_dev_gone",
         ]
     );
-    assert_eq!(plan.destructive().len(), 6);
+    assert_eq!(plan.changes.destructive().len(), 6);
     assert_eq!(plan.unmanaged.users, ["dave"]);
     assert_eq!(plan.unmanaged.groups, ["admins"]);
     assert_eq!(plan.unmanaged.roles, ["OrganizationAccountAccessRole", "sila_prod_ops"]);
@@ -206,7 +210,7 @@ fn blacklist_naked_roles_and_adoption() {
             "5! delete role sila_dev_ops"
         ]
     );
-    assert_eq!(plan.steps[2].reason, "ops is in [iam] policy_blacklist");
+    assert_eq!(plan.changes.steps[2].reason, "ops is in [iam] policy_blacklist");
 }
 
 #[test]
@@ -220,7 +224,7 @@ fn federation_through_the_saml_provider() {
         lines(&plan),
         ["1+ create SAML provider okta", "2+ create role sila_dev_dev", "3+ put policy dev on role sila_dev_dev"]
     );
-    let IamStep::CreateRole { trust, .. } = &plan.steps[1].step else { panic!() };
+    let IamStep::CreateRole { trust, .. } = &plan.changes.steps[1].step else { panic!() };
     let trust = json(trust);
     assert_eq!(trust["Statement"][0]["Principal"]["Federated"], "arn:aws:iam::123456789012:saml-provider/okta");
     assert!(is_federated(&trust) && !is_federated(&json(TRUST)));
@@ -271,7 +275,7 @@ fn prune_empty_groups() {
     );
     let plan = plan_sync(&spec, &synced(), None).unwrap();
     assert_eq!(lines(&plan), ["5! delete group disco_ops"]);
-    assert!(plan.steps[0].reason.starts_with("prune_empty_groups"));
+    assert!(plan.changes.steps[0].reason.starts_with("prune_empty_groups"));
 }
 
 /// One account, two account environments `dev` and `dev_eu` (issue 11, item 7): what belongs to
@@ -311,7 +315,7 @@ fn ownership_is_scoped_to_the_account_environment() {
 fn tags_record_the_account_environment_and_takeovers_are_destructive() {
     let (_dir, spec) = spec_with(&[("iam/user_policies/dev.tr", TRUST)], "[iam]\nrole_prefix=sila\nnaked_roles=ops\n");
     let plan = plan_sync(&spec, &account(), None).unwrap();
-    let step = |text: &str| plan.steps.iter().find(|s| s.step.to_string() == text).unwrap().step.clone();
+    let step = |text: &str| plan.changes.steps.iter().find(|s| s.step.to_string() == text).unwrap().step.clone();
     assert_eq!(
         step("create user alice"),
         IamStep::CreateUser { user: "alice".into(), account_environment: "dev".into() }
@@ -343,7 +347,11 @@ fn tags_record_the_account_environment_and_takeovers_are_destructive() {
             "1! tag role sila_dev_dev as managed by sila-iam for dev",
         ]
     );
-    assert!(plan.steps[0].reason.contains("tagged account_environment=dev_eu"), "{}", plan.steps[0].reason);
+    assert!(
+        plan.changes.steps[0].reason.contains("tagged account_environment=dev_eu"),
+        "{}",
+        plan.changes.steps[0].reason
+    );
     // An Asiaq-made role of dev is adopted.
     live.roles.get_mut("sila_dev_dev").unwrap().owner = Owner::Untagged;
     live.users.get_mut("alice").unwrap().owner = dev();
@@ -367,5 +375,9 @@ fn a_pruned_group_other_environments_use_is_kept() {
     );
     let plan = plan_sync(&spec, &live, None).unwrap();
     assert!(plan.is_empty(), "{:?}", lines(&plan));
-    assert!(plan.notes.iter().any(|n| n.contains("group disco_ops is kept") && n.contains("erin")), "{:?}", plan.notes);
+    assert!(
+        plan.changes.notes.iter().any(|n| n.contains("group disco_ops is kept") && n.contains("erin")),
+        "{:?}",
+        plan.changes.notes
+    );
 }
