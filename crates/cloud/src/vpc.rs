@@ -554,8 +554,12 @@ impl Clients {
                     .map_err(|e| CloudError::from_sdk("AssociateRouteTable", e))?;
                 Ok(None)
             }
-            Step::CreateNatGateway { meta, zone, static_ip, tags } => {
+            Step::AllocateNatAddress { meta, zone, static_ip, tags } => {
                 let allocation = self.nat_address(static_ip.as_deref(), tags).await?;
+                Ok(Some((Key::NatAddress { meta: *meta, zone: zone.clone() }, allocation)))
+            }
+            Step::CreateNatGateway { meta, zone, tags, .. } => {
+                let allocation = id(&Key::NatAddress { meta: *meta, zone: zone.clone() })?;
                 let subnet = id(&Key::Subnet { meta: *meta, zone: zone.clone() })?;
                 // Idempotent: a request repeated after a lost answer (or by a run that was killed
                 // with it in flight) returns the same gateway. The allocation is part of the token so

@@ -72,6 +72,13 @@ pub enum Key {
         /// Availability zone.
         zone: String,
     },
+    /// The elastic IP (allocation) a new NAT gateway will use.
+    NatAddress {
+        /// Metanetwork.
+        meta: Metanetwork,
+        /// Availability zone.
+        zone: String,
+    },
 }
 
 /// Where a route sends traffic.
@@ -177,7 +184,20 @@ pub enum Step {
         /// Zone.
         zone: String,
     },
-    /// AllocateAddress (or reuse the tagged one) and CreateNatGateway, then wait until available.
+    /// The elastic IP of a new NAT gateway: the configured static one (found by its address), or a
+    /// dynamic one (a free one an interrupted run allocated, else AllocateAddress). A step of its
+    /// own, so that it runs beside the VPC and its subnets rather than before the gateway.
+    AllocateNatAddress {
+        /// Metanetwork.
+        meta: Metanetwork,
+        /// Zone.
+        zone: String,
+        /// A static EIP (public address) to use, or none for a dynamic one.
+        static_ip: Option<String>,
+        /// Tags (of a dynamic EIP).
+        tags: BTreeMap<String, String>,
+    },
+    /// CreateNatGateway with the address of its `AllocateNatAddress`, then wait until available.
     CreateNatGateway {
         /// Metanetwork.
         meta: Metanetwork,
@@ -308,6 +328,10 @@ impl fmt::Display for Step {
                 write!(f, "create route table {}", tags.get("Name").map_or("", String::as_str))
             }
             Self::AssociateRouteTable { meta, zone } => write!(f, "associate route table {meta} {zone}"),
+            Self::AllocateNatAddress { meta, zone, static_ip, .. } => match static_ip {
+                Some(ip) => write!(f, "find EIP {ip} for NAT gateway {meta} {zone}"),
+                None => write!(f, "allocate an EIP for NAT gateway {meta} {zone}"),
+            },
             Self::CreateNatGateway { meta, zone, static_ip, .. } => match static_ip {
                 Some(ip) => write!(f, "create NAT gateway {meta} {zone} with EIP {ip}"),
                 None => write!(f, "create NAT gateway {meta} {zone} with a new EIP"),
@@ -577,6 +601,14 @@ pub fn plan_environment(spec: &EnvironmentSpec, live: &LiveEnvironment, create_d
             }
             let replaced = needs.len() > 2;
             if m.nat_gateways != NatGateways::None && (!live.has(&nat_key) || replaced) {
+                // The address needs nothing but the predecessor's removal (which frees a static EIP).
+                let address = Key::NatAddress { meta: *meta, zone: zone.clone() };
+                let gone: Vec<Key> =
+                    needs.iter().filter(|k| matches!(k, Key::NatGatewayGone { .. })).cloned().collect();
+                let (ip, eip_tags) = (static_ip.clone(), tags.clone());
+                let step = Step::AllocateNatAddress { meta: *meta, zone: zone.clone(), static_ip: ip, tags: eip_tags };
+                plan.push(step, Some(address.clone()), gone);
+                needs.push(address);
                 let step = Step::CreateNatGateway { meta: *meta, zone: zone.clone(), static_ip, tags };
                 plan.push(step, Some(nat_key), needs);
             }

@@ -12,6 +12,7 @@
 //! * [`fixtures`] builds what a tool expects to find (an environment, an image) through the SDK.
 //! * [`HostileHost`] is an SSH server that opens an agent channel unasked (paramiko).
 
+pub mod bench;
 mod emulator;
 pub mod fixtures;
 mod hostile;

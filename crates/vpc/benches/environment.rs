@@ -1,90 +1,77 @@
-//! Benchmark of `sila-vpc create` and `destroy` for the sample sandbox (3 zones, 4 metanetworks,
-//! 3 NAT gateways, a floating interface, one peering with the bakery environment) against the local
-//! emulator with 50 ms added to every call.
-//!
-//! Prints the API calls by action, any describe without a filter, the wall time, and the
-//! critical-path bound: the round trips that must follow one another × 50 ms. A figure, not a test:
+//! Benchmark of `sila-vpc create` in effective round trips (`sila_testkit::bench`): the same
+//! create at 0 ms and at 50 ms added per AWS call, `(t50 − t0) / 50 ms`, against the dependency
+//! minimum of the work. A figure, not a test:
 //!
 //!     cargo bench -p sila-vpc --bench environment --profile dev
+//!
+//! 1. A prodlike environment with NAT gateways (3 zones, 4 metanetworks, a NAT gateway per zone,
+//!    no peering). Its minimum is 6 round trips: the reads; the VPC, internet gateway, DHCP options
+//!    and NAT addresses; subnets, route tables, groups and attachments; associations, rules, NAT
+//!    gateways, gateway routes and the S3 endpoint; the NAT gateways available; the NAT routes.
+//!    Target: ≤ 1.15 × the minimum.
+//! 2. The repo's sample sandbox (the same, plus a floating interface and a peering with the bakery
+//!    environment): API calls by action, describes without a filter, and its effective round trips.
 
-use sila_testkit::{project_root, session, FaultRule, Outcome};
+use sila_testkit::bench::round_trips;
+use sila_testkit::{project_root, session, Outcome, Session};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_sila-vpc");
-const LATENCY_MS: u64 = 50;
-/// Round trips of a new peering after the VPC exists (see `peerings::sync`): the environments; their
-/// metanetworks and live peerings at once; create; accept; routes, rules and removals at once.
-const PEERING_CHAIN: u64 = 5;
+/// The dependency minimum of a prodlike create (see above), and the target ratio.
+const PRODLIKE_MINIMUM: f64 = 6.0;
+const TARGET: f64 = 1.15;
 
-/// Round trips a step costs one after another (see `Clients::run_step`): a NAT gateway looks for an
-/// address left by an interrupted run, allocates one, creates the gateway and polls it once.
-fn chain(action: &str) -> u64 {
-    match action {
-        "create_nat_gateway" => 4,
-        _ => 1,
-    }
+const PRODLIKE: &str = "[envtype:prodlike]\n\
+vpc_cidr=10.50.0.0/16\nintranet_cidr=10.50.0.0/20\ntunnel_cidr=10.50.16.0/20\n\
+dmz_cidr=10.50.32.0/20\nmaintenance_cidr=10.50.48.0/20\naz_count=3\n\
+intranet_sg_rules=tcp all 0:65535, udp intranet 0:65535\ntunnel_sg_rules=tcp all 80 443, udp all 123\n\
+dmz_sg_rules=tcp maintenance 22\nmaintenance_sg_rules=tcp maintenance 22, tcp 203.0.113.0/24 22\n\
+customer_ports=80 443\ncustomer_cidr=0.0.0.0/0\n\
+tunnel_igw_routes=0.0.0.0/0\ndmz_igw_routes=0.0.0.0/0\nmaintenance_igw_routes=0.0.0.0/0\n\
+tunnel_nat_gateways=auto\nnat_gateway_routes=intranet/tunnel\n\
+internal_dns=AmazonProvidedDNS\nexternal_dns=AmazonProvidedDNS\ndomain_name=prodlike.internal\n";
+
+fn create(s: &Session, config: &Path, name: &str, vpc_type: &str) -> (Duration, String) {
+    let started = Instant::now();
+    let out = Outcome::of(
+        s.command(BIN)
+            .arg("--config-dir")
+            .arg(config)
+            .args(["create", "--name", name, "--type", vpc_type, "--output", "json"]),
+    );
+    let wall = started.elapsed();
+    assert_eq!(out.code, Some(0), "{out:?}");
+    (wall, out.stdout)
 }
 
 fn main() {
     let s = session();
     // The emulator's first EC2 call builds its backend (~1.5 s); keep that out of the figures.
     Outcome::of(s.command(BIN).arg("list"));
-    let config = project_root().display().to_string();
-    // The bakery environment the sample peers every sandbox with (its own creation is not measured).
-    let out =
-        Outcome::of(s.command(BIN).args(["--config-dir", &config, "create", "--name", "bakery", "--type", "bakery"]));
-    assert_eq!(out.code, Some(0), "{out:?}");
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("vpc.ini"), PRODLIKE).expect("vpc.ini");
+    let prodlike = round_trips(&s, |n| create(&s, dir.path(), &format!("prod{n}"), "prodlike").0);
     s.forget_requests();
-    let create = |name: &str| {
-        let started = Instant::now();
-        let out = Outcome::of(s.command(BIN).args([
-            "--config-dir",
-            &config,
-            "create",
-            "--name",
-            name,
-            "--type",
-            "sandbox",
-            "--output",
-            "json",
-        ]));
-        assert_eq!(out.code, Some(0), "{out:?}");
-        (started.elapsed(), out.stdout)
-    };
-    // Without injected latency: what the emulator's own work and process start-up cost.
-    let (baseline, _) = create("baseline");
-    s.forget_requests();
-    s.set_faults(0, &[FaultRule::latency(LATENCY_MS)]);
-    let (wall, stdout) = create("bench");
+    let (_, stdout) = create(&s, dir.path(), "counted", "prodlike");
     let report: serde_json::Value = serde_json::from_str(&stdout).expect("JSON report");
+    let steps = report["plan"]["steps"].as_array().map_or(0, Vec::len);
+    println!("sila-vpc create, prodlike: 3 zones, 4 metanetworks, 3 NAT gateways, no peering");
+    println!("  steps {steps}; API calls {}", s.requests().log.len());
+    println!("  {}", prodlike.report("create", PRODLIKE_MINIMUM, TARGET));
+
+    // The sample sandbox, peered with the bakery environment (whose creation is not measured).
+    let config = project_root();
+    create(&s, &config, "bakery", "bakery");
+    let sandbox = round_trips(&s, |n| create(&s, &config, &format!("sandbox{n}"), "sandbox").0);
+    s.forget_requests();
+    let (_, stdout) = create(&s, &config, "bench", "sandbox");
     let requests = s.requests();
-
-    // The critical path: one round trip for the reads (all concurrent), then per level the longest
-    // chain of any of its steps.
-    let steps = report["plan"]["steps"].as_array().expect("steps");
-    let depth = steps.iter().filter_map(|s| s["level"].as_u64()).max().map_or(0, |d| d + 1);
-    let mut path = 1;
-    for level in 0..depth {
-        path += steps
-            .iter()
-            .filter(|s| s["level"].as_u64() == Some(level))
-            .map(|s| chain(s["action"].as_str().unwrap_or_default()))
-            .max()
-            .unwrap_or(0);
-    }
-    // The peering, once the VPC exists: environments; their metanetworks and live peerings at once;
-    // create; accept; the routes of both sides at once.
+    let report: serde_json::Value = serde_json::from_str(&stdout).expect("JSON report");
     let peered = report["peerings"]["created"].as_array().is_some_and(|c| !c.is_empty());
-    if peered {
-        // Before planning, the rules the peering gives: the environments, then the peer's metanetworks.
-        path += 2 + PEERING_CHAIN;
-    }
-    let bound = Duration::from_millis(path * LATENCY_MS);
-
-    println!(
-        "sila-vpc create, sample sandbox: 3 zones, 4 metanetworks, 3 NAT gateways, peered: {peered} ({LATENCY_MS} ms per call)"
-    );
-    println!("  steps {} in {depth} levels; API calls {}", steps.len(), requests.log.len());
+    println!("sila-vpc create, sample sandbox: 3 zones, 4 metanetworks, 3 NAT gateways, peered: {peered}");
+    println!("  API calls {}", requests.log.len());
     for (action, n) in &requests.counts {
         println!("    {n:>4}  {action}");
     }
@@ -98,18 +85,12 @@ fn main() {
     for r in &unfiltered {
         println!("    {} {:?}", r.action, r.params);
     }
-    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     println!(
-        "  wall {:.0} ms; critical path {path} round trips × {LATENCY_MS} ms = {:.0} ms; ratio {:.2}",
-        ms(wall),
-        ms(bound),
-        wall.as_secs_f64() / bound.as_secs_f64()
-    );
-    println!(
-        "  same create with no injected latency {:.0} ms (emulator work, process start); the latency's share {:.0} ms = {:.2} × the bound",
-        ms(baseline),
-        ms(wall.saturating_sub(baseline)),
-        wall.saturating_sub(baseline).as_secs_f64() / bound.as_secs_f64()
+        "  {:.2} effective round trips (t0 {:.0} ms, t{} {:.0} ms)",
+        sandbox.effective(),
+        sandbox.at_zero.as_secs_f64() * 1000.0,
+        sandbox.latency_ms,
+        sandbox.at_latency.as_secs_f64() * 1000.0
     );
 
     s.forget_requests();

@@ -184,8 +184,15 @@ async fn converge(
     }
     let ids = apply(clients, &plan, live.ids.clone(), &spec.name).await?;
     report.vpc_id = ids.get(&Key::Vpc).cloned();
+    // A VPC this run created has no peering to remove: without [peerings] lines there is nothing
+    // to read (two round trips saved on every create of an environment that peers with nobody).
+    let created = !live.ids.contains_key(&Key::Vpc);
     if let Some(vpc_id) = &report.vpc_id {
-        let peering = peerings::sync(clients, vpc, Some(vpc_id), false, mode.allow_destructive).await?;
+        let peering = if created && peerings::configured(vpc)?.is_empty() {
+            PeeringReport::default()
+        } else {
+            peerings::sync(clients, vpc, Some(vpc_id), false, mode.allow_destructive).await?
+        };
         if !printer.json() {
             printer.line(&peering.render())?;
         }

@@ -93,7 +93,7 @@ fn pair_label(a: &str, b: &str) -> String {
 }
 
 /// The `connection_*` lines of `[peerings]`, parsed; errors name their line.
-fn configured(
+pub(crate) fn configured(
     vpc: &VpcConfig,
 ) -> anyhow::Result<Vec<(sila_core::net::PeeringEndpoint, sila_core::net::PeeringEndpoint)>> {
     let Some(section) = vpc.ini.section("peerings") else { return Ok(Vec::new()) };
