@@ -13,7 +13,7 @@
 //! (`\x1b`), so a host cannot drive the operator's terminal.
 
 use crate::hosts::{environment, SelectorArgs};
-use crate::pipeline::{context, credential_buckets};
+use crate::pipeline::read::context;
 use anyhow::{anyhow, bail};
 use clap::{Args, ValueEnum};
 use futures::StreamExt as _;
@@ -190,10 +190,10 @@ impl Session<'_> {
 }
 
 /// Runs `exec`.
-pub(crate) async fn exec(global: &GlobalArgs, args: &ExecArgs) -> anyhow::Result<()> {
+pub(crate) async fn exec(settings: &sila_cli::Settings, global: &GlobalArgs, args: &ExecArgs) -> anyhow::Result<()> {
     let selectors = args.select.exactly_one_kind()?;
     let printer = Printer::new(global.output);
-    let ctx = context(global).await?;
+    let ctx = context(settings, global).await?;
     let mut all = ctx.clients.hosts(&ctx.facts.vpc_id).await?;
     sila_core::hosts::sort_for_listing(&mut all);
     let chosen: Vec<&Host> = all.iter().filter(|h| h.state == "running" && selectors.matches(h)).collect();
@@ -204,7 +204,7 @@ pub(crate) async fn exec(global: &GlobalArgs, args: &ExecArgs) -> anyhow::Result
     if let Some(path) = &args.ssh_key {
         credentials.push(Credential::from_file(path)?);
     }
-    let buckets = credential_buckets(global, &ctx)?;
+    let buckets = ctx.credential_buckets(settings)?;
     credentials.extend(Credential::keys_among(ctx.clients.ssh_keys(&buckets).await?));
     credentials.extend(Credential::agent_from_env());
     if credentials.is_empty() {
@@ -227,8 +227,8 @@ pub(crate) async fn exec(global: &GlobalArgs, args: &ExecArgs) -> anyhow::Result
         Jump::Never => vec![true; targets.len()],
         Jump::Auto => futures::future::join_all(targets.iter().map(|(_, a)| reachable(*a))).await,
     };
-    let jump_classes = ctx
-        .aws
+    let jump_classes = settings
+        .aws()?
         .general_option(sila_core::config::GLOBAL_SECTION, "jump_box_hostclasses", Some(&ctx.env))
         .map(|r| r.value)
         .unwrap_or_default();

@@ -15,6 +15,7 @@ pub mod converge;
 mod output;
 mod progress;
 mod run;
+mod settings;
 pub mod values;
 mod who;
 
@@ -25,4 +26,5 @@ pub use run::{
     destructive_refused, run, run_with, ExitStatus, Failure, Interrupted, Interrupts, Signals, UsageError,
     INTERRUPTED_EXIT, INTERRUPTED_HELP,
 };
+pub use settings::Settings;
 pub use who::acting_user;

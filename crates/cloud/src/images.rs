@@ -25,6 +25,8 @@ fn image(i: &aws_sdk_ec2::types::Image) -> Image {
             .iter()
             .filter_map(|b| b.ebs().and_then(|e| e.snapshot_id()).map(str::to_string))
             .collect(),
+        devices: i.block_device_mappings().iter().filter_map(|b| b.device_name().map(str::to_string)).collect(),
+        root_device: i.root_device_name().unwrap_or("/dev/sda1").to_string(),
     }
 }
 

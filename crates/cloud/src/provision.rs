@@ -16,77 +16,8 @@ use sila_core::pipeline::{GroupSizes, ScheduledAction};
 use sila_core::provision::BlockDevice;
 use std::collections::BTreeMap;
 
-/// The parts of an environment provisioning needs.
-#[derive(Debug, Clone, Default)]
-pub struct EnvironmentFacts {
-    /// Its VPC.
-    pub vpc_id: String,
-    /// The VPC's `type` tag.
-    pub vpc_type: Option<String>,
-    /// The VPC's `environment_class` tag (Asiaq's default: `development`).
-    pub environment_class: String,
-    /// Subnet ids by metanetwork, sorted by zone.
-    pub subnets: BTreeMap<String, Vec<String>>,
-    /// Security group id by metanetwork.
-    pub groups: BTreeMap<String, String>,
-    /// CIDR by subnet id.
-    pub subnet_cidrs: BTreeMap<String, String>,
-}
-
-/// What a launch template version holds.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct TemplateSpec {
-    pub image: String,
-    pub instance_type: String,
-    pub key_name: Option<String>,
-    pub instance_profile: Option<String>,
-    pub security_group: String,
-    pub public_ip: bool,
-    /// The user data, as text (sent base64-encoded).
-    pub user_data: String,
-    pub block_devices: Vec<BlockDevice>,
-    /// Tags of the template itself (set when it is created): `environment` and `hostclass`, by
-    /// which `sila-vpc destroy` finds the environment's templates.
-    pub tags: Vec<(String, String)>,
-}
-
-/// An autoscaling group of a hostclass, as read.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct GroupState {
-    pub name: String,
-    pub sizes: GroupSizes,
-    /// Instance ids and their lifecycle state (`InService`, `Pending`, ...).
-    pub instances: Vec<(String, String)>,
-    /// The launch template (id, version) it launches from.
-    pub template: Option<(String, String)>,
-    /// Its subnets, sorted.
-    pub subnets: Vec<String>,
-    pub termination_policies: Vec<String>,
-    /// Its tags that propagate at launch.
-    pub tags: BTreeMap<String, String>,
-}
-
-/// What a group is set to.
-#[derive(Debug, Clone, Default)]
-pub struct GroupSpec {
-    pub name: String,
-    pub template_id: String,
-    pub template_version: String,
-    pub sizes: GroupSizes,
-    pub subnets: Vec<String>,
-    pub termination_policies: Vec<String>,
-    pub tags: Vec<(String, String)>,
-}
-
-impl TemplateSpec {
-    /// Whether a version made from `self` would hold what `other` (a version read back) holds:
-    /// everything but the template's own tags.
-    pub fn same_version(&self, other: &TemplateSpec) -> bool {
-        let mut mine = self.clone();
-        mine.tags.clone_from(&other.tags);
-        mine == *other
-    }
-}
+// The plain data provisioning reads and writes lives in core, where the spinup plan decides it.
+pub use sila_core::spinup::{EnvironmentFacts, GroupSpec, GroupState, TemplateSpec};
 
 /// The default scaling policies: name and percent change (vector 50).
 const DEFAULT_POLICIES: [(&str, i32); 2] = [("up", 10), ("down", -10)];
@@ -177,20 +108,6 @@ impl Clients {
             }
         }
         Ok(Some(facts))
-    }
-
-    /// The device names an image maps, and its root device name.
-    pub async fn image_devices(&self, image: &str) -> Result<(Vec<String>, String), CloudError> {
-        let out = self
-            .ec2
-            .describe_images()
-            .image_ids(image)
-            .send()
-            .await
-            .map_err(|e| CloudError::from_sdk("DescribeImages", e))?;
-        let Some(i) = out.images().first() else { return Ok((Vec::new(), "/dev/sda1".into())) };
-        let devices = i.block_device_mappings().iter().filter_map(|b| b.device_name().map(str::to_string)).collect();
-        Ok((devices, i.root_device_name().unwrap_or("/dev/sda1").to_string()))
     }
 
     /// Puts a new version of launch template `name` (creating the template the first time); returns

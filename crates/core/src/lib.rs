@@ -26,6 +26,7 @@ pub mod plan;
 pub mod policy;
 pub mod provision;
 pub mod shell;
+pub mod spinup;
 pub mod terminal;
 pub mod truth;
 pub mod vpc_plan;

@@ -24,6 +24,12 @@ pub struct Image {
     pub tags: BTreeMap<String, String>,
     /// The EBS snapshots of its block devices.
     pub snapshots: Vec<String>,
+    /// The device names of its block device mappings (where a spinup places extra volumes).
+    #[serde(skip)]
+    pub devices: Vec<String>,
+    /// Its root device name.
+    #[serde(skip)]
+    pub root_device: String,
 }
 
 impl Image {
