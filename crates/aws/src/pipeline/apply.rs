@@ -242,3 +242,49 @@ async fn wait_for_smoke(ctx: &Context, batch: &[&GroupPlan], deadline: Instant) 
         tokio::time::sleep(Duration::from_secs(2)).await;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(sequence: u32, hostclass: &str, smoke_test: bool) -> GroupPlan {
+        GroupPlan {
+            sequence,
+            hostclass: hostclass.into(),
+            group: format!("ci_{hostclass}_1"),
+            smoke_test,
+            ..GroupPlan::default()
+        }
+    }
+
+    #[test]
+    fn a_sequence_starts_after_the_groups_or_smoke_tests_before_it_and_policies_run_beside_it() {
+        let mut db = row(1, "mhcdb", true);
+        db.interfaces = vec![("10.0.0.10".into(), "subnet-a".into())];
+        db.snapshot = Some(("snap-1".into(), true));
+        let plan =
+            ProvisionPlan { groups: vec![db, row(2, "mhcweb", false), row(3, "mhcapi", false)], ..Default::default() };
+        let graph = steps(&plan);
+        let shown: Vec<(String, Vec<usize>)> =
+            graph.steps.iter().map(|s| (s.step.to_string(), s.after.clone())).collect();
+        let expected: Vec<(&str, Vec<usize>)> = vec![
+            ("wait for snapshot snap-1 of mhcdb", vec![]),
+            ("launch template of mhcdb", vec![0]),
+            ("floating interface 10.0.0.10 for mhcdb", vec![]),
+            ("group ci_mhcdb_1", vec![1, 2]),
+            ("scaling policies and scheduled actions of ci_mhcdb_1", vec![3]),
+            ("smoke tests of sequence 1", vec![3]),
+            ("launch template of mhcweb", vec![5]),
+            ("group ci_mhcweb_1", vec![6]),
+            ("scaling policies and scheduled actions of ci_mhcweb_1", vec![7]),
+            ("launch template of mhcapi", vec![7]),
+            ("group ci_mhcapi_1", vec![9]),
+            ("scaling policies and scheduled actions of ci_mhcapi_1", vec![10]),
+        ];
+        let expected: Vec<(String, Vec<usize>)> = expected.into_iter().map(|(s, a)| (s.to_string(), a)).collect();
+        assert_eq!(shown, expected);
+        // Without smoke tests, a sequence costs two round trips (template, group) and the last
+        // policies one more.
+        assert_eq!(graph.depth(), 9);
+    }
+}

@@ -364,3 +364,6 @@ fn decide_changes(p: &mut GroupPlan, existing: Option<&GroupState>, row: &Pipeli
     }
     p.unchanged = !p.create && p.changes.is_empty();
 }
+
+#[cfg(test)]
+mod tests;
