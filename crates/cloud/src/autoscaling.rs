@@ -1,6 +1,7 @@
 //! Auto Scaling, as far as environments need it so far: finding the groups that live in an
 //! environment's subnets and deleting them with their instances.
 
+use crate::error::Classify as _;
 use crate::error::CloudError;
 use crate::finders::paginated;
 use crate::Clients;
@@ -53,7 +54,7 @@ impl Clients {
                 .force_delete(true)
                 .send()
                 .await
-                .map_err(|e| CloudError::from_sdk("DeleteAutoScalingGroup", e))
+                .classify("DeleteAutoScalingGroup")
         }))
         .await?;
         let deadline = tokio::time::Instant::now() + INSTANCE_WAIT;
@@ -64,7 +65,7 @@ impl Clients {
                 .set_auto_scaling_group_names(Some(names.to_vec()))
                 .send()
                 .await
-                .map_err(|e| CloudError::from_sdk("DescribeAutoScalingGroups", e))?;
+                .classify("DescribeAutoScalingGroups")?;
             let left: Vec<&str> =
                 out.auto_scaling_groups().iter().filter_map(|g| g.auto_scaling_group_name()).collect();
             if left.is_empty() {
@@ -94,7 +95,7 @@ impl Clients {
             .set_instance_ids(Some(ids.to_vec()))
             .send()
             .await
-            .map_err(|e| CloudError::from_sdk("TerminateInstances", e))?;
+            .classify("TerminateInstances")?;
         tracing::info!("waiting for {} instance(s) to terminate (up to {}s)", ids.len(), INSTANCE_WAIT.as_secs());
         use aws_sdk_ec2::client::Waiters as _;
         self.ec2

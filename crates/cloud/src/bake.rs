@@ -2,6 +2,8 @@
 //! stop and terminate the builder, make the image, and find what a run left behind (for `reap`).
 
 use crate::ec2::tag_map;
+use crate::error::created;
+use crate::error::Classify as _;
 use crate::error::CloudError;
 use crate::finders::{filter, gone, paginated};
 use crate::Clients;
@@ -202,7 +204,7 @@ impl Clients {
             .filters(filter("key-name", &[name]))
             .send()
             .await
-            .map_err(|e| CloudError::from_sdk("DescribeKeyPairs", e))?;
+            .classify("DescribeKeyPairs")?;
         Ok(!out.key_pairs().is_empty())
     }
 
@@ -216,20 +218,13 @@ impl Clients {
             .tag_specifications(tag_spec(ResourceType::KeyPair, tags))
             .send()
             .await
-            .map_err(|e| CloudError::from_sdk("CreateKeyPair", e))?;
-        Ok(out.key_material().unwrap_or_default().to_string())
+            .classify("CreateKeyPair")?;
+        created("CreateKeyPair", out.key_material())
     }
 
     /// Deletes key pair `name` (gone already is fine).
     pub async fn delete_key_pair(&self, name: &str) -> Result<(), CloudError> {
-        gone(
-            self.ec2
-                .delete_key_pair()
-                .key_name(name)
-                .send()
-                .await
-                .map_err(|e| CloudError::from_sdk("DeleteKeyPair", e)),
-        )
+        gone(self.ec2.delete_key_pair().key_name(name).send().await.classify("DeleteKeyPair"))
     }
 
     /// Creates security group `name` in `vpc_id` admitting SSH from `cidrs`; returns its id.
@@ -249,8 +244,8 @@ impl Clients {
             .tag_specifications(tag_spec(ResourceType::SecurityGroup, tags))
             .send()
             .await
-            .map_err(|e| CloudError::from_sdk("CreateSecurityGroup", e))?;
-        let id = out.group_id().unwrap_or_default().to_string();
+            .classify("CreateSecurityGroup")?;
+        let id = created("CreateSecurityGroup", out.group_id())?;
         let mut permission = IpPermission::builder().ip_protocol("tcp").from_port(22).to_port(22);
         for cidr in cidrs {
             permission = permission.ip_ranges(IpRange::builder().cidr_ip(cidr).build());
@@ -273,13 +268,7 @@ impl Clients {
     /// interface lets go of it a little later) until `deadline`.
     pub async fn delete_group_when_free(&self, id: &str, deadline: Instant) -> Result<(), CloudError> {
         loop {
-            let result = self
-                .ec2
-                .delete_security_group()
-                .group_id(id)
-                .send()
-                .await
-                .map_err(|e| CloudError::from_sdk("DeleteSecurityGroup", e));
+            let result = self.ec2.delete_security_group().group_id(id).send().await.classify("DeleteSecurityGroup");
             match result {
                 Err(e) if e.code.as_deref() == Some("DependencyViolation") && Instant::now() + POLL < deadline => {
                     tokio::time::sleep(POLL).await;
@@ -314,8 +303,8 @@ impl Clients {
         if let Some(profile) = &spec.instance_profile {
             request = request.iam_instance_profile(IamInstanceProfileSpecification::builder().name(profile).build());
         }
-        let out = request.send().await.map_err(|e| CloudError::from_sdk("RunInstances", e))?;
-        Ok(out.instances().first().and_then(|i| i.instance_id()).unwrap_or_default().to_string())
+        let out = request.send().await.classify("RunInstances")?;
+        created("RunInstances", out.instances().first().and_then(|i| i.instance_id()))
     }
 
     /// Instances (not terminated) tagged `key=value`.
@@ -334,13 +323,7 @@ impl Clients {
     pub async fn wait_machine(&self, id: &str, want: &str, deadline: Instant) -> Result<Machine, CloudError> {
         let mut last = String::from("nothing yet");
         loop {
-            let out = self
-                .ec2
-                .describe_instances()
-                .instance_ids(id)
-                .send()
-                .await
-                .map_err(|e| CloudError::from_sdk("DescribeInstances", e));
+            let out = self.ec2.describe_instances().instance_ids(id).send().await.classify("DescribeInstances");
             match out {
                 Ok(out) => {
                     if let Some(m) = out.reservations().iter().flat_map(|r| r.instances()).map(machine).next() {
@@ -369,12 +352,7 @@ impl Clients {
 
     /// Stops instance `id` (the OS shuts down cleanly) and waits until it is stopped.
     pub async fn stop_machine(&self, id: &str, deadline: Instant) -> Result<Machine, CloudError> {
-        self.ec2
-            .stop_instances()
-            .instance_ids(id)
-            .send()
-            .await
-            .map_err(|e| CloudError::from_sdk("StopInstances", e))?;
+        self.ec2.stop_instances().instance_ids(id).send().await.classify("StopInstances")?;
         self.wait_machine(id, "stopped", deadline).await
     }
 
@@ -386,7 +364,7 @@ impl Clients {
             .sriov_net_support(aws_sdk_ec2::types::AttributeValue::builder().value("simple").build())
             .send()
             .await
-            .map_err(|e| CloudError::from_sdk("ModifyInstanceAttribute", e))?;
+            .classify("ModifyInstanceAttribute")?;
         Ok(())
     }
 
@@ -401,7 +379,7 @@ impl Clients {
                 .set_instance_ids(Some(ids.to_vec()))
                 .send()
                 .await
-                .map_err(|e| CloudError::from_sdk("TerminateInstances", e)),
+                .classify("TerminateInstances"),
         )?;
         for id in ids {
             match self.wait_machine(id, "terminated", deadline).await {
@@ -432,8 +410,8 @@ impl Clients {
             .tag_specifications(tag_spec(ResourceType::Image, tags))
             .send()
             .await
-            .map_err(|e| CloudError::from_sdk("CreateImage", e))?;
-        Ok(out.image_id().unwrap_or_default().to_string())
+            .classify("CreateImage")?;
+        created("CreateImage", out.image_id())
     }
 
     /// Polls image `id` until it is `available`; fails if it fails, or at `deadline`.
@@ -474,7 +452,7 @@ impl Clients {
             .set_tags(Some(tags.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect()))
             .send()
             .await
-            .map_err(|e| CloudError::from_sdk("CreateTags", e))?;
+            .classify("CreateTags")?;
         Ok(())
     }
 
@@ -489,7 +467,7 @@ impl Clients {
             .set_tags(Some(keys.iter().map(|k| Tag::builder().key(*k).build()).collect()))
             .send()
             .await
-            .map_err(|e| CloudError::from_sdk("DeleteTags", e))?;
+            .classify("DeleteTags")?;
         Ok(())
     }
 
@@ -515,13 +493,7 @@ impl Clients {
                 Ok::<_, CloudError>(found.iter().flat_map(|r| r.instances()).map(machine).collect::<Vec<_>>())
             },
             async {
-                let out = self
-                    .ec2
-                    .describe_key_pairs()
-                    .filters(tagged())
-                    .send()
-                    .await
-                    .map_err(|e| CloudError::from_sdk("DescribeKeyPairs", e))?;
+                let out = self.ec2.describe_key_pairs().filters(tagged()).send().await.classify("DescribeKeyPairs")?;
                 Ok(out
                     .key_pairs()
                     .iter()

@@ -1,6 +1,7 @@
 //! S3 buckets an environment uses: its credential buckets (SSH keys), and the sandbox config
 //! and SSM output buckets.
 
+use crate::error::Classify as _;
 use crate::error::CloudError;
 use crate::Clients;
 
@@ -11,7 +12,7 @@ impl Clients {
         let mut keys = Vec::new();
         let mut pages = self.s3.list_objects_v2().bucket(bucket).prefix(prefix).into_paginator().send();
         while let Some(page) = pages.next().await {
-            match page.map_err(|e| CloudError::from_sdk("ListObjectsV2", e)) {
+            match page.classify("ListObjectsV2") {
                 Ok(page) => keys.extend(page.contents().iter().filter_map(|o| o.key().map(str::to_string))),
                 Err(e) if e.kind == crate::ErrorKind::NotFound => return Ok(Vec::new()),
                 Err(e) => return Err(e),
@@ -19,14 +20,7 @@ impl Clients {
         }
         let mut objects = Vec::new();
         for key in keys.into_iter().filter(|k| !k.ends_with('/')) {
-            let out = self
-                .s3
-                .get_object()
-                .bucket(bucket)
-                .key(&key)
-                .send()
-                .await
-                .map_err(|e| CloudError::from_sdk("GetObject", e))?;
+            let out = self.s3.get_object().bucket(bucket).key(&key).send().await.classify("GetObject")?;
             let body = out.body.collect().await.map_err(|e| CloudError::config(format!("s3://{bucket}/{key}: {e}")))?;
             objects.push((key, body.into_bytes().to_vec()));
         }
@@ -47,7 +41,7 @@ impl Clients {
 
     /// Whether `bucket` exists (and can be reached).
     pub async fn bucket_exists(&self, bucket: &str) -> Result<bool, CloudError> {
-        match self.s3.head_bucket().bucket(bucket).send().await.map_err(|e| CloudError::from_sdk("HeadBucket", e)) {
+        match self.s3.head_bucket().bucket(bucket).send().await.classify("HeadBucket") {
             Ok(_) => Ok(true),
             Err(e) if e.kind == crate::ErrorKind::NotFound => Ok(false),
             Err(e) => Err(e),
@@ -56,14 +50,7 @@ impl Clients {
 
     /// Writes `body` to `s3://bucket/key`.
     pub async fn put_object(&self, bucket: &str, key: &str, body: Vec<u8>) -> Result<(), CloudError> {
-        self.s3
-            .put_object()
-            .bucket(bucket)
-            .key(key)
-            .body(body.into())
-            .send()
-            .await
-            .map_err(|e| CloudError::from_sdk("PutObject", e))?;
+        self.s3.put_object().bucket(bucket).key(key).body(body.into()).send().await.classify("PutObject")?;
         Ok(())
     }
 }

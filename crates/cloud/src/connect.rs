@@ -1,5 +1,6 @@
 //! Building the clients: one `SdkConfig` for every service, made once per command.
 
+use crate::error::Classify as _;
 use crate::error::CloudError;
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region};
@@ -47,8 +48,7 @@ impl Clients {
 
     /// The account the credentials belong to (STS GetCallerIdentity).
     pub async fn account_id(&self) -> Result<String, CloudError> {
-        let out =
-            self.sts.get_caller_identity().send().await.map_err(|e| CloudError::from_sdk("GetCallerIdentity", e))?;
+        let out = self.sts.get_caller_identity().send().await.classify("GetCallerIdentity")?;
         Ok(out.account.unwrap_or_default())
     }
 }

@@ -1,5 +1,6 @@
 //! EC2 finders and actions, returning plain Sila types.
 
+use crate::error::Classify as _;
 use crate::error::CloudError;
 use crate::Clients;
 use aws_sdk_ec2::types::{Filter, Tag};
@@ -91,7 +92,7 @@ impl Clients {
         }
         let mut pages = request.into_paginator().items().send();
         let mut vpcs = Vec::new();
-        while let Some(vpc) = pages.try_next().await.map_err(|e| CloudError::from_sdk("DescribeVpcs", e))? {
+        while let Some(vpc) = pages.try_next().await.classify("DescribeVpcs")? {
             let vpc = summary(&vpc);
             if exact.iter().all(|(key, values)| vpc.tags.get(*key).is_some_and(|v| values.contains(v))) {
                 vpcs.push(vpc);
@@ -105,7 +106,7 @@ impl Clients {
 impl Clients {
     /// The VPC with id `id` (none when it does not exist); the id goes as an id, never as a filter.
     pub async fn describe_vpcs_by_id(&self, id: &str) -> Result<Vec<VpcSummary>, CloudError> {
-        match self.ec2.describe_vpcs().vpc_ids(id).send().await.map_err(|e| CloudError::from_sdk("DescribeVpcs", e)) {
+        match self.ec2.describe_vpcs().vpc_ids(id).send().await.classify("DescribeVpcs") {
             Err(e) if e.kind == crate::ErrorKind::NotFound => Ok(Vec::new()),
             Err(e) => Err(e),
             Ok(out) => Ok(out.vpcs().iter().map(summary).collect()),
@@ -153,7 +154,7 @@ impl Clients {
                 .set_ip_permissions(Some(permissions))
                 .send()
                 .await
-                .map_err(|e| CloudError::from_sdk("AuthorizeSecurityGroupIngress", e));
+                .classify("AuthorizeSecurityGroupIngress");
             match sent {
                 Err(e) if e.kind == crate::ErrorKind::AlreadyExists => Ok(false),
                 other => other.map(|_| true),
@@ -172,7 +173,7 @@ impl Clients {
     /// as planned either way.
     pub(crate) async fn put_route(&self, table: &str, destination: &str, via: &RouteVia) -> Result<(), CloudError> {
         let request = self.ec2.create_route().route_table_id(table).destination_cidr_block(destination);
-        match route_to!(request, via.clone()).send().await.map_err(|e| CloudError::from_sdk("CreateRoute", e)) {
+        match route_to!(request, via.clone()).send().await.classify("CreateRoute") {
             Err(e) if e.kind == crate::ErrorKind::AlreadyExists => self.replace_route(table, destination, via).await,
             other => other.map(drop),
         }
@@ -181,7 +182,7 @@ impl Clients {
     /// Points the existing route for `destination` in `table` at `via`.
     pub(crate) async fn replace_route(&self, table: &str, destination: &str, via: &RouteVia) -> Result<(), CloudError> {
         let request = self.ec2.replace_route().route_table_id(table).destination_cidr_block(destination);
-        route_to!(request, via.clone()).send().await.map_err(|e| CloudError::from_sdk("ReplaceRoute", e))?;
+        route_to!(request, via.clone()).send().await.classify("ReplaceRoute")?;
         Ok(())
     }
 }

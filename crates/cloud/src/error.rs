@@ -105,6 +105,39 @@ impl CloudError {
     }
 }
 
+/// The result of an SDK call's `send().await`, its error classified as a [`CloudError`] of the
+/// named operation: `ec2.create_vpc()...send().await.classify("CreateVpc")?`. The one way every
+/// call of the adapter turns an SDK error into Sila's.
+pub(crate) trait Classify<T> {
+    /// The value, or the error as a `CloudError` of operation `op`.
+    fn classify(self, op: &'static str) -> Result<T, CloudError>;
+}
+
+impl<T, E, R> Classify<T> for Result<T, SdkError<E, R>>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: fmt::Debug,
+{
+    fn classify(self, op: &'static str) -> Result<T, CloudError> {
+        self.map_err(|e| CloudError::from_sdk(op, e))
+    }
+}
+
+/// The id a create call answered with. An answer without one is an error naming the call, never
+/// an empty id that a later step would send on.
+pub(crate) fn created(op: &'static str, id: Option<&str>) -> Result<String, CloudError> {
+    match id {
+        Some(id) if !id.is_empty() => Ok(id.to_string()),
+        _ => Err(CloudError {
+            op,
+            kind: ErrorKind::Other,
+            code: None,
+            message: "the answer carried no id of what was created".to_string(),
+            request_id: None,
+        }),
+    }
+}
+
 /// A one-line description of a failure that never reached a service answer: the endpoint and the
 /// innermost cause, in words (`DisplayErrorContext` ends with the error's `Debug` form, whose tail
 /// was all a user saw: `Unknown } }`).

@@ -2,6 +2,7 @@
 //! routes that point at them), tag.
 
 use crate::ec2::tag_map;
+use crate::error::Classify as _;
 use crate::error::CloudError;
 use crate::finders::{ambiguous, filter, gone, has_tag, paginated, tag_eq};
 use crate::Clients;
@@ -78,12 +79,7 @@ impl Clients {
         if ids.is_empty() {
             return Ok(());
         }
-        self.ec2
-            .stop_instances()
-            .set_instance_ids(Some(ids.to_vec()))
-            .send()
-            .await
-            .map_err(|e| CloudError::from_sdk("StopInstances", e))?;
+        self.ec2.stop_instances().set_instance_ids(Some(ids.to_vec())).send().await.classify("StopInstances")?;
         Ok(())
     }
 
@@ -107,7 +103,7 @@ impl Clients {
                         .destination_cidr_block(destination)
                         .send()
                         .await
-                        .map_err(|e| CloudError::from_sdk("DeleteRoute", e)),
+                        .classify("DeleteRoute"),
                 )?;
             }
         }
@@ -117,7 +113,7 @@ impl Clients {
                 .set_instance_ids(Some(ids.to_vec()))
                 .send()
                 .await
-                .map_err(|e| CloudError::from_sdk("TerminateInstances", e)),
+                .classify("TerminateInstances"),
         )
     }
 }

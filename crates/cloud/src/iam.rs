@@ -1,6 +1,7 @@
 //! IAM: reading the account in a few calls, running the steps of a sync plan (with IAM's eventual
 //! consistency waited out), listings and access keys.
 
+use crate::error::Classify as _;
 use crate::error::{CloudError, ErrorKind};
 use crate::finders::{gone, paginated};
 use crate::Clients;
@@ -153,12 +154,8 @@ impl Clients {
                 .filter(EntityType::User)
                 .filter(EntityType::Group)
                 .filter(EntityType::Role);
-            let pages: Vec<_> = request
-                .into_paginator()
-                .send()
-                .try_collect()
-                .await
-                .map_err(|e| CloudError::from_sdk("GetAccountAuthorizationDetails", e))?;
+            let pages: Vec<_> =
+                request.into_paginator().send().try_collect().await.classify("GetAccountAuthorizationDetails")?;
             Ok::<_, CloudError>(pages)
         };
         let profiles = async { self.instance_profiles().await };
@@ -445,7 +442,7 @@ impl Clients {
             .send()
             .try_collect()
             .await
-            .map_err(|e| CloudError::from_sdk("GetAccountAuthorizationDetails", e))?;
+            .classify("GetAccountAuthorizationDetails")?;
         let mut rows: Vec<UserRow> = pages
             .iter()
             .flat_map(|p| p.user_detail_list())

@@ -1,5 +1,6 @@
 //! Machine images: reading them as [`Image`]s, what still uses them, tagging, sharing and deleting.
 
+use crate::error::Classify as _;
 use crate::error::CloudError;
 use crate::finders::{filter, gone, paginated};
 use crate::Clients;
@@ -151,13 +152,7 @@ impl Clients {
     /// Sets tags on an image (replacing values of existing keys).
     pub async fn tag_image(&self, id: &str, tags: &[(String, String)]) -> Result<(), CloudError> {
         let tags: Vec<Tag> = tags.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect();
-        self.ec2
-            .create_tags()
-            .resources(id)
-            .set_tags(Some(tags))
-            .send()
-            .await
-            .map_err(|e| CloudError::from_sdk("CreateTags", e))?;
+        self.ec2.create_tags().resources(id).set_tags(Some(tags)).send().await.classify("CreateTags")?;
         Ok(())
     }
 
@@ -170,7 +165,7 @@ impl Clients {
             .attribute(aws_sdk_ec2::types::ImageAttributeName::LaunchPermission)
             .send()
             .await
-            .map_err(|e| CloudError::from_sdk("DescribeImageAttribute", e))?;
+            .classify("DescribeImageAttribute")?;
         Ok(out.launch_permissions().iter().filter_map(|p| p.user_id().map(str::to_string)).collect())
     }
 
@@ -184,30 +179,16 @@ impl Clients {
             .launch_permission(LaunchPermissionModifications::builder().set_add(Some(permissions)).build())
             .send()
             .await
-            .map_err(|e| CloudError::from_sdk("ModifyImageAttribute", e))?;
+            .classify("ModifyImageAttribute")?;
         self.tag_image(id, &[("shared_with_account_ids".to_string(), accounts.join(","))]).await
     }
 
     /// Deregisters an image, then deletes the snapshots its block devices referenced (the
     /// deregistration frees them; AWS refuses to delete a snapshot a registered image uses).
     pub async fn delete_image(&self, image: &Image) -> Result<(), CloudError> {
-        gone(
-            self.ec2
-                .deregister_image()
-                .image_id(&image.id)
-                .send()
-                .await
-                .map_err(|e| CloudError::from_sdk("DeregisterImage", e)),
-        )?;
+        gone(self.ec2.deregister_image().image_id(&image.id).send().await.classify("DeregisterImage"))?;
         for snapshot in &image.snapshots {
-            gone(
-                self.ec2
-                    .delete_snapshot()
-                    .snapshot_id(snapshot)
-                    .send()
-                    .await
-                    .map_err(|e| CloudError::from_sdk("DeleteSnapshot", e)),
-            )?;
+            gone(self.ec2.delete_snapshot().snapshot_id(snapshot).send().await.classify("DeleteSnapshot"))?;
         }
         Ok(())
     }

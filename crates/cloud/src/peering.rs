@@ -2,6 +2,8 @@
 //! both sides, and deleting a peering together with every route through it.
 
 use crate::ec2::RouteVia;
+use crate::error::created;
+use crate::error::Classify as _;
 use crate::error::CloudError;
 use crate::finders::{filter, gone, paginated};
 use crate::Clients;
@@ -166,15 +168,17 @@ impl Clients {
             .tag_specifications(tags)
             .send()
             .await
-            .map_err(|e| CloudError::from_sdk("CreateVpcPeeringConnection", e))?;
-        let id =
-            out.vpc_peering_connection().and_then(|p| p.vpc_peering_connection_id()).unwrap_or_default().to_string();
+            .classify("CreateVpcPeeringConnection")?;
+        let id = created(
+            "CreateVpcPeeringConnection",
+            out.vpc_peering_connection().and_then(|p| p.vpc_peering_connection_id()),
+        )?;
         self.ec2
             .accept_vpc_peering_connection()
             .vpc_peering_connection_id(&id)
             .send()
             .await
-            .map_err(|e| CloudError::from_sdk("AcceptVpcPeeringConnection", e))?;
+            .classify("AcceptVpcPeeringConnection")?;
         Ok(id)
     }
 
@@ -232,7 +236,7 @@ impl Clients {
                 .ip_permissions(permission)
                 .send()
                 .await
-                .map_err(|e| CloudError::from_sdk("RevokeSecurityGroupIngress", e))?;
+                .classify("RevokeSecurityGroupIngress")?;
         }
         Ok(())
     }
@@ -271,7 +275,7 @@ impl Clients {
                         .destination_cidr_block(destination)
                         .send()
                         .await
-                        .map_err(|e| CloudError::from_sdk("DeleteRoute", e))?;
+                        .classify("DeleteRoute")?;
                 }
             }
         }
@@ -281,7 +285,7 @@ impl Clients {
                 .vpc_peering_connection_id(&peering.id)
                 .send()
                 .await
-                .map_err(|e| CloudError::from_sdk("DeleteVpcPeeringConnection", e)),
+                .classify("DeleteVpcPeeringConnection"),
         )
     }
 }

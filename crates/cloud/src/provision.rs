@@ -3,6 +3,8 @@
 //! policies, and removal.
 
 use crate::ec2::tag_map;
+use crate::error::created;
+use crate::error::Classify as _;
 use crate::error::CloudError;
 use crate::finders::{filter, gone, paginated};
 use crate::Clients;
@@ -165,7 +167,7 @@ impl Clients {
                 .launch_template_data(data)
                 .send()
                 .await
-                .map_err(|e| CloudError::from_sdk("CreateLaunchTemplateVersion", e))?;
+                .classify("CreateLaunchTemplateVersion")?;
             let version = out.launch_template_version().and_then(|v| v.version_number()).unwrap_or(1);
             return Ok((id.to_string(), version.to_string()));
         }
@@ -182,10 +184,10 @@ impl Clients {
             }))
             .send()
             .await
-            .map_err(|e| CloudError::from_sdk("CreateLaunchTemplate", e))?;
+            .classify("CreateLaunchTemplate")?;
         let template = out.launch_template();
         Ok((
-            template.and_then(|t| t.launch_template_id()).unwrap_or_default().to_string(),
+            created("CreateLaunchTemplate", template.and_then(|t| t.launch_template_id()))?,
             template.and_then(|t| t.latest_version_number()).unwrap_or(1).to_string(),
         ))
     }
@@ -208,7 +210,7 @@ impl Clients {
             .filters(filter("addresses.private-ip-address", &[ip]))
             .send()
             .await
-            .map_err(|e| CloudError::from_sdk("DescribeNetworkInterfaces", e))?;
+            .classify("DescribeNetworkInterfaces")?;
         if let Some(id) = found.network_interfaces().iter().find_map(|n| n.network_interface_id()) {
             return Ok((id.to_string(), false));
         }
@@ -234,8 +236,8 @@ impl Clients {
             .tag_specifications(crate::ec2::tag_spec(aws_sdk_ec2::types::ResourceType::NetworkInterface, tags))
             .send()
             .await
-            .map_err(|e| CloudError::from_sdk("CreateNetworkInterface", e))?;
-        Ok(out.network_interface().and_then(|n| n.network_interface_id()).unwrap_or_default().to_string())
+            .classify("CreateNetworkInterface")?;
+        created("CreateNetworkInterface", out.network_interface().and_then(|n| n.network_interface_id()))
     }
 
     /// Which of the elastic IPs `ips` are allocated to this account.
@@ -249,7 +251,7 @@ impl Clients {
             .filters(filter("public-ip", &ips.iter().map(String::as_str).collect::<Vec<_>>()))
             .send()
             .await
-            .map_err(|e| CloudError::from_sdk("DescribeAddresses", e))?;
+            .classify("DescribeAddresses")?;
         Ok(out.addresses().iter().filter_map(|a| a.public_ip().map(str::to_string)).collect())
     }
 
@@ -318,14 +320,7 @@ impl Clients {
     /// Deletes the launch templates `ids`; gone already counts as done.
     pub async fn delete_launch_templates(&self, ids: &[String]) -> Result<(), CloudError> {
         futures::future::try_join_all(ids.iter().map(|id| async move {
-            gone(
-                self.ec2
-                    .delete_launch_template()
-                    .launch_template_id(id)
-                    .send()
-                    .await
-                    .map_err(|e| CloudError::from_sdk("DeleteLaunchTemplate", e)),
-            )
+            gone(self.ec2.delete_launch_template().launch_template_id(id).send().await.classify("DeleteLaunchTemplate"))
         }))
         .await?;
         Ok(())
@@ -462,7 +457,7 @@ impl Clients {
                 .versions("$Latest")
                 .send()
                 .await
-                .map_err(|e| CloudError::from_sdk("DescribeLaunchTemplateVersions", e))
+                .classify("DescribeLaunchTemplateVersions")
             {
                 Err(e) if e.kind == crate::ErrorKind::NotFound => return Ok(None),
                 other => other?,
@@ -506,7 +501,7 @@ impl Clients {
                         .set_termination_policies(policies)
                         .send()
                         .await
-                        .map_err(|e| CloudError::from_sdk("UpdateAutoScalingGroup", e))
+                        .classify("UpdateAutoScalingGroup")
                 },
                 async {
                     self.autoscaling
@@ -514,7 +509,7 @@ impl Clients {
                         .set_tags(Some(self.group_tags(spec)))
                         .send()
                         .await
-                        .map_err(|e| CloudError::from_sdk("CreateOrUpdateTags", e))
+                        .classify("CreateOrUpdateTags")
                 },
             )?;
         } else {
@@ -523,7 +518,7 @@ impl Clients {
                 .set_tags(Some(self.group_tags(spec)))
                 .send()
                 .await
-                .map_err(|e| CloudError::from_sdk("CreateAutoScalingGroup", e))?;
+                .classify("CreateAutoScalingGroup")?;
         }
         Ok(())
     }
@@ -541,7 +536,7 @@ impl Clients {
                 .cooldown(600)
                 .send()
                 .await
-                .map_err(|e| CloudError::from_sdk("PutScalingPolicy", e))
+                .classify("PutScalingPolicy")
         }))
         .await?;
         Ok(())
@@ -582,7 +577,7 @@ impl Clients {
                         .scheduled_action_name(name)
                         .send()
                         .await
-                        .map_err(|e| CloudError::from_sdk("DeleteScheduledAction", e)),
+                        .classify("DeleteScheduledAction"),
                 )
             });
         let size = |n: Option<u32>| n.map(|n| i32::try_from(n).unwrap_or(i32::MAX));
@@ -603,7 +598,7 @@ impl Clients {
                 .send()
                 .await
                 .map(drop)
-                .map_err(|e| CloudError::from_sdk("PutScheduledUpdateGroupAction", e))
+                .classify("PutScheduledUpdateGroupAction")
         });
         tokio::try_join!(futures::future::try_join_all(deletes), futures::future::try_join_all(puts))?;
         Ok(())

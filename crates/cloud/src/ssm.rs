@@ -1,5 +1,6 @@
 //! SSM Run Command: send a document to instances, wait for it, read each instance's output.
 
+use crate::error::Classify as _;
 use crate::error::CloudError;
 use crate::Clients;
 use std::collections::BTreeMap;
@@ -42,7 +43,7 @@ impl Clients {
             .set_output_s3_bucket_name(spec.output_bucket.clone())
             .send()
             .await
-            .map_err(|e| CloudError::from_sdk("SendCommand", e))?;
+            .classify("SendCommand")?;
         out.command()
             .and_then(|c| c.command_id())
             .map(str::to_string)
@@ -52,13 +53,7 @@ impl Clients {
     /// The command's overall status (`Pending`, `InProgress`, `Success`, `Failed`, ...); `None`
     /// while SSM does not list it yet.
     pub async fn command_status(&self, command_id: &str) -> Result<Option<String>, CloudError> {
-        let out = self
-            .ssm
-            .list_commands()
-            .command_id(command_id)
-            .send()
-            .await
-            .map_err(|e| CloudError::from_sdk("ListCommands", e))?;
+        let out = self.ssm.list_commands().command_id(command_id).send().await.classify("ListCommands")?;
         Ok(out.commands().first().and_then(|c| c.status()).map(|s| s.as_str().to_string()))
     }
 
@@ -72,7 +67,7 @@ impl Clients {
             .instance_id(instance)
             .send()
             .await
-            .map_err(|e| CloudError::from_sdk("GetCommandInvocation", e))?;
+            .classify("GetCommandInvocation")?;
         Ok(Invocation {
             instance: instance.to_string(),
             status: out.status().map(|s| s.as_str().to_string()).unwrap_or_default(),

@@ -2,6 +2,8 @@
 //! one step of a plan, and taking an environment apart.
 
 use crate::ec2::RouteVia;
+use crate::error::created;
+use crate::error::Classify as _;
 use crate::error::CloudError;
 use crate::finders::{endpoint_going, filter, gone, has_tag, nat_allocations, paginated, table_associations, tag_eq};
 use crate::Clients;
@@ -84,7 +86,7 @@ impl Clients {
             .filters(filter("state", &["available"]))
             .send()
             .await
-            .map_err(|e| CloudError::from_sdk("DescribeAvailabilityZones", e))?;
+            .classify("DescribeAvailabilityZones")?;
         let mut zones: Vec<String> =
             out.availability_zones().iter().filter_map(|z| z.zone_name().map(str::to_string)).collect();
         zones.sort();
@@ -149,9 +151,7 @@ impl Clients {
         let by_vpc = [vpc];
         live.ids.insert(Key::Vpc, vpc.to_string());
         let (vpcs, subnets, tables, groups, nats, endpoints, interfaces) = tokio::try_join!(
-            async {
-                ec2.describe_vpcs().vpc_ids(vpc).send().await.map_err(|e| CloudError::from_sdk("DescribeVpcs", e))
-            },
+            async { ec2.describe_vpcs().vpc_ids(vpc).send().await.classify("DescribeVpcs") },
             self.subnets_in(vpc),
             self.route_tables_in(vpc),
             self.metanetwork_groups_in(vpc),
@@ -162,7 +162,7 @@ impl Clients {
                     .filters(filter("service-name", &[&self.s3_service()]))
                     .send()
                     .await
-                    .map_err(|e| CloudError::from_sdk("DescribeVpcEndpoints", e))
+                    .classify("DescribeVpcEndpoints")
             },
             async {
                 // Floating interfaces (Asiaq marks them with this description; Sila also tags them).
@@ -277,7 +277,7 @@ impl Clients {
             .filters(filter("attachment.vpc-id", &[vpc]))
             .send()
             .await
-            .map_err(|e| CloudError::from_sdk("DescribeInternetGateways", e))?;
+            .classify("DescribeInternetGateways")?;
         Ok(out.internet_gateways().iter().filter_map(|g| g.internet_gateway_id().map(str::to_string)).collect())
     }
 
@@ -289,7 +289,7 @@ impl Clients {
             .filters(tag_eq("DescribeInternetGateways", "Name", name)?)
             .send()
             .await
-            .map_err(|e| CloudError::from_sdk("DescribeInternetGateways", e))?;
+            .classify("DescribeInternetGateways")?;
         Ok(out
             .internet_gateways()
             .iter()
@@ -309,7 +309,7 @@ impl Clients {
             .filters(filter("state", &["available"]))
             .send()
             .await
-            .map_err(|e| CloudError::from_sdk("DescribeVpnGateways", e))?;
+            .classify("DescribeVpnGateways")?;
         Ok(out.vpn_gateways().iter().filter(|g| has_tag(g.tags(), "Name", name)).cloned().collect())
     }
 
@@ -320,7 +320,7 @@ impl Clients {
             .filters(tag_eq("DescribeDhcpOptions", "Name", name)?)
             .send()
             .await
-            .map_err(|e| CloudError::from_sdk("DescribeDhcpOptions", e))?;
+            .classify("DescribeDhcpOptions")?;
         Ok(out
             .dhcp_options()
             .iter()
@@ -335,13 +335,7 @@ impl Clients {
         id: &str,
         name: &str,
     ) -> Result<Option<(BTreeMap<String, Vec<String>>, bool)>, CloudError> {
-        let out = self
-            .ec2
-            .describe_dhcp_options()
-            .dhcp_options_ids(id)
-            .send()
-            .await
-            .map_err(|e| CloudError::from_sdk("DescribeDhcpOptions", e))?;
+        let out = self.ec2.describe_dhcp_options().dhcp_options_ids(id).send().await.classify("DescribeDhcpOptions")?;
         Ok(out.dhcp_options().first().map(|d| {
             let options = d
                 .dhcp_configurations()
@@ -376,8 +370,8 @@ impl Clients {
                     .tag_specifications(tag_spec(ResourceType::Vpc, tags))
                     .send()
                     .await
-                    .map_err(|e| CloudError::from_sdk("CreateVpc", e))?;
-                let vpc = out.vpc().and_then(|v| v.vpc_id()).unwrap_or_default().to_string();
+                    .classify("CreateVpc")?;
+                let vpc = created("CreateVpc", out.vpc().and_then(|v| v.vpc_id()))?;
                 Ok(Some((Key::Vpc, vpc)))
             }
             Step::EnableDns => {
@@ -391,7 +385,7 @@ impl Clients {
                             .enable_dns_support(on())
                             .send()
                             .await
-                            .map_err(|e| CloudError::from_sdk("ModifyVpcAttribute", e))
+                            .classify("ModifyVpcAttribute")
                     },
                     async {
                         ec2.modify_vpc_attribute()
@@ -399,7 +393,7 @@ impl Clients {
                             .enable_dns_hostnames(on())
                             .send()
                             .await
-                            .map_err(|e| CloudError::from_sdk("ModifyVpcAttribute", e))
+                            .classify("ModifyVpcAttribute")
                     },
                 )?;
                 Ok(None)
@@ -410,8 +404,9 @@ impl Clients {
                     .tag_specifications(tag_spec(ResourceType::InternetGateway, tags))
                     .send()
                     .await
-                    .map_err(|e| CloudError::from_sdk("CreateInternetGateway", e))?;
-                let igw = out.internet_gateway().and_then(|g| g.internet_gateway_id()).unwrap_or_default();
+                    .classify("CreateInternetGateway")?;
+                let igw =
+                    created("CreateInternetGateway", out.internet_gateway().and_then(|g| g.internet_gateway_id()))?;
                 Ok(Some((Key::InternetGateway, igw.to_string())))
             }
             Step::AttachInternetGateway => {
@@ -421,7 +416,7 @@ impl Clients {
                     .vpc_id(id(&Key::Vpc)?)
                     .send()
                     .await
-                    .map_err(|e| CloudError::from_sdk("AttachInternetGateway", e))?;
+                    .classify("AttachInternetGateway")?;
                 Ok(Some((Key::InternetGatewayAttachment, igw)))
             }
             Step::AttachVpnGateway { detach_from } => {
@@ -433,15 +428,10 @@ impl Clients {
                         .vpc_id(other)
                         .send()
                         .await
-                        .map_err(|e| CloudError::from_sdk("DetachVpnGateway", e))?;
+                        .classify("DetachVpnGateway")?;
                     self.wait_vpn_attachment(&vgw, other, "detached").await?;
                 }
-                ec2.attach_vpn_gateway()
-                    .vpn_gateway_id(&vgw)
-                    .vpc_id(&vpc)
-                    .send()
-                    .await
-                    .map_err(|e| CloudError::from_sdk("AttachVpnGateway", e))?;
+                ec2.attach_vpn_gateway().vpn_gateway_id(&vgw).vpc_id(&vpc).send().await.classify("AttachVpnGateway")?;
                 self.wait_vpn_attachment(&vgw, &vpc, "attached").await?;
                 Ok(Some((Key::VpnGatewayAttachment, vgw)))
             }
@@ -453,8 +443,8 @@ impl Clients {
                         NewDhcpConfiguration::builder().key(key).set_values(Some(values.clone())).build(),
                     );
                 }
-                let out = request.send().await.map_err(|e| CloudError::from_sdk("CreateDhcpOptions", e))?;
-                let dhcp = out.dhcp_options().and_then(|d| d.dhcp_options_id()).unwrap_or_default();
+                let out = request.send().await.classify("CreateDhcpOptions")?;
+                let dhcp = created("CreateDhcpOptions", out.dhcp_options().and_then(|d| d.dhcp_options_id()))?;
                 Ok(Some((Key::DhcpOptions, dhcp.to_string())))
             }
             Step::AssociateDhcpOptions => {
@@ -463,15 +453,11 @@ impl Clients {
                     .vpc_id(id(&Key::Vpc)?)
                     .send()
                     .await
-                    .map_err(|e| CloudError::from_sdk("AssociateDhcpOptions", e))?;
+                    .classify("AssociateDhcpOptions")?;
                 Ok(Some((Key::DhcpAssociation, id(&Key::DhcpOptions)?)))
             }
             Step::DeleteDhcpOptions { id: old } => {
-                ec2.delete_dhcp_options()
-                    .dhcp_options_id(old)
-                    .send()
-                    .await
-                    .map_err(|e| CloudError::from_sdk("DeleteDhcpOptions", e))?;
+                ec2.delete_dhcp_options().dhcp_options_id(old).send().await.classify("DeleteDhcpOptions")?;
                 Ok(None)
             }
             Step::RevokeIngress { meta, rules } => {
@@ -482,7 +468,7 @@ impl Clients {
                     .set_ip_permissions(Some(permissions))
                     .send()
                     .await
-                    .map_err(|e| CloudError::from_sdk("RevokeSecurityGroupIngress", e))?;
+                    .classify("RevokeSecurityGroupIngress")?;
                 Ok(Some((Key::RulesRevoked { meta: *meta }, String::new())))
             }
             Step::ReplaceRoute { meta, zone, destination, target } => {
@@ -496,7 +482,7 @@ impl Clients {
                     .destination_cidr_block(destination)
                     .send()
                     .await
-                    .map_err(|e| CloudError::from_sdk("DeleteRoute", e))?;
+                    .classify("DeleteRoute")?;
                 Ok(None)
             }
             Step::RemoveMetanetwork { meta } => {
@@ -513,8 +499,8 @@ impl Clients {
                     .tag_specifications(tag_spec(ResourceType::SecurityGroup, tags))
                     .send()
                     .await
-                    .map_err(|e| CloudError::from_sdk("CreateSecurityGroup", e))?;
-                Ok(Some((Key::SecurityGroup { meta: *meta }, out.group_id().unwrap_or_default().to_string())))
+                    .classify("CreateSecurityGroup")?;
+                Ok(Some((Key::SecurityGroup { meta: *meta }, created("CreateSecurityGroup", out.group_id())?)))
             }
             Step::AuthorizeIngress { meta, rules } => {
                 let permissions = rules.iter().map(|r| self.permission(r, ids)).collect::<Result<Vec<_>, _>>()?;
@@ -530,8 +516,8 @@ impl Clients {
                     .tag_specifications(tag_spec(ResourceType::Subnet, tags))
                     .send()
                     .await
-                    .map_err(|e| CloudError::from_sdk("CreateSubnet", e))?;
-                let subnet = out.subnet().and_then(|s| s.subnet_id()).unwrap_or_default().to_string();
+                    .classify("CreateSubnet")?;
+                let subnet = created("CreateSubnet", out.subnet().and_then(|s| s.subnet_id()))?;
                 Ok(Some((Key::Subnet { meta: *meta, zone: zone.clone() }, subnet)))
             }
             Step::CreateRouteTable { meta, zone, tags } => {
@@ -541,8 +527,8 @@ impl Clients {
                     .tag_specifications(tag_spec(ResourceType::RouteTable, tags))
                     .send()
                     .await
-                    .map_err(|e| CloudError::from_sdk("CreateRouteTable", e))?;
-                let table = out.route_table().and_then(|t| t.route_table_id()).unwrap_or_default().to_string();
+                    .classify("CreateRouteTable")?;
+                let table = created("CreateRouteTable", out.route_table().and_then(|t| t.route_table_id()))?;
                 Ok(Some((Key::RouteTable { meta: *meta, zone: zone.clone() }, table)))
             }
             Step::AssociateRouteTable { meta, zone } => {
@@ -551,7 +537,7 @@ impl Clients {
                     .subnet_id(id(&Key::Subnet { meta: *meta, zone: zone.clone() })?)
                     .send()
                     .await
-                    .map_err(|e| CloudError::from_sdk("AssociateRouteTable", e))?;
+                    .classify("AssociateRouteTable")?;
                 Ok(None)
             }
             Step::AllocateNatAddress { meta, zone, static_ip, tags } => {
@@ -573,8 +559,8 @@ impl Clients {
                     .tag_specifications(tag_spec(ResourceType::Natgateway, tags))
                     .send()
                     .await
-                    .map_err(|e| CloudError::from_sdk("CreateNatGateway", e))?;
-                let nat = out.nat_gateway().and_then(|n| n.nat_gateway_id()).unwrap_or_default().to_string();
+                    .classify("CreateNatGateway")?;
+                let nat = created("CreateNatGateway", out.nat_gateway().and_then(|n| n.nat_gateway_id()))?;
                 tracing::info!("waiting for NAT gateway {nat} to become available (up to {}s)", NAT_WAIT.as_secs());
                 use aws_sdk_ec2::client::Waiters as _;
                 ec2.wait_until_nat_gateway_available()
@@ -586,13 +572,7 @@ impl Clients {
             }
             Step::DeleteNatGateway { meta, zone, id: nat, release } => {
                 use aws_sdk_ec2::client::Waiters as _;
-                gone(
-                    ec2.delete_nat_gateway()
-                        .nat_gateway_id(nat)
-                        .send()
-                        .await
-                        .map_err(|e| CloudError::from_sdk("DeleteNatGateway", e)),
-                )?;
+                gone(ec2.delete_nat_gateway().nat_gateway_id(nat).send().await.classify("DeleteNatGateway"))?;
                 tracing::info!("waiting for NAT gateway {nat} to be deleted (up to {}s)", NAT_WAIT.as_secs());
                 ec2.wait_until_nat_gateway_deleted()
                     .nat_gateway_ids(nat)
@@ -600,13 +580,7 @@ impl Clients {
                     .await
                     .map_err(|e| CloudError::waiting("NatGatewayDeleted", nat, &e))?;
                 if let Some(allocation) = release {
-                    gone(
-                        ec2.release_address()
-                            .allocation_id(allocation)
-                            .send()
-                            .await
-                            .map_err(|e| CloudError::from_sdk("ReleaseAddress", e)),
-                    )?;
+                    gone(ec2.release_address().allocation_id(allocation).send().await.classify("ReleaseAddress"))?;
                 }
                 Ok(Some((Key::NatGatewayGone { meta: *meta, zone: zone.clone() }, nat.clone())))
             }
@@ -631,7 +605,7 @@ impl Clients {
                     .set_route_table_ids(Some(tables))
                     .send()
                     .await
-                    .map_err(|e| CloudError::from_sdk("CreateVpcEndpoint", e))?;
+                    .classify("CreateVpcEndpoint")?;
                 Ok(None)
             }
         }
@@ -643,13 +617,8 @@ impl Clients {
     async fn wait_vpn_attachment(&self, vgw: &str, vpc: &str, state: &str) -> Result<(), CloudError> {
         let deadline = tokio::time::Instant::now() + VGW_WAIT;
         let last = loop {
-            let out = self
-                .ec2
-                .describe_vpn_gateways()
-                .vpn_gateway_ids(vgw)
-                .send()
-                .await
-                .map_err(|e| CloudError::from_sdk("DescribeVpnGateways", e))?;
+            let out =
+                self.ec2.describe_vpn_gateways().vpn_gateway_ids(vgw).send().await.classify("DescribeVpnGateways")?;
             let attachment =
                 out.vpn_gateways().first().and_then(|g| g.vpc_attachments().iter().find(|a| a.vpc_id() == Some(vpc)));
             let last = attachment.and_then(|a| a.state()).map_or("detached".to_string(), |s| s.as_str().to_string());
@@ -714,7 +683,7 @@ impl Clients {
                 .set_route_table_ids(Some(table_ids))
                 .send()
                 .await
-                .map_err(|e| CloudError::from_sdk("DescribeRouteTables", e))?;
+                .classify("DescribeRouteTables")?;
             c.route_tables = out.route_tables().iter().map(table_associations).collect();
         }
         if !nats.is_empty() {
@@ -724,7 +693,7 @@ impl Clients {
                 .set_nat_gateway_ids(Some(nats))
                 .send()
                 .await
-                .map_err(|e| CloudError::from_sdk("DescribeNatGateways", e))?;
+                .classify("DescribeNatGateways")?;
             c.nat_gateways = out.nat_gateways().iter().map(nat_allocations).collect();
             c.dynamic_addresses = self.dynamic_addresses(&c.nat_gateways).await?;
         }
@@ -744,7 +713,7 @@ impl Clients {
             .filters(filter("tag:dynamic", &["true"]))
             .send()
             .await
-            .map_err(|e| CloudError::from_sdk("DescribeAddresses", e))?;
+            .classify("DescribeAddresses")?;
         Ok(out.addresses().iter().filter_map(|a| a.allocation_id().map(str::to_string)).collect())
     }
 
@@ -757,11 +726,7 @@ impl Clients {
     ) -> Result<String, CloudError> {
         let ec2 = &self.ec2;
         let find = |filters: Vec<Filter>| async move {
-            ec2.describe_addresses()
-                .set_filters(Some(filters))
-                .send()
-                .await
-                .map_err(|e| CloudError::from_sdk("DescribeAddresses", e))
+            ec2.describe_addresses().set_filters(Some(filters)).send().await.classify("DescribeAddresses")
         };
         if let Some(ip) = static_ip {
             let out = find(vec![filter("public-ip", &[ip])]).await?;
@@ -793,8 +758,8 @@ impl Clients {
             .tag_specifications(tag_spec(ResourceType::ElasticIp, &eip_tags))
             .send()
             .await
-            .map_err(|e| CloudError::from_sdk("AllocateAddress", e))?;
-        Ok(out.allocation_id().unwrap_or_default().to_string())
+            .classify("AllocateAddress")?;
+        created("AllocateAddress", out.allocation_id())
     }
 }
 
@@ -885,14 +850,14 @@ impl Clients {
                     .filters(filter("vpc-id", &by_vpc))
                     .send()
                     .await
-                    .map_err(|e| CloudError::from_sdk("DescribeVpcEndpoints", e))
+                    .classify("DescribeVpcEndpoints")
             },
             async {
                 ec2.describe_internet_gateways()
                     .filters(filter("attachment.vpc-id", &by_vpc))
                     .send()
                     .await
-                    .map_err(|e| CloudError::from_sdk("DescribeInternetGateways", e))
+                    .classify("DescribeInternetGateways")
             },
             async {
                 ec2.describe_vpn_gateways()
@@ -900,20 +865,18 @@ impl Clients {
                     .filters(filter("attachment.state", &["attaching", "attached"]))
                     .send()
                     .await
-                    .map_err(|e| CloudError::from_sdk("DescribeVpnGateways", e))
+                    .classify("DescribeVpnGateways")
             },
             self.groups_in(vpc_id),
             self.subnets_in(vpc_id),
             self.route_tables_in(vpc_id),
-            async {
-                ec2.describe_vpcs().vpc_ids(vpc_id).send().await.map_err(|e| CloudError::from_sdk("DescribeVpcs", e))
-            },
+            async { ec2.describe_vpcs().vpc_ids(vpc_id).send().await.classify("DescribeVpcs") },
             async {
                 ec2.describe_dhcp_options()
                     .filters(tag_eq("DescribeDhcpOptions", "Name", name)?)
                     .send()
                     .await
-                    .map_err(|e| CloudError::from_sdk("DescribeDhcpOptions", e))
+                    .classify("DescribeDhcpOptions")
             },
             self.peerings(Some(vpc_id)),
         )?;
@@ -1009,7 +972,7 @@ impl Clients {
         let remaining = self.live_instances_in(&c.vpc_id).await?;
         self.terminate_instances(&remaining).await?;
         self.take_apart(c).await?;
-        gone(self.ec2.delete_vpc().vpc_id(&c.vpc_id).send().await.map_err(|e| CloudError::from_sdk("DeleteVpc", e)))
+        gone(self.ec2.delete_vpc().vpc_id(&c.vpc_id).send().await.classify("DeleteVpc"))
     }
 
     /// Deletes everything listed in `c` (not the VPC), in dependency order: each phase waits for the
@@ -1019,13 +982,7 @@ impl Clients {
         use aws_sdk_ec2::client::Waiters as _;
         all(c.peerings.iter().map(|p| self.delete_peering(p))).await?;
         all(c.nat_gateways.iter().map(|(nat, _)| async move {
-            gone(
-                ec2.delete_nat_gateway()
-                    .nat_gateway_id(nat)
-                    .send()
-                    .await
-                    .map_err(|e| CloudError::from_sdk("DeleteNatGateway", e)),
-            )
+            gone(ec2.delete_nat_gateway().nat_gateway_id(nat).send().await.classify("DeleteNatGateway"))
         }))
         .await?;
         all(c.nat_gateways.iter().map(|(nat, _)| async move {
@@ -1039,13 +996,7 @@ impl Clients {
         }))
         .await?;
         let releases = all(c.dynamic_addresses.iter().map(|allocation| async move {
-            gone(
-                ec2.release_address()
-                    .allocation_id(allocation)
-                    .send()
-                    .await
-                    .map_err(|e| CloudError::from_sdk("ReleaseAddress", e)),
-            )
+            gone(ec2.release_address().allocation_id(allocation).send().await.classify("ReleaseAddress"))
         }));
         let endpoints = async {
             if c.endpoints.is_empty() {
@@ -1056,7 +1007,7 @@ impl Clients {
                     .set_vpc_endpoint_ids(Some(c.endpoints.clone()))
                     .send()
                     .await
-                    .map_err(|e| CloudError::from_sdk("DeleteVpcEndpoints", e)),
+                    .classify("DeleteVpcEndpoints"),
             )
         };
         let igws = all(c.internet_gateways.iter().map(|igw| async move {
@@ -1066,15 +1017,9 @@ impl Clients {
                     .vpc_id(&c.vpc_id)
                     .send()
                     .await
-                    .map_err(|e| CloudError::from_sdk("DetachInternetGateway", e)),
+                    .classify("DetachInternetGateway"),
             )?;
-            gone(
-                ec2.delete_internet_gateway()
-                    .internet_gateway_id(igw)
-                    .send()
-                    .await
-                    .map_err(|e| CloudError::from_sdk("DeleteInternetGateway", e)),
-            )
+            gone(ec2.delete_internet_gateway().internet_gateway_id(igw).send().await.classify("DeleteInternetGateway"))
         }));
         let vgws = all(c.vpn_gateways.iter().map(|vgw| async move {
             gone(
@@ -1083,7 +1028,7 @@ impl Clients {
                     .vpc_id(&c.vpc_id)
                     .send()
                     .await
-                    .map_err(|e| CloudError::from_sdk("DetachVpnGateway", e)),
+                    .classify("DetachVpnGateway"),
             )
         }));
         tokio::try_join!(releases, endpoints, igws, vgws)?;
@@ -1095,20 +1040,14 @@ impl Clients {
                     .network_interface_id(eni)
                     .send()
                     .await
-                    .map_err(|e| CloudError::from_sdk("DeleteNetworkInterface", e)),
+                    .classify("DeleteNetworkInterface"),
             )
         }))
         .await?;
         // Groups may reference each other: empty them all before deleting any.
         all(c.security_groups.iter().map(|sg| self.revoke_all(sg))).await?;
         let groups = all(c.security_groups.iter().map(|sg| async move {
-            gone(
-                ec2.delete_security_group()
-                    .group_id(sg)
-                    .send()
-                    .await
-                    .map_err(|e| CloudError::from_sdk("DeleteSecurityGroup", e)),
-            )
+            gone(ec2.delete_security_group().group_id(sg).send().await.classify("DeleteSecurityGroup"))
         }));
         // Explicitly: deleting a subnet does not always drop its association (the emulator keeps it).
         let associations = all(c.route_tables.iter().flat_map(|(_, a)| a).map(|association| async move {
@@ -1117,24 +1056,16 @@ impl Clients {
                     .association_id(association)
                     .send()
                     .await
-                    .map_err(|e| CloudError::from_sdk("DisassociateRouteTable", e)),
+                    .classify("DisassociateRouteTable"),
             )
         }));
         tokio::try_join!(groups, associations)?;
         all(c.subnets.iter().map(|subnet| async move {
-            gone(
-                ec2.delete_subnet().subnet_id(subnet).send().await.map_err(|e| CloudError::from_sdk("DeleteSubnet", e)),
-            )
+            gone(ec2.delete_subnet().subnet_id(subnet).send().await.classify("DeleteSubnet"))
         }))
         .await?;
         all(c.route_tables.iter().map(|(table, _)| async move {
-            gone(
-                ec2.delete_route_table()
-                    .route_table_id(table)
-                    .send()
-                    .await
-                    .map_err(|e| CloudError::from_sdk("DeleteRouteTable", e)),
-            )
+            gone(ec2.delete_route_table().route_table_id(table).send().await.classify("DeleteRouteTable"))
         }))
         .await?;
         if let Some(dhcp) = &c.dhcp_options {
@@ -1145,27 +1076,16 @@ impl Clients {
                     .vpc_id(&c.vpc_id)
                     .send()
                     .await
-                    .map_err(|e| CloudError::from_sdk("AssociateDhcpOptions", e)),
+                    .classify("AssociateDhcpOptions"),
             )?;
-            gone(
-                ec2.delete_dhcp_options()
-                    .dhcp_options_id(dhcp)
-                    .send()
-                    .await
-                    .map_err(|e| CloudError::from_sdk("DeleteDhcpOptions", e)),
-            )?;
+            gone(ec2.delete_dhcp_options().dhcp_options_id(dhcp).send().await.classify("DeleteDhcpOptions"))?;
         }
         Ok(())
     }
 
     async fn revoke_all(&self, group_id: &str) -> Result<(), CloudError> {
-        let out = self
-            .ec2
-            .describe_security_groups()
-            .group_ids(group_id)
-            .send()
-            .await
-            .map_err(|e| CloudError::from_sdk("DescribeSecurityGroups", e))?;
+        let out =
+            self.ec2.describe_security_groups().group_ids(group_id).send().await.classify("DescribeSecurityGroups")?;
         let Some(g) = out.security_groups().first() else { return Ok(()) };
         if !g.ip_permissions().is_empty() {
             self.ec2
@@ -1174,7 +1094,7 @@ impl Clients {
                 .set_ip_permissions(Some(g.ip_permissions().to_vec()))
                 .send()
                 .await
-                .map_err(|e| CloudError::from_sdk("RevokeSecurityGroupIngress", e))?;
+                .classify("RevokeSecurityGroupIngress")?;
         }
         if !g.ip_permissions_egress().is_empty() {
             self.ec2
@@ -1183,7 +1103,7 @@ impl Clients {
                 .set_ip_permissions(Some(g.ip_permissions_egress().to_vec()))
                 .send()
                 .await
-                .map_err(|e| CloudError::from_sdk("RevokeSecurityGroupEgress", e))?;
+                .classify("RevokeSecurityGroupEgress")?;
         }
         Ok(())
     }

@@ -201,7 +201,10 @@ fn dry_run_prints_the_plan_and_changes_nothing() {
     let s = session();
     let out = vpc(&s, &project_root(), &["create", "--name", "demo", "--type", "sandbox", "--dry-run"]);
     assert_eq!(out.code, Some(0), "{out:?}");
-    assert!(out.stdout.contains("plan: 67 step(s) in 4 level(s)"), "{}", out.stdout);
+    // 3 of the 70 steps allocate the NAT gateways' addresses beside the VPC.
+    assert!(out.stdout.contains("plan: 70 step(s) in 4 level(s)"), "{}", out.stdout);
+    assert!(out.stdout.contains("  level 1:\n    + create VPC demo"), "{}", out.stdout);
+    assert!(out.stdout.contains("    + allocate an EIP for NAT gateway tunnel us-west-2a\n"), "{}", out.stdout);
     assert!(out.stdout.contains("+ create subnet demo_dmz_us-west-2b 10.200.9.0/24"), "{}", out.stdout);
     assert!(s.requests().mutating().is_empty(), "{:?}", s.requests().mutating());
     assert!(picture(&s, "demo").is_none());
@@ -210,7 +213,7 @@ fn dry_run_prints_the_plan_and_changes_nothing() {
         vpc(&s, &project_root(), &["create", "--name", "demo", "--type", "sandbox", "--dry-run", "--output", "json"]);
     let json: serde_json::Value = serde_json::from_str(&out.stdout).expect("JSON");
     assert_eq!(json["dry_run"], true);
-    assert_eq!(json["plan"]["steps"].as_array().unwrap().len(), 67);
+    assert_eq!(json["plan"]["steps"].as_array().unwrap().len(), 70);
     assert_eq!(json["environment"]["cidr"], "10.200.0.0/20");
     assert!(s.requests().mutating().is_empty());
 }
