@@ -136,26 +136,37 @@ impl GlobalArgs {
 
     /// `--env` when given (checked: exit 2 when it breaks the name rule); no config is read.
     pub fn env_flag(&self) -> anyhow::Result<Option<String>> {
-        match &self.env {
-            Some(env) => {
-                check_environment_name("--env", env)?;
-                Ok(Some(env.clone()))
-            }
-            None => Ok(None),
-        }
+        env_flag(self.env.as_deref())
     }
 
     /// `--env`, else `[disco_aws] default_environment` when set; both checked, a bad default named
     /// with its file and line. Names go into EC2 `tag:Name` filters, where `*` and `?` are wildcards.
     pub fn optional_environment(&self, aws: &AwsConfig) -> anyhow::Result<Option<String>> {
-        if let Some(env) = self.env_flag()? {
-            return Ok(Some(env));
-        }
-        let Some(env) = aws.default_environment() else { return Ok(None) };
-        if let Err(e) = validate_name(&env) {
-            let line = aws.ini.get(GLOBAL_SECTION, "default_environment").map_or(0, |entry| entry.line);
-            anyhow::bail!("{}:{line}: [disco_aws] default_environment: {e}", aws.ini.path.display());
-        }
-        Ok(Some(env))
+        environment_of(self.env.as_deref(), aws)
     }
+}
+
+/// `--env` when given, checked (exit 2 when it breaks the name rule).
+pub(crate) fn env_flag(flag: Option<&str>) -> anyhow::Result<Option<String>> {
+    match flag {
+        Some(env) => {
+            check_environment_name("--env", env)?;
+            Ok(Some(env.to_string()))
+        }
+        None => Ok(None),
+    }
+}
+
+/// `--env` (`flag`), else `[disco_aws] default_environment` of `aws` when set; both checked, a bad
+/// default named with its file and line.
+pub(crate) fn environment_of(flag: Option<&str>, aws: &AwsConfig) -> anyhow::Result<Option<String>> {
+    if let Some(env) = env_flag(flag)? {
+        return Ok(Some(env));
+    }
+    let Some(env) = aws.default_environment() else { return Ok(None) };
+    if let Err(e) = validate_name(&env) {
+        let line = aws.ini.get(GLOBAL_SECTION, "default_environment").map_or(0, |entry| entry.line);
+        anyhow::bail!("{}:{line}: [disco_aws] default_environment: {e}", aws.ini.path.display());
+    }
+    Ok(Some(env))
 }

@@ -1,6 +1,8 @@
-//! Settings resolved once, at start-up, by the tool's `run`: the config dir, the parsed aws.ini
-//! (and vpc.ini, parsed the first time it is asked for), the environment, the project and the
-//! acting user. Commands take `&Settings` instead of re-reading files and variables on demand.
+//! Settings resolved once, at start-up, by the tool's `run` for each command that changes AWS: the
+//! config dir, the parsed aws.ini (vpc.ini parsed the first time it is asked for), the project, the
+//! acting user and the environment (checked when a command asks for it, so a tool that does not
+//! use one is not stopped by a bad `default_environment`). Commands take `&Settings` instead of
+//! re-reading files, flags and variables on demand.
 
 use crate::GlobalArgs;
 use anyhow::Context as _;
@@ -14,32 +16,28 @@ pub struct Settings {
     pub config_dir: ConfigDir,
     /// The parsed aws.ini (or `disco_aws.ini`) when the dir has one.
     pub aws: Option<AwsConfig>,
-    /// `--env`, else `[disco_aws] default_environment`, checked against the name rule.
-    pub environment: Option<String>,
     /// `[disco_aws] project_name`.
     pub project: Option<String>,
     /// Who is acting (`$USER`, `$LOGNAME`, the password database): the `owner` of what is made.
     pub owner: String,
+    /// `--env` as given.
+    env_flag: Option<String>,
     vpc: OnceLock<Result<Option<VpcConfig>, String>>,
 }
 
 impl Settings {
-    /// Resolves the settings of `global`: a parse error in aws.ini or a bad environment name is an
-    /// error here, before anything else happens.
+    /// Resolves the settings of `global`: a parse error in aws.ini is an error here, before
+    /// anything else happens.
     pub fn load(global: &GlobalArgs) -> anyhow::Result<Self> {
         let aws = global.optional_aws_config()?;
-        let environment = match &aws {
-            Some(aws) => global.optional_environment(aws)?,
-            None => global.env_flag()?,
-        };
         let project =
             aws.as_ref().and_then(|a| a.ini.get(GLOBAL_SECTION, "project_name")).map(|e| e.value.trim().to_string());
         Ok(Settings {
             config_dir: global.config_dir(),
             aws,
-            environment,
             project,
             owner: crate::acting_user(),
+            env_flag: global.env.clone(),
             vpc: OnceLock::new(),
         })
     }
@@ -54,10 +52,19 @@ impl Settings {
         })
     }
 
+    /// `--env`, else `[disco_aws] default_environment` when set; both checked (a bad `--env` is a
+    /// usage error, a bad default is named with its file and line).
+    pub fn optional_environment(&self) -> anyhow::Result<Option<String>> {
+        match &self.aws {
+            Some(aws) => crate::args::environment_of(self.env_flag.as_deref(), aws),
+            None => crate::args::env_flag(self.env_flag.as_deref()),
+        }
+    }
+
     /// The environment, for commands that need one: an error saying how to give it.
-    pub fn environment(&self) -> anyhow::Result<&str> {
+    pub fn environment(&self) -> anyhow::Result<String> {
         let aws = self.aws()?;
-        self.environment.as_deref().with_context(|| {
+        self.optional_environment()?.with_context(|| {
             format!(
                 "no environment: pass --env or set default_environment in [disco_aws] of {}",
                 aws.ini.path.display()

@@ -4,7 +4,7 @@ use anyhow::Context as _;
 use clap::Args;
 use serde::Serialize;
 use sila_cli::converge::{self, Decision, Mode};
-use sila_cli::{GlobalArgs, Printer};
+use sila_cli::{GlobalArgs, Printer, Settings};
 use sila_cloud::iam::Caller;
 use sila_cloud::Clients;
 use sila_core::config::ConfigDir;
@@ -43,23 +43,22 @@ struct Report<'a> {
 }
 
 /// `sila-iam update`.
-pub async fn run(global: &GlobalArgs, args: &UpdateArgs) -> anyhow::Result<()> {
+pub async fn run(settings: &Settings, global: &GlobalArgs, args: &UpdateArgs) -> anyhow::Result<()> {
     let started = Instant::now();
     // Everything local first: a bad file stops the sync before the first AWS call.
-    let dir = global.config_dir();
-    let aws = global.optional_aws_config()?;
-    let spec = IamSpec::load(&dir, aws.as_ref(), &args.environment).map_err(|d| anyhow::anyhow!("{d}"))?;
+    let (dir, aws) = (&settings.config_dir, settings.aws.as_ref());
+    let spec = IamSpec::load(dir, aws, &args.environment).map_err(|d| anyhow::anyhow!("{d}"))?;
     for warning in &spec.warnings {
         eprintln!("{warning}");
     }
     let metadata = match &spec.saml {
-        Some(saml) => Some(saml_metadata(&dir, saml).await?),
+        Some(saml) => Some(saml_metadata(dir, saml).await?),
         None => None,
     };
 
     let clients = global.clients().await?;
     let caller = clients.caller().await?;
-    check_account(&spec, aws.as_ref(), &caller)?;
+    check_account(&spec, aws, &caller)?;
     let live = clients.read_iam(&caller, spec.saml.as_ref().map(|s| s.name.as_str())).await?;
     let plan = plan_sync(&spec, &live, metadata.as_deref()).map_err(anyhow::Error::msg)?;
 

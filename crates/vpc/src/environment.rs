@@ -1,10 +1,10 @@
 //! What every environment command needs: vpc.ini, the environment's VPC, the desired shape.
 
 use anyhow::Context as _;
-use sila_cli::{GlobalArgs, UsageError};
+use sila_cli::{Settings, UsageError};
 use sila_cloud::ec2::{Ec2Filter, VpcSummary};
 use sila_cloud::Clients;
-use sila_core::config::{AwsConfig, ConfigFile, VpcConfig};
+use sila_core::config::{AwsConfig, VpcConfig};
 use sila_core::environment::{desired, floating_interfaces, EnvironmentSpec, RegionFacts, IDENTITY_TAGS};
 use std::collections::BTreeMap;
 
@@ -20,21 +20,14 @@ pub struct Target {
     pub vpc_id: Option<String>,
 }
 
-/// `vpc.ini` (or `disco_vpc.ini`) of the config dir.
-pub fn vpc_config(global: &GlobalArgs) -> anyhow::Result<VpcConfig> {
-    let dir = global.config_dir();
-    let ini = dir.load(ConfigFile::Vpc).map_err(|d| anyhow::anyhow!("{d}"))?.with_context(|| {
+/// `vpc.ini` (or `disco_vpc.ini`) of the config dir; an error naming the directory when there is none.
+pub fn vpc_config(settings: &Settings) -> anyhow::Result<&VpcConfig> {
+    settings.vpc()?.with_context(|| {
         format!(
             "no vpc.ini, config/vpc.ini or disco_vpc.ini in {} (set --config-dir or SILA_CONFIG_DIR)",
-            dir.root.display()
+            settings.config_dir.root.display()
         )
-    })?;
-    Ok(VpcConfig::new(ini))
-}
-
-/// `aws.ini` when the config dir has one (sila-vpc needs it only for hostclasses' static IPs).
-pub fn optional_aws_config(global: &GlobalArgs) -> anyhow::Result<Option<AwsConfig>> {
-    global.optional_aws_config()
+    })
 }
 
 /// Refuses a `--type` that vpc.ini does not describe.

@@ -10,7 +10,7 @@ mod peerings;
 mod show;
 
 use clap::{Parser, Subcommand};
-use sila_cli::GlobalArgs;
+use sila_cli::{GlobalArgs, Settings};
 
 /// Create, update, destroy, list and peer VPC environments.
 ///
@@ -52,8 +52,9 @@ pub enum Command {
 /// Runs the parsed command line.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match &cli.command {
-        Command::Create(args) => converge::create(&cli.global, args).await,
-        Command::Update(args) => converge::update(&cli.global, args).await,
+        // The commands that change AWS take their settings resolved once.
+        Command::Create(args) => converge::create(&Settings::load(&cli.global)?, &cli.global, args).await,
+        Command::Update(args) => converge::update(&Settings::load(&cli.global)?, &cli.global, args).await,
         Command::Destroy(args) => destroy::run(&cli.global, args).await,
         Command::List(args) => list::run(&cli.global, args).await,
         Command::Show(args) => show::run(&cli.global, args).await,

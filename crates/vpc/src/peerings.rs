@@ -323,13 +323,14 @@ pub async fn run(global: &GlobalArgs, args: &PeeringsArgs) -> anyhow::Result<()>
         return Ok(printer.print(&table, &listed)?);
     }
     if args.create {
-        let vpc = environment::vpc_config(global)?;
+        let settings = sila_cli::Settings::load(global)?;
+        let vpc = environment::vpc_config(&settings)?;
         // Planned first: a deletion is refused before anything changes.
-        let planned = sync(&clients, &vpc, scope.as_deref(), true, false).await?;
+        let planned = sync(&clients, vpc, scope.as_deref(), true, false).await?;
         let refused = !planned.removed.is_empty() && !args.allow_destructive;
         let report = match args.dry_run || refused {
             true => planned,
-            false => sync(&clients, &vpc, scope.as_deref(), false, args.allow_destructive).await?,
+            false => sync(&clients, vpc, scope.as_deref(), false, args.allow_destructive).await?,
         };
         if printer.json() {
             printer.print_json(&report)?;

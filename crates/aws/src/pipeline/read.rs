@@ -36,7 +36,7 @@ fn no_environment(env: &str) -> anyhow::Error {
 
 /// The environment of the settings, read from AWS.
 pub(crate) async fn context(settings: &Settings, global: &GlobalArgs) -> anyhow::Result<Context> {
-    let env = settings.environment()?.to_string();
+    let env = settings.environment()?;
     let clients = global.clients().await?;
     let facts = clients.environment_facts(&env).await?.ok_or_else(|| no_environment(&env))?;
     Ok(Context { env, facts, clients })
@@ -49,7 +49,7 @@ pub(crate) async fn context_with_reads(
     pipeline: &Pipeline,
 ) -> anyhow::Result<(Context, SpinupReads)> {
     let aws = settings.aws()?;
-    let env = settings.environment()?.to_string();
+    let env = settings.environment()?;
     let clients = global.clients().await?;
     let (facts, mut reads) = tokio::try_join!(
         async { clients.environment_facts(&env).await?.ok_or_else(|| no_environment(&env)) },
