@@ -129,8 +129,7 @@ pub(super) async fn prepare(settings: &Settings, args: &BakeArgs, clients: &Clie
     };
 
     let bakery_name = bake_value(aws, "bake", "bakery_environment").context("[bake] bakery_environment is not set")?;
-    let instance_type =
-        bake_value(aws, &target.hostclass, "bakery_instance_type").unwrap_or_else(|| "t3.micro".into());
+    let instance_type = bake_value(aws, &target.hostclass, "bakery_instance_type").unwrap_or_else(|| "t3.micro".into());
     let destination = exposure::destination(aws)?;
     let image_wait = plan::image_wait(aws, &target.hostclass).map_err(|e| anyhow!(e))?;
 
