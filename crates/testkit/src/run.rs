@@ -149,8 +149,9 @@ pub fn help_pages(program: &Path) -> String {
 }
 
 /// `text` with what differs from run to run spelled as placeholders, for snapshots: resource ids
-/// (`vpc-<id>`), timestamps (`<time>`), the seconds a run took (`<t>s`) and the time suffix of
-/// group names (`_<stamp>`), bake run ids (`<run>`) and epoch seconds in image names (`<epoch>`). Everything else, including every count and name, stays.
+/// (`vpc-<id>`), timestamps (`<time>`), the seconds a run took (`<t>s`), the time suffix of group
+/// names (`_<stamp>`), bake run ids (`<run>`) and epoch seconds in image names (`<epoch>`).
+/// Everything else, including every count and name, stays.
 pub fn stable(text: &str) -> String {
     use std::sync::OnceLock;
     static RULES: OnceLock<Vec<(regex::Regex, &'static str)>> = OnceLock::new();
@@ -164,7 +165,7 @@ pub fn stable(text: &str) -> String {
             (r"\b\d+\.\d+s\b", "<t>s"),
             (r"_\d{10,14}\b", "_<stamp>"),
             // Bake run ids (time and randomness in hex) and image names' epoch seconds.
-            (r"\b[0-9a-f]{11}-[0-9a-f]{5}\b", "<run>"),
+            (r"\b[0-9a-f]{10,12}-[0-9a-f]{1,8}\b", "<run>"),
             (r"\b1\d{9}\b", "<epoch>"),
         ]
         .into_iter()
