@@ -1,3 +1,4 @@
+//! `sila-chaos`: a thin front; the tool is in `lib.rs`.
 use clap::Parser;
 use std::process::ExitCode;
 

@@ -81,6 +81,7 @@ pub struct GlobalArgs {
     #[arg(short = 'v', long = "verbose", alias = "debug", global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
 
+    /// How to reach AWS.
     #[command(flatten)]
     pub aws: AwsArgs,
 }

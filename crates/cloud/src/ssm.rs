@@ -8,9 +8,13 @@ use std::collections::BTreeMap;
 /// What to send.
 #[derive(Debug, Clone, Default)]
 pub struct CommandSpec {
+    /// The instances to run it on.
     pub instances: Vec<String>,
+    /// The SSM document.
     pub document: String,
+    /// The document's parameters.
     pub parameters: BTreeMap<String, Vec<String>>,
+    /// A comment shown in the SSM console.
     pub comment: Option<String>,
     /// Where SSM writes the complete output, when the bucket exists.
     pub output_bucket: Option<String>,
@@ -19,12 +23,15 @@ pub struct CommandSpec {
 /// One instance's result.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Invocation {
+    /// The instance.
     pub instance: String,
     /// `Success`, `Failed`, `TimedOut`, ...
     pub status: String,
     /// The document's exit code on the instance (-1 when it did not run).
     pub response_code: i32,
+    /// Its standard output (as much as SSM returns inline).
     pub stdout: String,
+    /// Its standard error (as much as SSM returns inline).
     pub stderr: String,
     /// The complete stdout in S3, when an output bucket was given.
     pub stdout_url: Option<String>,

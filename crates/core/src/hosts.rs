@@ -94,17 +94,29 @@ pub fn sort_for_listing(hosts: &mut [Host]) {
 /// The optional columns of `listhosts`, in the order they print.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Columns {
+    /// The instance state.
     pub state: bool,
+    /// The `hostname` tag.
     pub hostname: bool,
+    /// The `owner` tag.
     pub owner: bool,
+    /// The instance type.
     pub instance_type: bool,
+    /// The image id.
     pub ami: bool,
+    /// Whether it passed its smoke test.
     pub smoke: bool,
+    /// How old its image is.
     pub ami_age: bool,
+    /// How long it has run.
     pub uptime: bool,
+    /// Its private address.
     pub private_ip: bool,
+    /// Its zone.
     pub availability_zone: bool,
+    /// The `productline` tag.
     pub productline: bool,
+    /// Its security groups.
     pub securitygroup: bool,
 }
 
@@ -178,10 +190,15 @@ pub fn listing_headers(columns: &Columns) -> Vec<&'static str> {
 /// given selector.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Selectors {
+    /// Instance ids.
     pub instances: Vec<String>,
+    /// `hostname` tags.
     pub hostnames: Vec<String>,
+    /// Hostclasses.
     pub hostclasses: Vec<String>,
+    /// Image ids.
     pub amis: Vec<String>,
+    /// Autoscaling group names.
     pub groups: Vec<String>,
 }
 

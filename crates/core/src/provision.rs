@@ -11,19 +11,33 @@ use crate::truth::truthy;
 /// for Asiaq test for that text.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct UserData {
+    /// `hostclass`.
     pub hostclass: String,
+    /// `environment_name`.
     pub environment_name: String,
+    /// `domain_name` (also the zookeepers' domain).
     pub domain_name: Option<String>,
+    /// `owner`: who spun it up.
     pub owner: String,
+    /// `project_name`.
     pub project_name: Option<String>,
+    /// `credential_buckets`, space-separated.
     pub credential_buckets: Vec<String>,
+    /// `http_proxy_ip` (written only with `enable_proxy`).
     pub http_proxy_ip: Option<String>,
+    /// Whether the host uses the HTTP proxy.
     pub enable_proxy: bool,
+    /// `logger_ip`: the logger hostclass's static address.
     pub logger_ip: Option<String>,
+    /// `logforwarder_ip`: the log forwarder hostclass's static address.
     pub logforwarder_ip: Option<String>,
+    /// `eip`: the elastic IP the host associates.
     pub eip: Option<String>,
+    /// `floating_ips`: the static addresses the host takes.
     pub floating_ips: Vec<String>,
+    /// `smoketest_termination`: terminate the host when its smoke test fails.
     pub smoketest_termination: bool,
+    /// `is_spotinst` (always 0: Sila launches no Spotinst groups).
     pub is_spotinst: bool,
 }
 

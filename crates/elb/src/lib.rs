@@ -12,6 +12,7 @@ use sila_cli::GlobalArgs;
 #[derive(Debug, Parser)]
 #[command(name = "sila-elb", version, arg_required_else_help = true, after_help = sila_cli::INTERRUPTED_HELP)]
 pub struct Cli {
+    /// The options every tool shares.
     #[command(flatten)]
     pub global: GlobalArgs,
 }

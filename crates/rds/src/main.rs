@@ -1,3 +1,4 @@
+//! `sila-rds`: a thin front; the tool is in `lib.rs`.
 use clap::Parser;
 use std::process::ExitCode;
 

@@ -1,3 +1,4 @@
+//! `sila`: a thin front; the umbrella is in `lib.rs`.
 use clap::Parser;
 use std::process::ExitCode;
 

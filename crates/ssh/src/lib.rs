@@ -37,19 +37,48 @@ use handler::{Client, Forwarding};
 pub enum SshError {
     /// Nothing answered, or the connection broke, before the deadline.
     #[error("{addr} did not answer SSH within {waited:?} (last: {last})")]
-    Unreachable { addr: SocketAddr, waited: Duration, last: String },
+    Unreachable {
+        /// The address tried.
+        addr: SocketAddr,
+        /// How long it was tried.
+        waited: Duration,
+        /// The last failure.
+        last: String,
+    },
     /// The host presented another key than the one recorded on first contact.
     #[error("{addr} presented host key {got}, not {expected} seen before: refusing to go on")]
-    HostKeyChanged { addr: SocketAddr, expected: String, got: String },
+    HostKeyChanged {
+        /// The host.
+        addr: SocketAddr,
+        /// The key recorded on first contact.
+        expected: String,
+        /// The key presented now.
+        got: String,
+    },
     /// No credential was accepted for any of the users tried.
     #[error("{addr} accepted none of the keys for {users}")]
-    Rejected { addr: SocketAddr, users: String },
+    Rejected {
+        /// The host.
+        addr: SocketAddr,
+        /// The users tried.
+        users: String,
+    },
     /// A key file could not be read.
     #[error("{path}: {message}")]
-    Key { path: PathBuf, message: String },
+    Key {
+        /// The key file.
+        path: PathBuf,
+        /// What was wrong with it.
+        message: String,
+    },
     /// The SSH protocol failed on an established connection.
     #[error("ssh to {addr}: {message}")]
-    Protocol { addr: SocketAddr, message: String },
+    Protocol {
+        /// The host.
+        addr: SocketAddr,
+        /// What failed.
+        message: String,
+    },
 }
 
 /// A credential to log in with, tried in the order given.

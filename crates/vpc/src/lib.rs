@@ -21,9 +21,11 @@ use sila_cli::{GlobalArgs, Settings};
 #[derive(Debug, Parser)]
 #[command(name = "sila-vpc", version, arg_required_else_help = true, after_help = sila_cli::INTERRUPTED_HELP)]
 pub struct Cli {
+    /// The options every tool shares.
     #[command(flatten)]
     pub global: GlobalArgs,
 
+    /// The command to run.
     #[command(subcommand)]
     pub command: Command,
 }

@@ -184,9 +184,13 @@ pub fn shares_on_promotion(image: &Image, stage: &str, stages: &Stages, prod_bak
 /// whose images are trusted, the production accounts to share with, and the production baker.
 #[derive(Debug, Clone)]
 pub struct ImageSettings {
+    /// `ami_stages`: the stages an image goes through, in order.
     pub stages: Stages,
+    /// `trusted_account_ids`: accounts whose images may be used.
     pub trusted: Vec<String>,
+    /// `prod_account_ids`: the production accounts final images are shared with.
     pub prod_accounts: Vec<String>,
+    /// `prod_baker`: the only baker whose images go to production, when set.
     pub prod_baker: Option<String>,
 }
 

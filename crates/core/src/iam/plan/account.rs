@@ -74,60 +74,151 @@ pub struct LiveIam {
 pub enum IamStep {
     /// Create the SAML provider.
     CreateSamlProvider {
+        /// The provider's name.
         name: String,
+        /// Its SAML metadata document (never printed).
         #[serde(skip)]
         metadata: String,
     },
     /// Replace the SAML provider's metadata.
     UpdateSamlProvider {
+        /// The provider's ARN.
         arn: String,
+        /// Its SAML metadata document (never printed).
         #[serde(skip)]
         metadata: String,
     },
     /// Create a group.
-    CreateGroup { group: String },
+    CreateGroup {
+        /// The group.
+        group: String,
+    },
     /// Create or replace a group's inline policy.
-    PutGroupPolicy { group: String, policy: String, document: String },
+    PutGroupPolicy {
+        /// The group.
+        group: String,
+        /// The inline policy's name.
+        policy: String,
+        /// The policy document, compact JSON.
+        document: String,
+    },
     /// Delete a group's inline policy.
-    DeleteGroupPolicy { group: String, policy: String },
+    DeleteGroupPolicy {
+        /// The group.
+        group: String,
+        /// The inline policy's name.
+        policy: String,
+    },
     /// Create a user, tagged as the sync of `account_environment`'s.
-    CreateUser { user: String, account_environment: String },
+    CreateUser {
+        /// The user.
+        user: String,
+        /// The account environment it is tagged with.
+        account_environment: String,
+    },
     /// Tag an existing user as the sync of `account_environment`'s.
-    TagUser { user: String, account_environment: String },
+    TagUser {
+        /// The user.
+        user: String,
+        /// The account environment it is tagged with.
+        account_environment: String,
+    },
     /// Add a user to a group.
-    AddUserToGroup { user: String, group: String },
+    AddUserToGroup {
+        /// The user.
+        user: String,
+        /// The group.
+        group: String,
+    },
     /// Remove a user from a group.
-    RemoveUserFromGroup { user: String, group: String },
+    RemoveUserFromGroup {
+        /// The user.
+        user: String,
+        /// The group.
+        group: String,
+    },
     /// Create a role with its trust document, tagged as the sync of `account_environment`'s when
     /// its name is that environment's (not for naked and instance roles, which have no environment).
     CreateRole {
+        /// The role.
         role: String,
+        /// The trust document, compact JSON.
         trust: String,
+        /// The account environment it is tagged with.
         #[serde(skip_serializing_if = "Option::is_none")]
         account_environment: Option<String>,
     },
     /// Tag an existing role as the sync of `account_environment`'s.
-    TagRole { role: String, account_environment: String },
+    TagRole {
+        /// The role.
+        role: String,
+        /// The account environment it is tagged with.
+        account_environment: String,
+    },
     /// Replace a role's trust document.
-    UpdateTrust { role: String, trust: String },
+    UpdateTrust {
+        /// The role.
+        role: String,
+        /// The trust document, compact JSON.
+        trust: String,
+    },
     /// Create or replace a role's inline policy.
-    PutRolePolicy { role: String, policy: String, document: String },
+    PutRolePolicy {
+        /// The role.
+        role: String,
+        /// The inline policy's name.
+        policy: String,
+        /// The policy document, compact JSON.
+        document: String,
+    },
     /// Delete a role's inline policy.
-    DeleteRolePolicy { role: String, policy: String },
+    DeleteRolePolicy {
+        /// The role.
+        role: String,
+        /// The inline policy's name.
+        policy: String,
+    },
     /// Create an instance profile.
-    CreateInstanceProfile { profile: String },
+    CreateInstanceProfile {
+        /// The instance profile.
+        profile: String,
+    },
     /// Put a role into an instance profile.
-    AddRoleToInstanceProfile { profile: String, role: String },
+    AddRoleToInstanceProfile {
+        /// The instance profile.
+        profile: String,
+        /// The role.
+        role: String,
+    },
     /// Take a role out of an instance profile.
-    RemoveRoleFromInstanceProfile { profile: String, role: String },
+    RemoveRoleFromInstanceProfile {
+        /// The instance profile.
+        profile: String,
+        /// The role.
+        role: String,
+    },
     /// Delete a user with its keys, password, certificates, MFA devices and policies.
-    DeleteUser { user: String },
+    DeleteUser {
+        /// The user.
+        user: String,
+    },
     /// Delete a group, its members and policies first.
-    DeleteGroup { group: String },
+    DeleteGroup {
+        /// The group.
+        group: String,
+    },
     /// Delete a role, its policies and instance-profile memberships first; `profiles` are deleted too.
-    DeleteRole { role: String, profiles: Vec<String> },
+    DeleteRole {
+        /// The role.
+        role: String,
+        /// The instance profiles it is taken out of first.
+        profiles: Vec<String>,
+    },
     /// Delete an instance profile that holds no role of the sync.
-    DeleteInstanceProfile { profile: String },
+    DeleteInstanceProfile {
+        /// The instance profile.
+        profile: String,
+    },
 }
 
 impl IamStep {
