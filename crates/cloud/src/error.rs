@@ -79,12 +79,12 @@ impl CloudError {
     }
 
     /// Classifies an SDK error of operation `op`.
-    pub fn from_sdk<E, R>(op: &'static str, err: SdkError<E, R>) -> Self
+    pub fn from_sdk<E, R>(op: &'static str, err: &SdkError<E, R>) -> Self
     where
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
         R: fmt::Debug,
     {
-        let (code, message, request_id) = match &err {
+        let (code, message, request_id) = match err {
             SdkError::ServiceError(service) => {
                 let e = service.err();
                 let meta = e.meta();
@@ -94,9 +94,9 @@ impl CloudError {
                     meta.extra("aws_request_id").map(str::to_string),
                 )
             }
-            _ => (None, transport_message(&err), None),
+            _ => (None, transport_message(err), None),
         };
-        let kind = match (&err, code.as_deref()) {
+        let kind = match (err, code.as_deref()) {
             (SdkError::DispatchFailure(_) | SdkError::TimeoutError(_), _) => ErrorKind::Transport,
             (_, Some(code)) => classify_code(code),
             _ => ErrorKind::Other,
@@ -119,7 +119,7 @@ where
     R: fmt::Debug,
 {
     fn classify(self, op: &'static str) -> Result<T, CloudError> {
-        self.map_err(|e| CloudError::from_sdk(op, e))
+        self.map_err(|e| CloudError::from_sdk(op, &e))
     }
 }
 

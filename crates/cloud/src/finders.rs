@@ -50,7 +50,7 @@ pub(crate) fn ambiguous(op: &'static str, name: &str, ids: &[&str], hint: &str) 
 /// Sends a paginated request and collects every item; errors are classified as operation `$op`.
 macro_rules! paginated {
     ($request:expr, $op:literal) => {
-        $request.into_paginator().items().send().try_collect().await.map_err(|e| $crate::CloudError::from_sdk($op, e))
+        $request.into_paginator().items().send().try_collect().await.map_err(|e| $crate::CloudError::from_sdk($op, &e))
     };
 }
 pub(crate) use paginated;

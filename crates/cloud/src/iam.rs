@@ -128,7 +128,7 @@ fn owner(tags: &[Tag]) -> Owner {
 
 macro_rules! call {
     ($request:expr, $op:literal) => {
-        $request.send().await.map_err(|e| CloudError::from_sdk($op, e))
+        $request.send().await.map_err(|e| CloudError::from_sdk($op, &e))
     };
 }
 

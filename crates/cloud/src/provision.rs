@@ -334,7 +334,7 @@ impl Clients {
         for g in &all {
             let name = g.auto_scaling_group_name().unwrap_or_default();
             let Some(hostclass) = sila_core::pipeline::hostclass_from_group_name(name, env) else { continue };
-            groups.entry(hostclass.to_string()).or_default().push(GroupState {
+            groups.entry(hostclass.clone()).or_default().push(GroupState {
                 name: name.to_string(),
                 sizes: GroupSizes {
                     min: u32::try_from(g.min_size().unwrap_or(0)).unwrap_or(0),
@@ -406,7 +406,7 @@ impl Clients {
             paginated!(self.autoscaling.describe_scheduled_actions(), "DescribeScheduledActions")?;
         let mut by_group: BTreeMap<String, Vec<(String, ScheduledAction)>> = BTreeMap::new();
         let size = |n: Option<i32>| n.and_then(|n| u32::try_from(n).ok());
-        for a in all.iter() {
+        for a in &all {
             if let (Some(group), Some(name), Some(cron)) =
                 (a.auto_scaling_group_name(), a.scheduled_action_name(), a.recurrence())
             {

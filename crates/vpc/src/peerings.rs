@@ -103,7 +103,7 @@ pub(crate) fn configured(
         match parse_peering(&entry.value) {
             Ok(line) => lines.push(line),
             Err(e) => {
-                errors.push(Diagnostic::error(&vpc.ini.path, Some(entry.line), format!("{key}: {e}")).to_string())
+                errors.push(Diagnostic::error(&vpc.ini.path, Some(entry.line), format!("{key}: {e}")).to_string());
             }
         }
     }

@@ -57,7 +57,7 @@ impl Clients {
                     .classify("CreateInternetGateway")?;
                 let igw =
                     created("CreateInternetGateway", out.internet_gateway().and_then(|g| g.internet_gateway_id()))?;
-                Ok(Some((Key::InternetGateway, igw.to_string())))
+                Ok(Some((Key::InternetGateway, igw.clone())))
             }
             Step::AttachInternetGateway => {
                 let igw = id(&Key::InternetGateway)?;
@@ -95,7 +95,7 @@ impl Clients {
                 }
                 let out = request.send().await.classify("CreateDhcpOptions")?;
                 let dhcp = created("CreateDhcpOptions", out.dhcp_options().and_then(|d| d.dhcp_options_id()))?;
-                Ok(Some((Key::DhcpOptions, dhcp.to_string())))
+                Ok(Some((Key::DhcpOptions, dhcp.clone())))
             }
             Step::AssociateDhcpOptions => {
                 ec2.associate_dhcp_options()

@@ -67,7 +67,7 @@ fn json_only(path: &Path, out: &mut Vec<Diagnostic>) {
     match parse_lenient(&text) {
         Err((line, message)) => out.push(Diagnostic::error(path, Some(line), message)),
         Ok(doc) if doc.had_trailing_commas => {
-            out.push(Diagnostic::warning(path, None, "trailing comma: not strict JSON"))
+            out.push(Diagnostic::warning(path, None, "trailing comma: not strict JSON"));
         }
         Ok(_) => {}
     }

@@ -237,7 +237,7 @@ pub fn plan_sync(spec: &IamSpec, live: &LiveIam, saml_metadata: Option<&str>) ->
                 ),
             ),
             Some(Owner::NoEnvironment) => {
-                b.add(tag, format!("listed in {file} (tagged by an older sila-iam, without {ACCOUNT_ENV_TAG})"))
+                b.add(tag, format!("listed in {file} (tagged by an older sila-iam, without {ACCOUNT_ENV_TAG})"));
             }
             Some(Owner::Untagged) => b.add(tag, format!("listed in {file}")),
         }
