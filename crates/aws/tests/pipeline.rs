@@ -1,7 +1,8 @@
 //! spinup and spindown against the emulator, checked with independent EC2 and Auto Scaling clients.
 //! The test plays the on-box smoke test: it tags instances `smoketest` when it is told to.
 
-use aws_sdk_ec2::types::{ResourceType, Tag, TagSpecification};
+use aws_sdk_ec2::types::Tag;
+use sila_testkit::fixtures;
 use sila_testkit::{block_on, session, Outcome, Session};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -10,69 +11,24 @@ use std::sync::Arc;
 
 const BIN: &str = env!("CARGO_BIN_EXE_sila-aws");
 
-fn spec(kind: ResourceType, tags: &[(&str, &str)]) -> TagSpecification {
-    let tags = tags.iter().map(|(k, v)| Tag::builder().key(*k).value(*v).build()).collect();
-    TagSpecification::builder().resource_type(kind).set_tags(Some(tags)).build()
-}
-
-/// Environment `ci`: intranet in two zones and dmz in one, each with its group, as sila-vpc tags them.
-fn environment(ec2: &aws_sdk_ec2::Client) -> String {
-    let vpc = block_on(
-        ec2.create_vpc()
-            .cidr_block("10.80.0.0/16")
-            .tag_specifications(spec(ResourceType::Vpc, &[("Name", "ci"), ("type", "sandbox")]))
-            .send(),
-    )
-    .unwrap();
-    let vpc = vpc.vpc().unwrap().vpc_id().unwrap().to_string();
-    for (meta, cidr, zone) in [
-        ("intranet", "10.80.0.0/24", "us-west-2a"),
-        ("intranet", "10.80.1.0/24", "us-west-2b"),
-        ("dmz", "10.80.2.0/24", "us-west-2a"),
-    ] {
-        let tags = [("meta_network", meta)];
-        block_on(
-            ec2.create_subnet()
-                .vpc_id(&vpc)
-                .cidr_block(cidr)
-                .availability_zone(zone)
-                .tag_specifications(spec(ResourceType::Subnet, &tags))
-                .send(),
-        )
-        .unwrap();
-    }
-    for meta in ["intranet", "dmz"] {
-        block_on(
-            ec2.create_security_group()
-                .vpc_id(&vpc)
-                .group_name(format!("ci_{meta}"))
-                .description(meta)
-                .tag_specifications(spec(ResourceType::SecurityGroup, &[("meta_network", meta)]))
-                .send(),
-        )
-        .unwrap();
-    }
-    vpc
-}
-
-fn image(ec2: &aws_sdk_ec2::Client, name: &str, stage: &str) -> String {
-    let run = block_on(ec2.run_instances().image_id("ami-0000000000000de12").min_count(1).max_count(1).send()).unwrap();
-    let instance = run.instances()[0].instance_id().unwrap().to_string();
-    let made = block_on(
-        ec2.create_image()
-            .instance_id(&instance)
-            .name(name)
-            .tag_specifications(spec(ResourceType::Image, &[("stage", stage)]))
-            .send(),
-    )
-    .unwrap();
-    block_on(ec2.terminate_instances().instance_ids(&instance).send()).unwrap();
-    made.image_id().unwrap().to_string()
-}
-
 const CSV: &str = "sequence,hostclass,min_size,desired_size,max_size,instance_type,smoke_test\n\
 1,mhcapi,1,1,2,t3.small,yes\n\
 2,mhcweb,1,2@0 8 * * 1-5:1@0 20 * * *,3,t3.micro,no\n";
+
+/// Environment `ci`: intranet in two zones and dmz in one, each with its group, as sila-vpc tags them.
+fn environment(ec2: &aws_sdk_ec2::Client) -> String {
+    let subnets = [
+        ("intranet", "10.80.0.0/24", "us-west-2a"),
+        ("intranet", "10.80.1.0/24", "us-west-2b"),
+        ("dmz", "10.80.2.0/24", "us-west-2a"),
+    ];
+    fixtures::environment(ec2, "ci", "sandbox", "10.80.0.0/16", &subnets)
+}
+
+/// An image of `stage`.
+fn image(ec2: &aws_sdk_ec2::Client, name: &str, stage: &str) -> String {
+    fixtures::image(ec2, name, &[("stage", stage)])
+}
 
 fn config(dir: &Path) {
     std::fs::write(

@@ -1,18 +1,14 @@
 //! `promoterunning` against the emulator: images and instances made with the SDK, launch
 //! permissions checked with an independent EC2 client.
 
-use aws_sdk_ec2::types::{ImageAttributeName, ResourceType, Tag, TagSpecification};
+use aws_sdk_ec2::types::{ImageAttributeName, ResourceType};
 use serde_json::Value;
+use sila_testkit::fixtures::tag_spec as spec;
 use sila_testkit::{block_on, session, Outcome, Session};
 use std::path::Path;
 
 const BIN: &str = env!("CARGO_BIN_EXE_sila-aws");
 const PROD: [&str; 2] = ["111111111111", "222222222222"];
-
-fn spec(kind: ResourceType, tags: &[(&str, &str)]) -> TagSpecification {
-    let tags = tags.iter().map(|(k, v)| Tag::builder().key(*k).value(*v).build()).collect();
-    TagSpecification::builder().resource_type(kind).set_tags(Some(tags)).build()
-}
 
 fn config(prod: bool) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
@@ -40,18 +36,7 @@ fn vpc(ec2: &aws_sdk_ec2::Client, name: &str, cidr: &str) -> String {
 }
 
 fn image(ec2: &aws_sdk_ec2::Client, name: &str, stage: &str, baker: &str) -> String {
-    let run = block_on(ec2.run_instances().image_id("ami-0000000000000de12").min_count(1).max_count(1).send()).unwrap();
-    let instance = run.instances()[0].instance_id().unwrap().to_string();
-    let made = block_on(
-        ec2.create_image()
-            .instance_id(&instance)
-            .name(name)
-            .tag_specifications(spec(ResourceType::Image, &[("stage", stage), ("baker", baker)]))
-            .send(),
-    )
-    .unwrap();
-    block_on(ec2.terminate_instances().instance_ids(&instance).send()).unwrap();
-    made.image_id().unwrap().to_string()
+    sila_testkit::fixtures::image(ec2, name, &[("stage", stage), ("baker", baker)])
 }
 
 fn launch(ec2: &aws_sdk_ec2::Client, subnet: &str, image: &str) {

@@ -3,8 +3,9 @@
 //! key pair's public key for root, as cloud-init would). Checked with an independent EC2 client and
 //! by looking into the builder's root.
 
-use aws_sdk_ec2::types::{Filter, ResourceType, Tag, TagSpecification};
+use aws_sdk_ec2::types::{Filter, ResourceType, Tag};
 use serde_json::Value;
+use sila_testkit::fixtures::{image, tag_spec};
 use sila_testkit::{block_on, session, stable, Agent, HostileHost, Outcome, Session, TestHost};
 use std::collections::BTreeMap;
 use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
@@ -16,11 +17,6 @@ const BIN: &str = env!("CARGO_BIN_EXE_sila-bake");
 
 fn f(name: &str, value: &str) -> Filter {
     Filter::builder().name(name).values(value).build()
-}
-
-fn tag_spec(kind: ResourceType, tags: &[(&str, &str)]) -> TagSpecification {
-    let tags = tags.iter().map(|(k, v)| Tag::builder().key(*k).value(*v).build()).collect();
-    TagSpecification::builder().resource_type(kind).set_tags(Some(tags)).build()
 }
 
 /// The bakery as `sila-vpc` makes it, inside 127.0.0.0/16 so builders get loopback addresses.
@@ -52,19 +48,6 @@ fn bakery(ec2: &aws_sdk_ec2::Client) {
             .send(),
     )
     .unwrap();
-}
-
-/// An image named `name` with `tags`, made from a throwaway instance.
-fn image(ec2: &aws_sdk_ec2::Client, name: &str, tags: &[(&str, &str)]) -> String {
-    let run = block_on(ec2.run_instances().image_id("ami-0000000000000de12").min_count(1).max_count(1).send()).unwrap();
-    let instance = run.instances()[0].instance_id().unwrap().to_string();
-    let mut request = ec2.create_image().instance_id(&instance).name(name);
-    if !tags.is_empty() {
-        request = request.tag_specifications(tag_spec(ResourceType::Image, tags));
-    }
-    let made = block_on(request.send()).unwrap();
-    block_on(ec2.terminate_instances().instance_ids(&instance).send()).unwrap();
-    made.image_id().unwrap().to_string()
 }
 
 fn write(path: &Path, text: &str, mode: u32) {

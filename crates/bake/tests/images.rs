@@ -1,8 +1,9 @@
 //! Image management against the emulator: listings, promotion and sharing rules, deletion and
 //! cleanup (with the images in use kept), checked with an independent EC2 client.
 
-use aws_sdk_ec2::types::{ImageAttributeName, ResourceType, Tag, TagSpecification};
+use aws_sdk_ec2::types::ImageAttributeName;
 use serde_json::Value;
+use sila_testkit::fixtures::image;
 use sila_testkit::{block_on, session, Outcome, Session};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -35,17 +36,6 @@ fn config(pinned: &str) -> tempfile::TempDir {
     )
     .unwrap();
     dir
-}
-
-/// Makes an image named `name` with `tags` (from a throwaway instance), as a bake would leave it.
-fn image(ec2: &aws_sdk_ec2::Client, name: &str, tags: &[(&str, &str)]) -> String {
-    let run = block_on(ec2.run_instances().image_id("ami-0000000000000de12").min_count(1).max_count(1).send()).unwrap();
-    let instance = run.instances()[0].instance_id().unwrap().to_string();
-    let tags = tags.iter().map(|(k, v)| Tag::builder().key(*k).value(*v).build()).collect();
-    let spec = TagSpecification::builder().resource_type(ResourceType::Image).set_tags(Some(tags)).build();
-    let made = block_on(ec2.create_image().instance_id(&instance).name(name).tag_specifications(spec).send()).unwrap();
-    block_on(ec2.terminate_instances().instance_ids(&instance).send()).unwrap();
-    made.image_id().unwrap().to_string()
 }
 
 fn exists(ec2: &aws_sdk_ec2::Client, id: &str) -> bool {

@@ -53,20 +53,18 @@ pub fn environment(ec2: &Client, name: &str, vpc_type: &str, cidr: &str, subnets
     vpc
 }
 
-/// An image named `name` (e.g. `mhcweb 0000000100`) with `tags`, made from a throwaway instance.
+/// An image named `name` (e.g. `mhcweb 0000000100`) with `tags` (none: untagged), made from a
+/// throwaway instance.
 /// Returns the image id.
 pub fn image(ec2: &Client, name: &str, tags: &[(&str, &str)]) -> String {
     let run = block_on(ec2.run_instances().image_id("ami-0000000000000de12").min_count(1).max_count(1).send())
         .expect("run instance");
     let instance = run.instances()[0].instance_id().expect("instance id").to_string();
-    let made = block_on(
-        ec2.create_image()
-            .instance_id(&instance)
-            .name(name)
-            .tag_specifications(tag_spec(ResourceType::Image, tags))
-            .send(),
-    )
-    .expect("create image");
+    let mut request = ec2.create_image().instance_id(&instance).name(name);
+    if !tags.is_empty() {
+        request = request.tag_specifications(tag_spec(ResourceType::Image, tags));
+    }
+    let made = block_on(request.send()).expect("create image");
     block_on(ec2.terminate_instances().instance_ids(&instance).send()).expect("terminate instance");
     made.image_id().expect("image id").to_string()
 }
