@@ -67,19 +67,23 @@ pub struct StepsFailed {
 }
 
 impl Display for StepsFailed {
-    /// `N step(s) failed:` and one indented line per failure (the tool adds what exists and its hint).
+    /// `N step(s) failed:`, one indented line per failure, and how many steps the failure kept
+    /// from starting (the tool adds what exists and its hint).
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{} step(s) failed:", self.failures.len())?;
         for (step, e) in &self.failures {
             write!(f, "\n  {step}: {e}")?;
+        }
+        if self.not_started > 0 {
+            write!(f, "\n  ({} step(s) done, {} not started)", self.done, self.not_started)?;
         }
         Ok(())
     }
 }
 
 /// Runs `plan` through `start` (the tool's AWS call for one step), each step as soon as the steps
-/// it waits for are done, at most `limit` at once; a progress bar on a terminal, a log line at the
-/// start and on failure elsewhere. Returns each step's output by id, or what failed.
+/// it waits for are done, at most `limit` at once; a progress line on a terminal, one log line at
+/// the start (each step's end at debug level). Returns each step's output by id, or what failed.
 pub async fn apply<'p, S, O, E, F, Fut>(
     plan: &'p Plan<S>,
     limit: usize,
