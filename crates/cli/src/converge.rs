@@ -66,6 +66,17 @@ pub struct StepsFailed {
     pub not_started: usize,
 }
 
+impl StepsFailed {
+    /// The error for a command whose steps used to fail one at a time: a single failure reads as
+    /// that step's own error did; several are listed with their steps.
+    pub fn into_error(self) -> anyhow::Error {
+        if let [(_, error)] = self.failures.as_slice() {
+            return anyhow::anyhow!("{error}");
+        }
+        anyhow::anyhow!("{self}")
+    }
+}
+
 impl Display for StepsFailed {
     /// `N step(s) failed:`, one indented line per failure, and how many steps the failure kept
     /// from starting (the tool adds what exists and its hint).

@@ -5,6 +5,7 @@
 use crate::environment;
 use clap::Args;
 use serde::Serialize;
+use sila_cli::converge;
 use sila_cli::{GlobalArgs, Printer, Table, UsageError};
 use sila_cloud::peering::Peering;
 use sila_cloud::Clients;
@@ -14,6 +15,7 @@ use sila_core::environment::EnvironmentSpec;
 use sila_core::net::{connections_of_vpc, parse_peering, resolve_peerings};
 use sila_core::net::{Metanetwork, SgRule, VpcRef};
 use sila_core::peering_plan::{peering_name, peering_routes, peering_rules, vpc_pair};
+use sila_core::plan::Plan;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Arguments of `peerings`.
@@ -173,43 +175,43 @@ pub async fn sync(
 
     let existing: BTreeMap<(String, String), String> =
         live.iter().map(|p| (vpc_pair(&p.requester_vpc, &p.accepter_vpc), p.id.clone())).collect();
-    let mut ids = existing.clone();
     let missing: Vec<&(String, String)> = pairs.iter().filter(|p| !existing.contains_key(*p)).collect();
     report.created = missing.iter().map(|(a, b)| pair_label(&name(a), &name(b))).collect();
-    if !dry_run {
-        let created = futures::future::try_join_all(missing.iter().map(|(a, b)| {
-            let label = peering_name(&name(a), &name(b));
-            async move { clients.create_peering(a, b, &label).await }
-        }))
-        .await?;
-        ids.extend(missing.iter().map(|p| (*p).clone()).zip(created));
+    // The reconcile as a plan on the shared runner: a route waits only for its own new peering;
+    // rules and removals wait for nothing.
+    let mut plan = Plan::new();
+    let mut creating: BTreeMap<(String, String), usize> = BTreeMap::new();
+    for pair in &missing {
+        let label = peering_name(&name(&pair.0), &name(&pair.1));
+        creating.insert((*pair).clone(), plan.add(PeeringStep::Create { pair, label }, []).id);
     }
-    let mut changes = Vec::new();
     let mut described: BTreeMap<String, usize> = BTreeMap::new();
     for r in &routes {
-        let pcx = ids.get(&vpc_pair(&r.vpc_id, &r.peer_vpc_id)).cloned();
+        let pair = vpc_pair(&r.vpc_id, &r.peer_vpc_id);
+        let pcx = existing.get(&pair);
         let tables = metanetworks.get(&r.vpc_id).and_then(|m| m.tables.get(&r.meta)).cloned().unwrap_or_default();
         for t in tables {
             let destination = r.destination.to_string();
             let current = t.routes.get(&destination);
-            if current.is_some() && current == pcx.as_ref() {
+            if current.is_some() && current == pcx {
                 continue;
             }
             *described
                 .entry(format!("{} {} {destination} -> {}", name(&r.vpc_id), r.meta, name(&r.peer_vpc_id)))
                 .or_default() += 1;
-            changes.push((t.id.clone(), destination, pcx.clone(), current.is_some()));
+            let replace = current.is_some();
+            let after = creating.get(&pair).copied();
+            plan.add(PeeringStep::Route { table: t.id.clone(), destination, pair: pair.clone(), replace }, after);
         }
     }
     report.routes = described.into_iter().map(|(route, tables)| format!("{route} ({tables} route table(s))")).collect();
     // Both sides admit the other side's metanetwork.
-    let mut admits = Vec::new();
     for r in &routes {
         let Some((group, open)) = metanetworks.get(&r.vpc_id).and_then(|m| m.groups.get(&r.meta)) else { continue };
         let cidr = r.destination.to_string();
         if !open.contains(&cidr) {
             report.rules.push(format!("{} {} admits {cidr}", name(&r.vpc_id), r.meta));
-            admits.push((group.clone(), cidr));
+            plan.add(PeeringStep::Admit { group: group.clone(), cidr }, []);
         }
     }
     // Peerings Sila made for a line that is gone (only those: Asiaq's and hand-made ones stay).
@@ -224,21 +226,72 @@ pub async fn sync(
             .collect(),
     };
     report.removed = removable.iter().map(|p| pair_label(&name(&p.requester_vpc), &name(&p.accepter_vpc))).collect();
-    if !dry_run {
-        // Routes, rules and removals do not depend on each other: one phase.
-        let routes =
-            futures::future::try_join_all(changes.iter().map(|(table, destination, pcx, replace)| async move {
-                let pcx = pcx.as_deref().unwrap_or_default();
-                clients.route_via_peering(table, destination, pcx, *replace).await
-            }));
-        let rules =
-            futures::future::try_join_all(admits.iter().map(|(group, cidr)| clients.admit_all_from(group, cidr)));
-        let removals = futures::future::try_join_all(
-            removable.iter().filter(|_| allow_removal).map(|p| clients.delete_peering(p)),
-        );
-        tokio::try_join!(routes, rules, removals)?;
+    if allow_removal {
+        for p in &removable {
+            plan.add(PeeringStep::Delete(p), []).destructive(true);
+        }
+    }
+    if !dry_run && !plan.is_empty() {
+        apply(clients, &plan, existing).await?;
     }
     Ok(report)
+}
+
+/// One change of a peering reconcile.
+enum PeeringStep<'a> {
+    /// Request and accept a peering between the pair's VPCs, named `label`.
+    Create { pair: &'a (String, String), label: String },
+    /// A route in `table` to `destination` through the pair's peering.
+    Route { table: String, destination: String, pair: (String, String), replace: bool },
+    /// All traffic from `cidr` into `group`.
+    Admit { group: String, cidr: String },
+    /// A peering whose line left the config.
+    Delete(&'a Peering),
+}
+
+impl std::fmt::Display for PeeringStep<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PeeringStep::Create { label, .. } => write!(f, "create peering {label}"),
+            PeeringStep::Route { table, destination, .. } => {
+                write!(f, "route {destination} in {table} via the peering")
+            }
+            PeeringStep::Admit { group, cidr } => write!(f, "admit {cidr} in {group}"),
+            PeeringStep::Delete(p) => write!(f, "delete peering {}", p.id),
+        }
+    }
+}
+
+/// Peerings in flight at once (each step is one or two EC2 calls).
+const CONCURRENCY: usize = 16;
+
+/// Runs a reconcile's plan; `ids` are the peerings that exist, by VPC pair.
+async fn apply(
+    clients: &Clients,
+    plan: &Plan<PeeringStep<'_>>,
+    ids: BTreeMap<(String, String), String>,
+) -> anyhow::Result<()> {
+    let ids = std::sync::Mutex::new(ids);
+    let ran = converge::apply(plan, CONCURRENCY, ToString::to_string, |s| {
+        let ids = &ids;
+        async move {
+            match &s.step {
+                PeeringStep::Create { pair, label } => {
+                    let id = clients.create_peering(&pair.0, &pair.1, label).await?;
+                    ids.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert((*pair).clone(), id);
+                    Ok(())
+                }
+                PeeringStep::Route { table, destination, pair, replace } => {
+                    let pcx = ids.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(pair).cloned();
+                    clients.route_via_peering(table, destination, pcx.as_deref().unwrap_or_default(), *replace).await
+                }
+                PeeringStep::Admit { group, cidr } => clients.admit_all_from(group, cidr).await,
+                PeeringStep::Delete(p) => clients.delete_peering(p).await,
+            }
+        }
+    })
+    .await;
+    ran.map(drop).map_err(converge::StepsFailed::into_error)
 }
 
 /// The security-group rules the configured peerings give environment `spec` (all traffic from each

@@ -140,12 +140,7 @@ pub(crate) async fn apply(
         }
     })
     .await;
-    match ran {
-        Ok(_) => {}
-        // One failure reads as it always has; several are listed with their steps.
-        Err(failed) if failed.failures.len() == 1 => bail!("{}", failed.failures[0].1),
-        Err(failed) => bail!("{failed}"),
-    }
+    ran.map_err(converge::StepsFailed::into_error)?;
     if !printer.json() {
         printer.line(&format!("spinup of {} done", pipeline.path.display()))?;
     }
