@@ -274,15 +274,6 @@ fn exec_refuses_an_agent_channel_it_did_not_ask_for_directly_and_through_the_jum
     }
 }
 
-/// Whether process `pid` of this machine (the test hosts share its process ids) has ended: gone, or
-/// a zombie nobody reaped yet.
-fn ended(pid: &str) -> bool {
-    match std::fs::read_to_string(format!("/proc/{}/stat", pid.trim())) {
-        Err(_) => true,
-        Ok(stat) => stat.rsplit(") ").next().is_some_and(|rest| rest.starts_with('Z')),
-    }
-}
-
 #[test]
 fn exec_output_is_escaped_and_timeout_ends_the_command_with_status_124() {
     let s = session();
@@ -317,11 +308,8 @@ fn exec_output_is_escaped_and_timeout_ends_the_command_with_status_124() {
     assert!(started.elapsed() < std::time::Duration::from_secs(20), "{:?}", started.elapsed());
     assert_eq!(out.stdout, "started\n", "{out:?}");
     assert!(out.stderr.contains(&format!("{web} ({ip}): timed out after 2s: the command was ended")), "{out:?}");
-    let pid = std::fs::read_to_string(host.path("/tmp/sleep.pid")).unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    while !ended(&pid) {
-        assert!(std::time::Instant::now() < deadline, "the remote sleep {pid} still runs: {}", host.log());
-        std::thread::sleep(std::time::Duration::from_millis(100));
+    if let Err(e) = host.wait_ended("/tmp/sleep.pid", std::time::Duration::from_secs(5)) {
+        panic!("the remote sleep: {e}: {}", host.log());
     }
     let out =
         sila(&s, cfg.path(), &[&["--output", "json"][..], &base[..], &["--timeout", "1s", "--command", slow]].concat());

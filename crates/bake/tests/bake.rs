@@ -20,7 +20,8 @@ fn f(name: &str, value: &str) -> Filter {
 }
 
 /// The bakery as `sila-vpc` makes it, inside 127.0.0.0/16 so builders get loopback addresses.
-fn bakery(ec2: &aws_sdk_ec2::Client) {
+/// The bakery environment a bake looks for; returns its VPC and its tunnel subnet.
+fn bakery(ec2: &aws_sdk_ec2::Client) -> (String, String) {
     let vpc = block_on(
         ec2.create_vpc()
             .cidr_block("127.0.0.0/16")
@@ -30,7 +31,7 @@ fn bakery(ec2: &aws_sdk_ec2::Client) {
     .unwrap();
     let vpc = vpc.vpc().unwrap().vpc_id().unwrap().to_string();
     let tunnel = [("Name", "bakery_tunnel_us-west-2a"), ("meta_network", "tunnel"), ("subnet", "us-west-2a")];
-    block_on(
+    let subnet = block_on(
         ec2.create_subnet()
             .vpc_id(&vpc)
             .cidr_block("127.0.1.0/24")
@@ -39,6 +40,7 @@ fn bakery(ec2: &aws_sdk_ec2::Client) {
             .send(),
     )
     .unwrap();
+    let subnet = subnet.subnet().unwrap().subnet_id().unwrap().to_string();
     block_on(
         ec2.create_security_group()
             .vpc_id(&vpc)
@@ -48,6 +50,7 @@ fn bakery(ec2: &aws_sdk_ec2::Client) {
             .send(),
     )
     .unwrap();
+    (vpc, subnet)
 }
 
 fn write(path: &Path, text: &str, mode: u32) {
@@ -521,15 +524,7 @@ fn state_of(ec2: &aws_sdk_ec2::Client, id: &str) -> String {
 fn reap_removes_what_finished_runs_left_and_nothing_else() {
     let s = session();
     let ec2 = s.ec2();
-    bakery(&ec2);
-    let vpc = block_on(ec2.describe_vpcs().filters(f("tag:Name", "bakery")).send()).unwrap().vpcs()[0]
-        .vpc_id()
-        .unwrap()
-        .to_string();
-    let subnet = block_on(ec2.describe_subnets().filters(f("vpc-id", &vpc)).send()).unwrap().subnets()[0]
-        .subnet_id()
-        .unwrap()
-        .to_string();
+    let (vpc, subnet) = bakery(&ec2);
     let far =
         (std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() + 3600).to_string();
     let (old_builder, unfinished) = leftovers_of(&ec2, &vpc, &subnet, "old-run", "1000");
@@ -620,15 +615,7 @@ fn reap_removes_what_finished_runs_left_and_nothing_else() {
 fn reap_asks_on_a_terminal() {
     let s = session();
     let ec2 = s.ec2();
-    bakery(&ec2);
-    let vpc = block_on(ec2.describe_vpcs().filters(f("tag:Name", "bakery")).send()).unwrap().vpcs()[0]
-        .vpc_id()
-        .unwrap()
-        .to_string();
-    let subnet = block_on(ec2.describe_subnets().filters(f("vpc-id", &vpc)).send()).unwrap().subnets()[0]
-        .subnet_id()
-        .unwrap()
-        .to_string();
+    let (vpc, subnet) = bakery(&ec2);
     let (builder, _) = leftovers_of(&ec2, &vpc, &subnet, "old-run", "1000");
     let cfg = config("ami-unused", PHASE2);
     // `script` gives the command a terminal; the answer comes through it.
@@ -900,30 +887,22 @@ fn without_user_or_logname_the_baker_is_the_password_database_user() {
 
 /// Gives the bakery's tunnel subnet a default route to an internet gateway, so that its builders can
 /// be reached on public addresses.
-fn make_bakery_public(ec2: &aws_sdk_ec2::Client) {
-    let vpc = block_on(ec2.describe_vpcs().filters(f("tag:Name", "bakery")).send()).unwrap().vpcs()[0]
-        .vpc_id()
-        .unwrap()
-        .to_string();
-    let subnet = block_on(ec2.describe_subnets().filters(f("vpc-id", &vpc)).send()).unwrap().subnets()[0]
-        .subnet_id()
-        .unwrap()
-        .to_string();
+fn make_bakery_public(ec2: &aws_sdk_ec2::Client, (vpc, subnet): &(String, String)) {
     let igw = block_on(ec2.create_internet_gateway().send()).unwrap();
     let igw = igw.internet_gateway().unwrap().internet_gateway_id().unwrap().to_string();
-    block_on(ec2.attach_internet_gateway().internet_gateway_id(&igw).vpc_id(&vpc).send()).unwrap();
-    let table = block_on(ec2.create_route_table().vpc_id(&vpc).send()).unwrap();
+    block_on(ec2.attach_internet_gateway().internet_gateway_id(&igw).vpc_id(vpc).send()).unwrap();
+    let table = block_on(ec2.create_route_table().vpc_id(vpc).send()).unwrap();
     let table = table.route_table().unwrap().route_table_id().unwrap().to_string();
     block_on(ec2.create_route().route_table_id(&table).destination_cidr_block("0.0.0.0/0").gateway_id(&igw).send())
         .unwrap();
-    block_on(ec2.associate_route_table().route_table_id(&table).subnet_id(&subnet).send()).unwrap();
+    block_on(ec2.associate_route_table().route_table_id(&table).subnet_id(subnet).send()).unwrap();
 }
 
 #[test]
 fn ssh_comes_from_the_bakery_when_reached_privately_and_from_ssh_cidrs_when_public() {
     let s = session();
     let ec2 = s.ec2();
-    bakery(&ec2);
+    let made = bakery(&ec2);
     image(&ec2, "base_phase1 0000000100", &[("stage", "tested")]);
     let cfg = config("ami-unused", PHASE2);
     let dry = ["--hostclass", "mhcweb", "--dry-run", "--output", "json"];
@@ -938,7 +917,7 @@ fn ssh_comes_from_the_bakery_when_reached_privately_and_from_ssh_cidrs_when_publ
     assert_eq!(p["reached_on"], "private", "{p}");
 
     // A public bakery, without --use-local-ip: Sila cannot know the address it connects from.
-    make_bakery_public(&ec2);
+    make_bakery_public(&ec2, &made);
     s.forget_requests();
     let out = plan(&s, cfg.path(), &dry[..3]);
     assert_eq!(out.code, Some(1), "{out:?}");
@@ -1191,15 +1170,6 @@ fn a_builder_gets_the_agent_only_with_forward_agent_and_never_unasked() {
     assert!(!hostile.log().contains(&agent.fingerprint), "{}", hostile.log());
 }
 
-/// Whether process `pid` of this machine (the test host shares its process ids) has ended: gone,
-/// or a zombie nobody reaped yet.
-fn ended(pid: &str) -> bool {
-    match std::fs::read_to_string(format!("/proc/{}/stat", pid.trim())) {
-        Err(_) => true,
-        Ok(stat) => stat.rsplit(") ").next().is_some_and(|rest| rest.starts_with('Z')),
-    }
-}
-
 #[test]
 fn an_init_script_still_running_at_the_deadline_is_ended_and_the_bake_taken_back() {
     let s = session();
@@ -1218,11 +1188,8 @@ fn an_init_script_still_running_at_the_deadline_is_ended_and_the_bake_taken_back
     assert!(!out.stderr.contains("never"), "{}", out.stderr);
     assert!(out.stderr.contains("everything it made is removed"), "{}", out.stderr);
     // The script, and what it started, were ended on the builder.
-    let pid = std::fs::read_to_string(host.path("/var/log/sleep.pid")).unwrap();
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while !ended(&pid) {
-        assert!(Instant::now() < deadline, "the init script's sleep {pid} still runs");
-        std::thread::sleep(Duration::from_millis(100));
+    if let Err(e) = host.wait_ended("/var/log/sleep.pid", Duration::from_secs(5)) {
+        panic!("the init script's sleep: {e}");
     }
     assert_nothing_left(&ec2, "mhcweb");
 }

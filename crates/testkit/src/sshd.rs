@@ -157,6 +157,28 @@ impl TestHost {
     pub fn path(&self, inside: &str) -> PathBuf {
         self.root.join(inside.trim_start_matches('/'))
     }
+
+    /// Waits up to `within` for the process whose id a command on the host wrote to `pid_file` to
+    /// end (the host shares this machine's process ids); an error names it when it still runs.
+    pub fn wait_ended(&self, pid_file: &str, within: Duration) -> Result<(), String> {
+        let pid = std::fs::read_to_string(self.path(pid_file)).map_err(|e| format!("{pid_file}: {e}"))?;
+        let deadline = Instant::now() + within;
+        while !ended(&pid) {
+            if Instant::now() >= deadline {
+                return Err(format!("process {} (from {pid_file}) still runs after {within:?}", pid.trim()));
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Ok(())
+    }
+}
+
+/// Whether process `pid` has ended: gone, or a zombie nobody reaped yet.
+fn ended(pid: &str) -> bool {
+    match std::fs::read_to_string(format!("/proc/{}/stat", pid.trim())) {
+        Err(_) => true,
+        Ok(stat) => stat.rsplit(") ").next().is_some_and(|rest| rest.starts_with('Z')),
+    }
 }
 
 impl Drop for TestHost {
