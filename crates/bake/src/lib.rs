@@ -66,7 +66,7 @@ pub enum Command {
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let g = &cli.global;
     match &cli.command {
-        Command::Bake(args) => bake::bake(&sila_cli::Settings::load(g)?, g, args).await,
+        Command::Bake(args) => bake::bake(&sila_cli::Settings::load(g), g, args).await,
         Command::Reap(args) => bake::reap::reap(g, args).await,
         Command::ListAmis(args) => images::list(g, args).await,
         Command::ListLatestAmi(args) => images::latest(g, args).await,

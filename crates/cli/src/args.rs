@@ -1,6 +1,5 @@
 //! The flags every tool accepts, flattened into each tool's clap parser.
 
-use anyhow::Context as _;
 use clap::{Args, ValueEnum};
 use sila_cloud::AwsSettings;
 use sila_core::config::{AwsConfig, ConfigDir, ConfigFile, GLOBAL_SECTION};
@@ -107,14 +106,7 @@ impl GlobalArgs {
 
     /// The parsed `aws.ini` (or `disco_aws.ini`); an error naming the directory when there is none.
     pub fn aws_config(&self) -> anyhow::Result<AwsConfig> {
-        let dir = self.config_dir();
-        let ini = dir.load(ConfigFile::Aws).map_err(|d| anyhow::anyhow!("{d}"))?.with_context(|| {
-            format!(
-                "no aws.ini, config/aws.ini or disco_aws.ini in {} (set --config-dir or SILA_CONFIG_DIR)",
-                dir.root.display()
-            )
-        })?;
-        Ok(AwsConfig::new(ini))
+        self.optional_aws_config()?.ok_or_else(|| no_aws_ini(&self.config_dir()))
     }
 
     /// The parsed `aws.ini` when the config dir has one (for tools that only need a few of its
@@ -127,12 +119,7 @@ impl GlobalArgs {
     /// `--env`, else `[disco_aws] default_environment`, checked against the one rule for
     /// environment names (core's `validate_name`).
     pub fn environment(&self, aws: &AwsConfig) -> anyhow::Result<String> {
-        self.optional_environment(aws)?.with_context(|| {
-            format!(
-                "no environment: pass --env or set default_environment in [disco_aws] of {}",
-                aws.ini.path.display()
-            )
-        })
+        self.optional_environment(aws)?.ok_or_else(|| no_environment(aws))
     }
 
     /// `--env` when given (checked: exit 2 when it breaks the name rule); no config is read.
@@ -170,4 +157,21 @@ pub(crate) fn environment_of(flag: Option<&str>, aws: &AwsConfig) -> anyhow::Res
         anyhow::bail!("{}:{line}: [disco_aws] default_environment: {e}", aws.ini.path.display());
     }
     Ok(Some(env))
+}
+
+/// The error of a command that needs aws.ini when `dir` has none.
+pub(crate) fn no_aws_ini(dir: &ConfigDir) -> anyhow::Error {
+    anyhow::anyhow!(
+        "no aws.ini, config/aws.ini or disco_aws.ini in {} (set --config-dir or SILA_CONFIG_DIR)",
+        dir.root.display()
+    )
+}
+
+/// The error of a command that needs an environment when neither `--env` nor `aws`'s
+/// `default_environment` names one.
+pub(crate) fn no_environment(aws: &AwsConfig) -> anyhow::Error {
+    anyhow::anyhow!(
+        "no environment: pass --env or set default_environment in [disco_aws] of {}",
+        aws.ini.path.display()
+    )
 }

@@ -1,61 +1,69 @@
-//! Settings resolved once, at start-up, by the tool's `run` for each command that changes AWS: the
-//! config dir, the parsed aws.ini (vpc.ini parsed the first time it is asked for), the project, the
-//! acting user and the environment (checked when a command asks for it, so a tool that does not
-//! use one is not stopped by a bad `default_environment`). Commands take `&Settings` instead of
-//! re-reading files, flags and variables on demand.
+//! Settings resolved once, for each command that changes AWS: the config dir, aws.ini and vpc.ini,
+//! the project, the acting user and the environment. Each is resolved the first time a command
+//! asks for it and kept (a file that does not parse is an error each time it is asked for), so a
+//! command reads only what it uses: a tool that needs no aws.ini is not stopped by a broken one,
+//! and one that uses no environment not by a bad `default_environment`. Commands take `&Settings`
+//! instead of re-reading files, flags and variables on demand.
 
 use crate::GlobalArgs;
-use anyhow::Context as _;
 use sila_core::config::{AwsConfig, ConfigDir, ConfigFile, VpcConfig, GLOBAL_SECTION};
 use std::sync::OnceLock;
 
-/// What every command of a tool reads before its first AWS call.
+/// What the commands of a tool read before their first AWS call.
 #[derive(Debug)]
 pub struct Settings {
     /// `--config-dir`, else `SILA_CONFIG_DIR`, else `ASIAQ_CONFIG`, else `.`.
     pub config_dir: ConfigDir,
-    /// The parsed aws.ini (or `disco_aws.ini`) when the dir has one.
-    pub aws: Option<AwsConfig>,
-    /// `[disco_aws] project_name`.
-    pub project: Option<String>,
-    /// Who is acting (`$USER`, `$LOGNAME`, the password database): the `owner` of what is made.
-    pub owner: String,
     /// `--env` as given.
     env_flag: Option<String>,
+    aws: OnceLock<Result<Option<AwsConfig>, String>>,
     vpc: OnceLock<Result<Option<VpcConfig>, String>>,
+    owner: OnceLock<String>,
 }
 
 impl Settings {
-    /// Resolves the settings of `global`: a parse error in aws.ini is an error here, before
-    /// anything else happens.
-    pub fn load(global: &GlobalArgs) -> anyhow::Result<Self> {
-        let aws = global.optional_aws_config()?;
-        let project =
-            aws.as_ref().and_then(|a| a.ini.get(GLOBAL_SECTION, "project_name")).map(|e| e.value.trim().to_string());
-        Ok(Settings {
+    /// The settings of `global`; nothing is read until a command asks.
+    pub fn load(global: &GlobalArgs) -> Self {
+        Settings {
             config_dir: global.config_dir(),
-            aws,
-            project,
-            owner: crate::acting_user(),
             env_flag: global.env.clone(),
+            aws: OnceLock::new(),
             vpc: OnceLock::new(),
-        })
+            owner: OnceLock::new(),
+        }
+    }
+
+    /// aws.ini (or `disco_aws.ini`) when the dir has one, parsed once.
+    pub fn optional_aws(&self) -> anyhow::Result<Option<&AwsConfig>> {
+        let loaded = self.aws.get_or_init(|| {
+            let ini = self.config_dir.load(ConfigFile::Aws).map_err(|d| d.to_string())?;
+            Ok(ini.map(AwsConfig::new))
+        });
+        loaded.as_ref().map(Option::as_ref).map_err(|e| anyhow::anyhow!("{e}"))
     }
 
     /// aws.ini, for commands that cannot work without it: an error naming the directory.
     pub fn aws(&self) -> anyhow::Result<&AwsConfig> {
-        self.aws.as_ref().with_context(|| {
-            format!(
-                "no aws.ini, config/aws.ini or disco_aws.ini in {} (set --config-dir or SILA_CONFIG_DIR)",
-                self.config_dir.root.display()
-            )
-        })
+        self.optional_aws()?.ok_or_else(|| crate::args::no_aws_ini(&self.config_dir))
+    }
+
+    /// `[disco_aws] project_name`, when aws.ini sets it.
+    pub fn project(&self) -> anyhow::Result<Option<String>> {
+        Ok(self
+            .optional_aws()?
+            .and_then(|a| a.ini.get(GLOBAL_SECTION, "project_name"))
+            .map(|e| e.value.trim().to_string()))
+    }
+
+    /// Who is acting (`$USER`, `$LOGNAME`, the password database): the `owner` of what is made.
+    pub fn owner(&self) -> &str {
+        self.owner.get_or_init(crate::acting_user)
     }
 
     /// `--env`, else `[disco_aws] default_environment` when set; both checked (a bad `--env` is a
     /// usage error, a bad default is named with its file and line).
     pub fn optional_environment(&self) -> anyhow::Result<Option<String>> {
-        match &self.aws {
+        match self.optional_aws()? {
             Some(aws) => crate::args::environment_of(self.env_flag.as_deref(), aws),
             None => crate::args::env_flag(self.env_flag.as_deref()),
         }
@@ -64,12 +72,7 @@ impl Settings {
     /// The environment, for commands that need one: an error saying how to give it.
     pub fn environment(&self) -> anyhow::Result<String> {
         let aws = self.aws()?;
-        self.optional_environment()?.with_context(|| {
-            format!(
-                "no environment: pass --env or set default_environment in [disco_aws] of {}",
-                aws.ini.path.display()
-            )
-        })
+        self.optional_environment()?.ok_or_else(|| crate::args::no_environment(aws))
     }
 
     /// vpc.ini when the dir has one, parsed once (a parse error is an error each time it is asked).
@@ -94,9 +97,8 @@ impl Settings {
     /// The credential buckets of environment `env` of type `vpc_type` in `region`: its type's
     /// `credential_buckets` postfixes, as bucket names (`<region>.<project>.credentials.<postfix>`).
     pub fn credential_buckets(&self, region: &str, env: &str, vpc_type: &str) -> anyhow::Result<Vec<String>> {
-        Ok(self
-            .env_type_option(env, vpc_type, "credential_buckets")?
-            .map(|b| sila_core::environment::credential_buckets(region, self.project.as_deref().unwrap_or(""), &b))
-            .unwrap_or_default())
+        let Some(postfixes) = self.env_type_option(env, vpc_type, "credential_buckets")? else { return Ok(Vec::new()) };
+        let project = self.project()?.unwrap_or_default();
+        Ok(sila_core::environment::credential_buckets(region, &project, &postfixes))
     }
 }

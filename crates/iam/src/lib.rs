@@ -84,7 +84,7 @@ pub enum Command {
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let g = &cli.global;
     match &cli.command {
-        Command::Update(args) => sync::run(&sila_cli::Settings::load(g)?, g, args).await,
+        Command::Update(args) => sync::run(&sila_cli::Settings::load(g), g, args).await,
         Command::ListUsers => listing::users(g).await,
         Command::ListGroups => listing::groups(g).await,
         Command::ListGroupPolicies(args) => listing::group_policies(g, args).await,

@@ -46,7 +46,7 @@ struct Report<'a> {
 pub async fn run(settings: &Settings, global: &GlobalArgs, args: &UpdateArgs) -> anyhow::Result<()> {
     let started = Instant::now();
     // Everything local first: a bad file stops the sync before the first AWS call.
-    let (dir, aws) = (&settings.config_dir, settings.aws.as_ref());
+    let (dir, aws) = (&settings.config_dir, settings.optional_aws()?);
     let spec = IamSpec::load(dir, aws, &args.environment).map_err(|d| anyhow::anyhow!("{d}"))?;
     for warning in &spec.warnings {
         eprintln!("{warning}");

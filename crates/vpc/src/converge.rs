@@ -70,7 +70,7 @@ pub async fn create(settings: &Settings, global: &GlobalArgs, args: &CreateArgs)
     // All configuration is read before the first AWS call: bad input changes nothing, calls nothing.
     let vpc = environment::vpc_config(settings)?;
     environment::known_type(vpc, &args.vpc_type)?;
-    let aws = settings.aws.as_ref();
+    let aws = settings.optional_aws()?;
     let clients = global.clients().await?;
     let tags: BTreeMap<String, String> = args.tags.iter().cloned().collect();
     // Read everything at once: the name check, the region's facts, and pieces an interrupted create
@@ -97,7 +97,7 @@ pub async fn create(settings: &Settings, global: &GlobalArgs, args: &CreateArgs)
 /// `sila-vpc update`.
 pub async fn update(settings: &Settings, global: &GlobalArgs, args: &UpdateArgs) -> anyhow::Result<()> {
     let vpc = environment::vpc_config(settings)?;
-    let aws = settings.aws.as_ref();
+    let aws = settings.optional_aws()?;
     let clients = global.clients().await?;
     let found = environment::find(&clients, &args.target).await?;
     let (name, vpc_type) = (found.name.clone().unwrap_or_default(), found.vpc_type.clone().unwrap_or_default());

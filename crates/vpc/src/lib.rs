@@ -55,8 +55,8 @@ pub enum Command {
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match &cli.command {
         // The commands that change AWS take their settings resolved once.
-        Command::Create(args) => converge::create(&Settings::load(&cli.global)?, &cli.global, args).await,
-        Command::Update(args) => converge::update(&Settings::load(&cli.global)?, &cli.global, args).await,
+        Command::Create(args) => converge::create(&Settings::load(&cli.global), &cli.global, args).await,
+        Command::Update(args) => converge::update(&Settings::load(&cli.global), &cli.global, args).await,
         Command::Destroy(args) => destroy::run(&cli.global, args).await,
         Command::List(args) => list::run(&cli.global, args).await,
         Command::Show(args) => show::run(&cli.global, args).await,

@@ -376,7 +376,7 @@ pub async fn run(global: &GlobalArgs, args: &PeeringsArgs) -> anyhow::Result<()>
         return Ok(printer.print(&table, &listed)?);
     }
     if args.create {
-        let settings = sila_cli::Settings::load(global)?;
+        let settings = sila_cli::Settings::load(global);
         let vpc = environment::vpc_config(&settings)?;
         // Planned first: a deletion is refused before anything changes.
         let planned = sync(&clients, vpc, scope.as_deref(), true, false).await?;

@@ -200,7 +200,7 @@ pub(super) async fn prepare(settings: &Settings, args: &BakeArgs, clients: &Clie
         None => None,
     };
 
-    let baker = settings.owner.clone();
+    let baker = settings.owner().to_string();
     let version = match config_version(&dir.root) {
         Some(v) => format!("{} {v}", env!("CARGO_PKG_VERSION")),
         None => env!("CARGO_PKG_VERSION").to_string(),
