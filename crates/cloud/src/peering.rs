@@ -8,27 +8,13 @@ use crate::error::CloudError;
 use crate::finders::{filter, gone, paginated};
 use crate::Clients;
 use ipnetwork::Ipv4Network;
-use serde::Serialize;
 use sila_core::net::{reconstruct_metanetwork, Metanetwork, VpcRef};
 use std::collections::BTreeMap;
 
 /// Peerings in these states count as existing.
 const LIVE_STATES: [&str; 3] = ["pending-acceptance", "provisioning", "active"];
 
-/// A peering connection.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Peering {
-    /// `pcx-...`.
-    pub id: String,
-    /// The VPC that asked.
-    pub requester_vpc: String,
-    /// The VPC that accepted.
-    pub accepter_vpc: String,
-    /// Its status code.
-    pub status: String,
-    /// Its `Name` tag (Sila names the peerings it makes `<env>-<env>`).
-    pub name: Option<String>,
-}
+pub use sila_core::peering_plan::Peering;
 
 /// A route table of one metanetwork of a VPC, with its routes (destination → target).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -27,6 +27,7 @@ pub mod policy;
 pub mod provision;
 pub mod shell;
 pub mod spinup;
+pub mod teardown;
 pub mod terminal;
 pub mod truth;
 pub mod vpc_plan;

@@ -11,6 +11,21 @@ use ipnetwork::Ipv4Network;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
+/// A peering connection.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Peering {
+    /// `pcx-...`.
+    pub id: String,
+    /// The VPC that asked.
+    pub requester_vpc: String,
+    /// The VPC that accepted.
+    pub accepter_vpc: String,
+    /// Its status code.
+    pub status: String,
+    /// Its `Name` tag (Sila names the peerings it makes `<env>-<env>`).
+    pub name: Option<String>,
+}
+
 /// A route one side of a peering needs: in every route table of `meta` in `vpc_id`, `destination`
 /// (the peer metanetwork's CIDR) goes to the peering with `peer_vpc_id`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]

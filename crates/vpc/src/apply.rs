@@ -13,7 +13,7 @@ use std::sync::Mutex;
 /// level of an environment sends more than a dozen calls of one API (a subnet, route table or
 /// association per zone and metanetwork), so a whole level goes out at once; throttling beyond
 /// that is retried with backoff.
-const CONCURRENCY: usize = 32;
+pub(crate) const CONCURRENCY: usize = 32;
 
 /// Steps that failed, and what exists now.
 #[derive(Debug)]

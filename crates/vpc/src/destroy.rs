@@ -1,8 +1,10 @@
-//! `sila-vpc destroy`: everything the environment's VPC holds, then the VPC.
+//! `sila-vpc destroy`: everything the environment's VPC holds, then the VPC, as a plan of one
+//! deletion per resource (`sila_core::teardown::destroy_plan`) run by the shared runner.
 
 use crate::environment::{self, Target};
 use clap::Args;
-use sila_cli::{Failure, GlobalArgs, Printer, Table, UsageError};
+use sila_cli::{converge, Failure, GlobalArgs, Printer, Table, UsageError};
+use sila_core::teardown::{destroy_plan, Scope};
 use std::io::{BufRead as _, IsTerminal as _, Write as _};
 use std::time::Instant;
 
@@ -60,7 +62,11 @@ pub async fn run(global: &GlobalArgs, args: &DestroyArgs) -> anyhow::Result<()> 
             return Err(Failure.into());
         }
     }
-    clients.destroy_vpc(&contents).await?;
+    let plan = destroy_plan(&contents, Scope::Environment);
+    tracing::debug!("destroy plan:\n{}", plan.render(ToString::to_string));
+    converge::apply(&plan, crate::apply::CONCURRENCY, ToString::to_string, |s| clients.destroy_step(&s.step))
+        .await
+        .map_err(converge::StepsFailed::into_error)?;
     // In JSON mode the inventory is printed once: before asking, or (with --yes) after the deletion.
     if printer.json() && args.yes {
         printer.print_json(&contents)?;

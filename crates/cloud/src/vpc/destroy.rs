@@ -1,78 +1,11 @@
-//! Taking an environment apart: everything its VPC holds, found by VPC id, then the VPC.
+//! Taking an environment apart: reading everything its VPC holds, by VPC id, and running one step
+//! of the plan that deletes it (`sila_core::teardown`, which decides the order).
 
 use super::*;
+use sila_core::teardown::{destroy_plan, DestroyStep, Scope, VpcContents};
 
-/// Everything inside a VPC that destroy has to remove, found by VPC id (not by Sila's tags, so an
-/// environment built by Asiaq or by hand goes too).
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct VpcContents {
-    /// The VPC.
-    pub vpc_id: String,
-    /// Its `Name` tag.
-    pub name: String,
-    /// Instances that are not terminated.
-    pub instances: Vec<String>,
-    /// Autoscaling groups with a subnet in the VPC (deleted first, with their instances).
-    pub autoscaling_groups: Vec<String>,
-    /// Launch templates those groups use, and those spinup tagged with this VPC's id
-    /// ([`sila_core::environment::VPC_ID_TAG`]); never one just because of its `environment` tag.
-    pub launch_templates: Vec<LaunchTemplateRef>,
-    /// NAT gateways (not deleted) and their elastic IP allocations.
-    pub nat_gateways: Vec<(String, Vec<String>)>,
-    /// Elastic IP allocations tagged `dynamic=true` that NAT gateways of this VPC use.
-    pub dynamic_addresses: Vec<String>,
-    /// VPC endpoints.
-    pub endpoints: Vec<String>,
-    /// Internet gateways attached to it.
-    pub internet_gateways: Vec<String>,
-    /// VPN gateways attached to it (detached, never deleted).
-    pub vpn_gateways: Vec<String>,
-    /// Network interfaces.
-    pub network_interfaces: Vec<String>,
-    /// Security groups other than `default`.
-    pub security_groups: Vec<String>,
-    /// Subnets.
-    pub subnets: Vec<String>,
-    /// Route tables other than the main one, with their subnet associations.
-    pub route_tables: Vec<(String, Vec<String>)>,
-    /// The DHCP options set the VPC uses when it is tagged with the environment name and no other
-    /// VPC uses it.
-    pub dhcp_options: Option<String>,
-    /// Peering connections of the VPC (deleted with every route through them, on both sides).
-    pub peerings: Vec<crate::peering::Peering>,
-}
-
-/// A launch template, by id and name.
-#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-pub struct LaunchTemplateRef {
-    /// `lt-...`.
-    pub id: String,
-    /// Its name.
-    pub name: String,
-}
-
-impl VpcContents {
-    /// `(what, count)` pairs for a summary.
-    pub fn summary(&self) -> Vec<(&'static str, usize)> {
-        vec![
-            ("autoscaling groups (force-deleted with their instances)", self.autoscaling_groups.len()),
-            ("launch templates", self.launch_templates.len()),
-            ("instances (terminated)", self.instances.len()),
-            ("peering connections (and their routes on both sides)", self.peerings.len()),
-            ("NAT gateways", self.nat_gateways.len()),
-            ("dynamic elastic IPs (released)", self.dynamic_addresses.len()),
-            ("VPC endpoints", self.endpoints.len()),
-            ("internet gateways", self.internet_gateways.len()),
-            ("VPN gateways (detached, kept)", self.vpn_gateways.len()),
-            ("network interfaces", self.network_interfaces.len()),
-            ("security groups", self.security_groups.len()),
-            ("subnets", self.subnets.len()),
-            ("route tables", self.route_tables.len()),
-            ("DHCP options sets", usize::from(self.dhcp_options.is_some())),
-            ("VPCs", 1),
-        ]
-    }
-}
+/// How many deletions of a removed metanetwork run at once.
+const TAKE_APART_CONCURRENCY: usize = 16;
 
 impl Clients {
     /// Everything in VPC `vpc_id`.
@@ -201,125 +134,115 @@ impl Clients {
         Ok(ids)
     }
 
-    /// Deletes the VPC's autoscaling groups and terminates its instances (waiting for both), takes
-    /// the VPC apart in dependency order, then deletes it; gone-already counts as done.
-    pub async fn destroy_vpc(&self, c: &VpcContents) -> Result<(), CloudError> {
-        self.delete_groups(&c.autoscaling_groups).await?;
-        let templates: Vec<String> = c.launch_templates.iter().map(|t| t.id.clone()).collect();
-        self.delete_launch_templates(&templates).await?;
-        // Instances outside any group, and any a group left behind.
-        let remaining = self.live_instances_in(&c.vpc_id).await?;
-        self.terminate_instances(&remaining).await?;
-        self.take_apart(c).await?;
-        gone(self.ec2.delete_vpc().vpc_id(&c.vpc_id).send().await.classify("DeleteVpc"))
-    }
-
-    /// Deletes everything listed in `c` (not the VPC), in dependency order: each phase waits for the
-    /// one before, and everything inside a phase runs at once.
-    pub(super) async fn take_apart(&self, c: &VpcContents) -> Result<(), CloudError> {
-        let ec2 = &self.ec2;
+    /// Runs one step of a destroy plan; a resource already gone counts as done.
+    pub async fn destroy_step(&self, step: &DestroyStep) -> Result<(), CloudError> {
         use aws_sdk_ec2::client::Waiters as _;
-        all(c.peerings.iter().map(|p| self.delete_peering(p))).await?;
-        all(c.nat_gateways.iter().map(|(nat, _)| async move {
-            gone(ec2.delete_nat_gateway().nat_gateway_id(nat).send().await.classify("DeleteNatGateway"))
-        }))
-        .await?;
-        all(c.nat_gateways.iter().map(|(nat, _)| async move {
-            tracing::info!("waiting for NAT gateway {nat} to be deleted (up to {}s)", NAT_WAIT.as_secs());
-            ec2.wait_until_nat_gateway_deleted()
-                .nat_gateway_ids(nat)
-                .wait(NAT_WAIT)
-                .await
-                .map(drop)
-                .map_err(|e| CloudError::waiting("NatGatewayDeleted", nat, &e))
-        }))
-        .await?;
-        let releases = all(c.dynamic_addresses.iter().map(|allocation| async move {
-            gone(ec2.release_address().allocation_id(allocation).send().await.classify("ReleaseAddress"))
-        }));
-        let endpoints = async {
-            if c.endpoints.is_empty() {
-                return Ok(());
+        let ec2 = &self.ec2;
+        match step {
+            DestroyStep::DeleteAutoscalingGroups { names } => self.delete_groups(names).await,
+            DestroyStep::DeleteLaunchTemplate { template } => {
+                self.delete_launch_templates(std::slice::from_ref(&template.id)).await
             }
-            gone(
+            DestroyStep::TerminateInstances { vpc_id } => {
+                let remaining = self.live_instances_in(vpc_id).await?;
+                self.terminate_instances(&remaining).await
+            }
+            DestroyStep::DeletePeering { peering } => self.delete_peering(peering).await,
+            DestroyStep::DeleteNatGateway { id } => {
+                gone(ec2.delete_nat_gateway().nat_gateway_id(id).send().await.classify("DeleteNatGateway"))?;
+                tracing::info!("waiting for NAT gateway {id} to be deleted (up to {}s)", NAT_WAIT.as_secs());
+                ec2.wait_until_nat_gateway_deleted()
+                    .nat_gateway_ids(id)
+                    .wait(NAT_WAIT)
+                    .await
+                    .map(drop)
+                    .map_err(|e| CloudError::waiting("NatGatewayDeleted", id, &e))
+            }
+            DestroyStep::ReleaseAddress { allocation } => {
+                gone(ec2.release_address().allocation_id(allocation).send().await.classify("ReleaseAddress"))
+            }
+            DestroyStep::DeleteEndpoints { ids } => gone(
                 ec2.delete_vpc_endpoints()
-                    .set_vpc_endpoint_ids(Some(c.endpoints.clone()))
+                    .set_vpc_endpoint_ids(Some(ids.clone()))
                     .send()
                     .await
                     .classify("DeleteVpcEndpoints"),
-            )
-        };
-        let igws = all(c.internet_gateways.iter().map(|igw| async move {
-            gone(
-                ec2.detach_internet_gateway()
-                    .internet_gateway_id(igw)
-                    .vpc_id(&c.vpc_id)
-                    .send()
-                    .await
-                    .classify("DetachInternetGateway"),
-            )?;
-            gone(ec2.delete_internet_gateway().internet_gateway_id(igw).send().await.classify("DeleteInternetGateway"))
-        }));
-        let vgws = all(c.vpn_gateways.iter().map(|vgw| async move {
-            gone(
-                ec2.detach_vpn_gateway()
-                    .vpn_gateway_id(vgw)
-                    .vpc_id(&c.vpc_id)
-                    .send()
-                    .await
-                    .classify("DetachVpnGateway"),
-            )
-        }));
-        tokio::try_join!(releases, endpoints, igws, vgws)?;
-        // Interfaces left by the NAT gateways just deleted show up only now.
-        let interfaces = self.vpc_interfaces(&c.vpc_id, &c.subnets).await?;
-        all(interfaces.iter().map(|eni| async move {
-            gone(
-                ec2.delete_network_interface()
-                    .network_interface_id(eni)
-                    .send()
-                    .await
-                    .classify("DeleteNetworkInterface"),
-            )
-        }))
-        .await?;
-        // Groups may reference each other: empty them all before deleting any.
-        all(c.security_groups.iter().map(|sg| self.revoke_all(sg))).await?;
-        let groups = all(c.security_groups.iter().map(|sg| async move {
-            gone(ec2.delete_security_group().group_id(sg).send().await.classify("DeleteSecurityGroup"))
-        }));
-        // Explicitly: deleting a subnet does not always drop its association (the emulator keeps it).
-        let associations = all(c.route_tables.iter().flat_map(|(_, a)| a).map(|association| async move {
-            gone(
+            ),
+            DestroyStep::DeleteInternetGateway { id, vpc_id } => {
+                gone(
+                    ec2.detach_internet_gateway()
+                        .internet_gateway_id(id)
+                        .vpc_id(vpc_id)
+                        .send()
+                        .await
+                        .classify("DetachInternetGateway"),
+                )?;
+                gone(
+                    ec2.delete_internet_gateway()
+                        .internet_gateway_id(id)
+                        .send()
+                        .await
+                        .classify("DeleteInternetGateway"),
+                )
+            }
+            DestroyStep::DetachVpnGateway { id, vpc_id } => gone(
+                ec2.detach_vpn_gateway().vpn_gateway_id(id).vpc_id(vpc_id).send().await.classify("DetachVpnGateway"),
+            ),
+            DestroyStep::DeleteLeftoverInterfaces { vpc_id, subnets } => {
+                let interfaces = self.vpc_interfaces(vpc_id, subnets).await?;
+                all(interfaces.iter().map(|eni| async move {
+                    gone(
+                        ec2.delete_network_interface()
+                            .network_interface_id(eni)
+                            .send()
+                            .await
+                            .classify("DeleteNetworkInterface"),
+                    )
+                }))
+                .await
+            }
+            DestroyStep::RevokeGroupRules { group } => self.revoke_all(group).await,
+            DestroyStep::DeleteSecurityGroup { group } => {
+                gone(ec2.delete_security_group().group_id(group).send().await.classify("DeleteSecurityGroup"))
+            }
+            DestroyStep::DisassociateRouteTable { association } => gone(
                 ec2.disassociate_route_table()
                     .association_id(association)
                     .send()
                     .await
                     .classify("DisassociateRouteTable"),
-            )
-        }));
-        tokio::try_join!(groups, associations)?;
-        all(c.subnets.iter().map(|subnet| async move {
-            gone(ec2.delete_subnet().subnet_id(subnet).send().await.classify("DeleteSubnet"))
-        }))
-        .await?;
-        all(c.route_tables.iter().map(|(table, _)| async move {
-            gone(ec2.delete_route_table().route_table_id(table).send().await.classify("DeleteRouteTable"))
-        }))
-        .await?;
-        if let Some(dhcp) = &c.dhcp_options {
-            // Hand the VPC back the default set so ours can go before the VPC does.
-            gone(
-                ec2.associate_dhcp_options()
-                    .dhcp_options_id("default")
-                    .vpc_id(&c.vpc_id)
-                    .send()
-                    .await
-                    .classify("AssociateDhcpOptions"),
-            )?;
-            gone(ec2.delete_dhcp_options().dhcp_options_id(dhcp).send().await.classify("DeleteDhcpOptions"))?;
+            ),
+            DestroyStep::DeleteSubnet { id } => {
+                gone(ec2.delete_subnet().subnet_id(id).send().await.classify("DeleteSubnet"))
+            }
+            DestroyStep::DeleteRouteTable { id } => {
+                gone(ec2.delete_route_table().route_table_id(id).send().await.classify("DeleteRouteTable"))
+            }
+            DestroyStep::DeleteDhcpOptions { id, vpc_id } => {
+                // Hand the VPC back the default set so ours can go before the VPC does.
+                gone(
+                    ec2.associate_dhcp_options()
+                        .dhcp_options_id("default")
+                        .vpc_id(vpc_id)
+                        .send()
+                        .await
+                        .classify("AssociateDhcpOptions"),
+                )?;
+                gone(ec2.delete_dhcp_options().dhcp_options_id(id).send().await.classify("DeleteDhcpOptions"))
+            }
+            DestroyStep::DeleteVpc { id } => gone(ec2.delete_vpc().vpc_id(id).send().await.classify("DeleteVpc")),
         }
-        Ok(())
+    }
+
+    /// Deletes what `c` lists (a metanetwork an update removes; not the VPC) by the same plan as
+    /// `sila-vpc destroy`, run inside the update's own step.
+    pub(super) async fn take_apart(&self, c: &VpcContents) -> Result<(), CloudError> {
+        let plan = destroy_plan(c, Scope::Part);
+        let ran = sila_core::plan::execute(&plan, TAKE_APART_CONCURRENCY, |s| self.destroy_step(&s.step)).await;
+        match ran.failed.into_iter().next() {
+            Some((_, e)) => Err(e),
+            None => Ok(()),
+        }
     }
 
     pub(super) async fn revoke_all(&self, group_id: &str) -> Result<(), CloudError> {

@@ -5,7 +5,7 @@ mod destroy;
 mod read;
 mod steps;
 
-pub use destroy::{LaunchTemplateRef, VpcContents};
+pub use sila_core::teardown::{LaunchTemplateRef, VpcContents};
 
 use crate::ec2::RouteVia;
 use crate::error::created;
@@ -17,7 +17,6 @@ use aws_sdk_ec2::types::{
     AttributeBooleanValue, DomainType, Filter, IpPermission, IpRange, NewDhcpConfiguration, ResourceType, Tag,
     TagSpecification, UserIdGroupPair, VpcEndpointType,
 };
-use serde::Serialize;
 use sila_core::net::{current_rule_ports, normalize_protocol, Metanetwork, SgRule, SgSource};
 use sila_core::vpc_plan::{Key, LiveEnvironment, RouteTarget, Step};
 use std::collections::BTreeMap;
