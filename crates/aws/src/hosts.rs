@@ -2,16 +2,16 @@
 
 use clap::Args;
 use serde::Serialize;
-use sila_cli::{Failure, GlobalArgs, Printer, Table, UsageError};
+use sila_cli::{Failure, Settings, Table, UsageError};
 use sila_cloud::Clients;
 use sila_core::hosts::{self, Columns, Host, Readiness, Selectors};
 use std::collections::BTreeMap;
 
 /// The environment's name and VPC; an error naming it when it does not exist.
-pub(crate) async fn environment(global: &GlobalArgs, clients: &Clients) -> anyhow::Result<(String, String)> {
-    let env = match global.env_flag()? {
+pub(crate) async fn environment(settings: &Settings, clients: &Clients) -> anyhow::Result<(String, String)> {
+    let env = match settings.optional_environment()? {
         Some(env) => env,
-        None => global.environment(&global.aws_config()?)?,
+        None => settings.environment()?,
     };
     let vpc = clients
         .environment_vpc(&env)
@@ -106,10 +106,10 @@ struct HostView<'a> {
 }
 
 /// Runs `listhosts`.
-pub(crate) async fn list(global: &GlobalArgs, args: &ListArgs) -> anyhow::Result<()> {
-    let printer = Printer::new(global.output);
-    let clients = global.clients().await?;
-    let (_, vpc) = environment(global, &clients).await?;
+pub(crate) async fn list(settings: &Settings, args: &ListArgs) -> anyhow::Result<()> {
+    let printer = settings.printer();
+    let clients = settings.clients().await?;
+    let (_, vpc) = environment(settings, clients).await?;
     let mut found = clients.hosts(&vpc).await?;
     if let Some(h) = &args.hostclass {
         found.retain(|host| host.hostclass() == h);
@@ -160,10 +160,10 @@ pub struct OptionArgs {
 }
 
 /// Runs `gethostclassoption`: exit 1 (and Asiaq's message) when the hostclass has no such option.
-pub(crate) fn option(global: &GlobalArgs, args: &OptionArgs) -> anyhow::Result<()> {
-    let aws = global.aws_config()?;
-    let env = global.optional_environment(&aws)?;
-    let printer = Printer::new(global.output);
+pub(crate) fn option(settings: &Settings, args: &OptionArgs) -> anyhow::Result<()> {
+    let aws = settings.aws()?;
+    let env = settings.optional_environment()?;
+    let printer = settings.printer();
     match aws.hostclass_option(&args.hostclass, &args.option, env.as_deref()) {
         Some(found) => {
             #[derive(Serialize)]
@@ -246,10 +246,10 @@ pub struct ReadyArgs {
 }
 
 /// Runs `isready`.
-pub(crate) async fn ready(global: &GlobalArgs, args: &ReadyArgs) -> anyhow::Result<()> {
-    let printer = Printer::new(global.output);
-    let clients = global.clients().await?;
-    let (_, vpc) = environment(global, &clients).await?;
+pub(crate) async fn ready(settings: &Settings, args: &ReadyArgs) -> anyhow::Result<()> {
+    let printer = settings.printer();
+    let clients = settings.clients().await?;
+    let (_, vpc) = environment(settings, clients).await?;
     let selectors = args.select.selectors();
     let mut found = clients.hosts(&vpc).await?;
     found.retain(|h| selectors.is_empty() || selectors.matches(h));
@@ -300,9 +300,9 @@ pub struct TagArgs {
 }
 
 /// Runs `tag`: only instances of the environment are tagged.
-pub(crate) async fn tag(global: &GlobalArgs, args: &TagArgs) -> anyhow::Result<()> {
-    let clients = global.clients().await?;
-    let (env, vpc) = environment(global, &clients).await?;
+pub(crate) async fn tag(settings: &Settings, args: &TagArgs) -> anyhow::Result<()> {
+    let clients = settings.clients().await?;
+    let (env, vpc) = environment(settings, clients).await?;
     let known: Vec<String> = clients.hosts(&vpc).await?.into_iter().map(|h| h.id).collect();
     if let Some(stranger) = args.instances.iter().find(|i| !known.contains(i)) {
         return Err(UsageError(format!("--instance {stranger}: not an instance of environment {env}")).into());
@@ -324,7 +324,7 @@ pub(crate) async fn tag(global: &GlobalArgs, args: &TagArgs) -> anyhow::Result<(
         value: Option<&'a str>,
         dry_run: bool,
     }
-    let printer = Printer::new(global.output);
+    let printer = settings.printer();
     if printer.json() {
         let view =
             View { instances: &args.instances, key: &args.key, value: args.value.as_deref(), dry_run: args.dry_run };
@@ -355,11 +355,11 @@ pub(crate) enum Action {
 }
 
 /// Runs `stop` or `terminate` on the selected hosts of the environment.
-pub(crate) async fn act(global: &GlobalArgs, args: &ActArgs, action: Action) -> anyhow::Result<()> {
+pub(crate) async fn act(settings: &Settings, args: &ActArgs, action: Action) -> anyhow::Result<()> {
     let selectors = args.select.exactly_one_kind()?;
-    let printer = Printer::new(global.output);
-    let clients = global.clients().await?;
-    let (env, vpc) = environment(global, &clients).await?;
+    let printer = settings.printer();
+    let clients = settings.clients().await?;
+    let (env, vpc) = environment(settings, clients).await?;
     let chosen: Vec<Host> = clients.hosts(&vpc).await?.into_iter().filter(|h| selectors.matches(h)).collect();
     let ids: Vec<String> = chosen.iter().map(|h| h.id.clone()).collect();
     let verb = match action {

@@ -77,23 +77,20 @@ pub enum Command {
 
 /// Runs the parsed command line.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
-    let g = &cli.global;
-    // Commands that change AWS take their settings, each resolved once on first use (the others
-    // still read them from the flags as they need them).
-    let settings = &sila_cli::Settings::load(g);
+    let settings = &sila_cli::Settings::load(&cli.global);
     match &cli.command {
-        Command::Spinup(args) => pipeline::spinup(settings, g, args).await,
-        Command::Spindown(args) => pipeline::spindown(settings, g, args).await,
-        Command::SpindownAndUp(args) => pipeline::spindown_and_up(settings, g, args).await,
-        Command::Provision(args) => pipeline::provision_one(settings, g, args).await,
-        Command::ListHosts(args) => hosts::list(g, args).await,
-        Command::GetHostclassOption(args) => hosts::option(g, args),
-        Command::IsReady(args) => hosts::ready(g, args).await,
-        Command::Tag(args) => hosts::tag(g, args).await,
-        Command::Stop(args) => hosts::act(g, args, hosts::Action::Stop).await,
-        Command::Terminate(args) => hosts::act(g, args, hosts::Action::Terminate).await,
-        Command::Exec(args) => remote::exec(settings, g, args).await,
-        Command::ExecSsm(args) => remote::exec_ssm(g, args).await,
-        Command::PromoteRunning(args) => promote::promote_running(g, args).await,
+        Command::Spinup(args) => pipeline::spinup(settings, args).await,
+        Command::Spindown(args) => pipeline::spindown(settings, args).await,
+        Command::SpindownAndUp(args) => pipeline::spindown_and_up(settings, args).await,
+        Command::Provision(args) => pipeline::provision_one(settings, args).await,
+        Command::ListHosts(args) => hosts::list(settings, args).await,
+        Command::GetHostclassOption(args) => hosts::option(settings, args),
+        Command::IsReady(args) => hosts::ready(settings, args).await,
+        Command::Tag(args) => hosts::tag(settings, args).await,
+        Command::Stop(args) => hosts::act(settings, args, hosts::Action::Stop).await,
+        Command::Terminate(args) => hosts::act(settings, args, hosts::Action::Terminate).await,
+        Command::Exec(args) => remote::exec(settings, args).await,
+        Command::ExecSsm(args) => remote::exec_ssm(settings, args).await,
+        Command::PromoteRunning(args) => promote::promote_running(settings, args).await,
     }
 }

@@ -8,7 +8,7 @@ use crate::hosts::environment;
 use anyhow::bail;
 use clap::Args;
 use serde::Serialize;
-use sila_cli::{GlobalArgs, Printer, Table};
+use sila_cli::{Settings, Table};
 use sila_core::ami::{self, ImageSettings};
 use std::collections::BTreeMap;
 
@@ -37,13 +37,13 @@ struct Decision {
 }
 
 /// Runs `promoterunning`.
-pub(crate) async fn promote_running(global: &GlobalArgs, args: &PromoteRunningArgs) -> anyhow::Result<()> {
-    let settings = ImageSettings::of(global.optional_aws_config()?.as_ref());
-    if settings.prod_accounts.is_empty() {
+pub(crate) async fn promote_running(settings: &Settings, args: &PromoteRunningArgs) -> anyhow::Result<()> {
+    let ami_settings = ImageSettings::of(settings.optional_aws()?);
+    if ami_settings.prod_accounts.is_empty() {
         bail!("no [bake] prod_account_ids configured: nothing to share with");
     }
-    let clients = global.clients().await?;
-    let (_, vpc) = environment(global, &clients).await?;
+    let clients = settings.clients().await?;
+    let (_, vpc) = environment(settings, clients).await?;
     let now = sila_core::epoch_seconds();
     // The youngest launch of each image among the running instances.
     let mut images: BTreeMap<String, (u64, usize)> = BTreeMap::new();
@@ -54,7 +54,7 @@ pub(crate) async fn promote_running(global: &GlobalArgs, args: &PromoteRunningAr
     }
     let ids: Vec<String> = images.keys().cloned().collect();
     let found = if ids.is_empty() { Vec::new() } else { clients.images_by_id(&ids).await? };
-    let final_stage = settings.stages.last();
+    let final_stage = ami_settings.stages.last();
     let mut decisions = Vec::new();
     for image in &found {
         let (youngest, instances) = images[&image.id];
@@ -62,20 +62,21 @@ pub(crate) async fn promote_running(global: &GlobalArgs, args: &PromoteRunningAr
         let stage = image.tags.get("stage").cloned().unwrap_or_default();
         let outcome = if now.saturating_sub(youngest) < args.hours * 3600 {
             format!("running less than {} hours", args.hours)
-        } else if let Err(why) = ami::may_share(image, &stage, &settings.stages, settings.prod_baker.as_deref()) {
+        } else if let Err(why) = ami::may_share(image, &stage, &ami_settings.stages, ami_settings.prod_baker.as_deref())
+        {
             why
         } else if clients
             .launch_permissions(&image.id)
             .await?
             .iter()
-            .filter(|a| settings.prod_accounts.contains(a))
+            .filter(|a| ami_settings.prod_accounts.contains(a))
             .count()
-            == settings.prod_accounts.len()
+            == ami_settings.prod_accounts.len()
         {
             "already shared".to_string()
         } else {
             if !args.dry_run {
-                clients.share_image(&image.id, &settings.prod_accounts).await?;
+                clients.share_image(&image.id, &ami_settings.prod_accounts).await?;
             }
             if args.dry_run { "would be shared" } else { "shared" }.to_string()
         };
@@ -88,8 +89,8 @@ pub(crate) async fn promote_running(global: &GlobalArgs, args: &PromoteRunningAr
             outcome,
         });
     }
-    tracing::debug!("final stage {final_stage}; production accounts {:?}", settings.prod_accounts);
-    let printer = Printer::new(global.output);
+    tracing::debug!("final stage {final_stage}; production accounts {:?}", ami_settings.prod_accounts);
+    let printer = settings.printer();
     let mut table = Table::new(["AMI", "Name", "Stage", "Instances", "Youngest (h)", "Outcome"]);
     for d in &decisions {
         table.row([

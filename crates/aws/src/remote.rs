@@ -18,7 +18,7 @@ use anyhow::{anyhow, bail};
 use clap::{Args, ValueEnum};
 use futures::StreamExt as _;
 use serde::Serialize;
-use sila_cli::{ExitStatus, Failure, GlobalArgs, Printer, Progress};
+use sila_cli::{ExitStatus, Failure, Progress, Settings};
 use sila_cloud::ssm::{CommandSpec, Invocation};
 use sila_core::hosts::{Host, Readiness};
 use sila_core::terminal::printable;
@@ -190,10 +190,10 @@ impl Session<'_> {
 }
 
 /// Runs `exec`.
-pub(crate) async fn exec(settings: &sila_cli::Settings, global: &GlobalArgs, args: &ExecArgs) -> anyhow::Result<()> {
+pub(crate) async fn exec(settings: &Settings, args: &ExecArgs) -> anyhow::Result<()> {
     let selectors = args.select.exactly_one_kind()?;
-    let printer = Printer::new(global.output);
-    let ctx = context(settings, global).await?;
+    let printer = settings.printer();
+    let ctx = context(settings).await?;
     let mut all = ctx.clients.hosts(&ctx.facts.vpc_id).await?;
     sila_core::hosts::sort_for_listing(&mut all);
     let chosen: Vec<&Host> = all.iter().filter(|h| h.state == "running" && selectors.matches(h)).collect();
@@ -340,12 +340,12 @@ struct SsmView<'a> {
 }
 
 /// Runs `exec-ssm`: exit 0 only when the command's status is `Success`.
-pub(crate) async fn exec_ssm(global: &GlobalArgs, args: &ExecSsmArgs) -> anyhow::Result<()> {
+pub(crate) async fn exec_ssm(settings: &Settings, args: &ExecSsmArgs) -> anyhow::Result<()> {
     let selectors = args.select.exactly_one_kind()?;
-    let printer = Printer::new(global.output);
-    let aws = global.aws_config()?;
-    let clients = global.clients().await?;
-    let (env, vpc) = environment(global, &clients).await?;
+    let printer = settings.printer();
+    let aws = settings.aws()?;
+    let clients = settings.clients().await?;
+    let (env, vpc) = environment(settings, clients).await?;
     let mut chosen: Vec<Host> =
         clients.hosts(&vpc).await?.into_iter().filter(|h| h.state == "running" && selectors.matches(h)).collect();
     sila_core::hosts::sort_for_listing(&mut chosen);

@@ -2,15 +2,15 @@
 
 use clap::Args;
 use serde::Serialize;
-use sila_cli::{Failure, GlobalArgs, Printer, Table, UsageError};
+use sila_cli::{Failure, Settings, Table, UsageError};
 use sila_cloud::Clients;
 use sila_core::ami::{self, CleanupRequest, Image, ImageSettings, InUse, ListFilter};
 use sila_core::pipeline::Pipeline;
 use std::collections::BTreeMap;
 
 /// `[bake]` of aws.ini (the defaults when there is no aws.ini).
-pub(crate) fn settings(global: &GlobalArgs) -> anyhow::Result<ImageSettings> {
-    Ok(ImageSettings::of(global.optional_aws_config()?.as_ref()))
+pub(crate) fn ami_settings(settings: &Settings) -> anyhow::Result<ImageSettings> {
+    Ok(ImageSettings::of(settings.optional_aws()?))
 }
 
 /// Arguments of `listamis`.
@@ -57,9 +57,9 @@ struct Row<'a> {
 
 /// Prints images as `listamis` does; exit 1 when there are none.
 async fn print_images(
-    global: &GlobalArgs,
+    settings: &Settings,
     clients: &Clients,
-    settings: &ImageSettings,
+    ami_settings: &ImageSettings,
     images: &[Image],
     in_prod: bool,
     show_tags: bool,
@@ -69,7 +69,7 @@ async fn print_images(
     if in_prod {
         for image in images {
             let accounts = clients.launch_permissions(&image.id).await?;
-            shared.insert(image.id.clone(), settings.prod_accounts.iter().all(|a| accounts.contains(a)));
+            shared.insert(image.id.clone(), ami_settings.prod_accounts.iter().all(|a| accounts.contains(a)));
         }
     }
     let mut headers = vec!["ID", "CREATED", "NAME", "STATE", "STAGE", "PRODUCT LINE", "AGE (H)"];
@@ -114,9 +114,9 @@ async fn print_images(
             in_prod: shared.get(&image.id).copied(),
         });
     }
-    Printer::new(global.output).print(&table, &rows)?;
+    settings.printer().print(&table, &rows)?;
     if images.is_empty() {
-        if global.output != sila_cli::OutputFormat::Json {
+        if settings.output != sila_cli::OutputFormat::Json {
             eprintln!("no images found");
         }
         return Err(Failure.into());
@@ -125,9 +125,9 @@ async fn print_images(
 }
 
 /// `listamis`.
-pub async fn list(global: &GlobalArgs, args: &ListArgs) -> anyhow::Result<()> {
-    let settings = settings(global)?;
-    let clients = global.clients().await?;
+pub async fn list(settings: &Settings, args: &ListArgs) -> anyhow::Result<()> {
+    let ami_settings = ami_settings(settings)?;
+    let clients = settings.clients().await?;
     let ids = match &args.instance {
         Some(instance) => Some(clients.images_of_instances(std::slice::from_ref(instance)).await?),
         None => None,
@@ -141,10 +141,14 @@ pub async fn list(global: &GlobalArgs, args: &ListArgs) -> anyhow::Result<()> {
         hostclass: args.hostclass.clone(),
     };
     let name = args.hostclass.as_ref().map(|h| format!("{h} *"));
-    let mut images: Vec<Image> =
-        clients.images(&settings.trusted, name.as_deref()).await?.into_iter().filter(|i| filter.matches(i)).collect();
+    let mut images: Vec<Image> = clients
+        .images(&ami_settings.trusted, name.as_deref())
+        .await?
+        .into_iter()
+        .filter(|i| filter.matches(i))
+        .collect();
     ami::sort_for_listing(&mut images);
-    print_images(global, &clients, &settings, &images, args.in_prod, args.show_tags).await
+    print_images(settings, clients, &ami_settings, &images, args.in_prod, args.show_tags).await
 }
 
 /// Arguments of `listlatestami`.
@@ -165,14 +169,14 @@ pub struct LatestArgs {
 }
 
 /// `listlatestami`.
-pub async fn latest(global: &GlobalArgs, args: &LatestArgs) -> anyhow::Result<()> {
-    let settings = settings(global)?;
-    let clients = global.clients().await?;
-    let images = clients.images(&settings.trusted, Some(&format!("{} *", args.hostclass))).await?;
+pub async fn latest(settings: &Settings, args: &LatestArgs) -> anyhow::Result<()> {
+    let ami_settings = ami_settings(settings)?;
+    let clients = settings.clients().await?;
+    let images = clients.images(&ami_settings.trusted, Some(&format!("{} *", args.hostclass))).await?;
     let stages: Vec<&str> = args.stage.split(',').collect();
     let found: Vec<Image> =
         ami::find_ami(&images, &args.hostclass, Some(&stages), None, true).into_iter().cloned().collect();
-    print_images(global, &clients, &settings, &found, args.in_prod, args.show_tags).await
+    print_images(settings, clients, &ami_settings, &found, args.in_prod, args.show_tags).await
 }
 
 /// Arguments of `liststragglers`.
@@ -184,17 +188,17 @@ pub struct StragglersArgs {
 }
 
 /// `liststragglers`: `HOSTCLASS  AMI` (`-` when the hostclass has no unpromoted bake either).
-pub async fn stragglers(global: &GlobalArgs, args: &StragglersArgs) -> anyhow::Result<()> {
-    let settings = settings(global)?;
-    let images = global.clients().await?.images(&settings.trusted, None).await?;
-    let found = ami::stragglers(&images, &settings.stages, args.days, sila_core::epoch_seconds());
+pub async fn stragglers(settings: &Settings, args: &StragglersArgs) -> anyhow::Result<()> {
+    let ami_settings = ami_settings(settings)?;
+    let images = settings.clients().await?.images(&ami_settings.trusted, None).await?;
+    let found = ami::stragglers(&images, &ami_settings.stages, args.days, sila_core::epoch_seconds());
     let mut table = Table::new(["HOSTCLASS", "AMI"]);
     let mut json = BTreeMap::new();
     for (hostclass, image) in &found {
         table.row([hostclass.clone(), image.map(|i| i.id.clone()).unwrap_or_default()]);
         json.insert(hostclass.clone(), image.map(|i| i.id.clone()));
     }
-    Printer::new(global.output).print(&table, &json)?;
+    settings.printer().print(&table, &json)?;
     Ok(())
 }
 
@@ -210,8 +214,8 @@ pub struct DeleteArgs {
 }
 
 /// `deleteami`: only an image this account owns, and not while an instance uses it.
-pub async fn delete(global: &GlobalArgs, args: &DeleteArgs) -> anyhow::Result<()> {
-    let clients = global.clients().await?;
+pub async fn delete(settings: &Settings, args: &DeleteArgs) -> anyhow::Result<()> {
+    let clients = settings.clients().await?;
     let caller = clients.caller().await?;
     let image = clients.images_by_id(std::slice::from_ref(&args.ami)).await?.pop();
     let image = image.ok_or_else(|| anyhow::anyhow!("no image {}", args.ami))?;
@@ -226,7 +230,7 @@ pub async fn delete(global: &GlobalArgs, args: &DeleteArgs) -> anyhow::Result<()
     if let Some(users) = clients.instances_using(std::slice::from_ref(&image.id)).await?.get(&image.id) {
         anyhow::bail!("image {} is used by instance {}; nothing was deleted", image.id, users.join(", "));
     }
-    let printer = Printer::new(global.output);
+    let printer = settings.printer();
     if !args.dry_run {
         clients.delete_image(&image).await?;
     }
@@ -267,8 +271,8 @@ pub struct CleanupArgs {
 }
 
 /// Image id → `pipelines/<file>:<line>` of rows that pin it.
-fn pinned_in_pipelines(global: &GlobalArgs) -> BTreeMap<String, Vec<String>> {
-    let dir = global.config_dir().pipelines_dir();
+fn pinned_in_pipelines(settings: &Settings) -> BTreeMap<String, Vec<String>> {
+    let dir = settings.config_dir.pipelines_dir();
     let mut pinned: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut paths: Vec<_> = std::fs::read_dir(&dir)
         .into_iter()
@@ -292,11 +296,11 @@ fn pinned_in_pipelines(global: &GlobalArgs) -> BTreeMap<String, Vec<String>> {
 
 /// `cleanupamis`: a table of every image of the stage with the decision and the rule behind it,
 /// then the deletions (none with `--dry-run`).
-pub async fn cleanup(global: &GlobalArgs, args: &CleanupArgs) -> anyhow::Result<()> {
-    let settings = settings(global)?;
-    settings.known_stage("--stage", &args.stage).map_err(UsageError)?;
-    let pipelines = pinned_in_pipelines(global);
-    let clients = global.clients().await?;
+pub async fn cleanup(settings: &Settings, args: &CleanupArgs) -> anyhow::Result<()> {
+    let ami_settings = ami_settings(settings)?;
+    ami_settings.known_stage("--stage", &args.stage).map_err(UsageError)?;
+    let pipelines = pinned_in_pipelines(settings);
+    let clients = settings.clients().await?;
     // Only this account's images: trusted accounts' images are theirs to clean.
     let images = clients.images(&[], None).await?;
     let ids: Vec<String> =
@@ -312,7 +316,7 @@ pub async fn cleanup(global: &GlobalArgs, args: &CleanupArgs) -> anyhow::Result<
         now: sila_core::epoch_seconds(),
     };
     let verdicts = ami::cleanup(&images, &request, &InUse { instances, templates, pipelines });
-    let printer = Printer::new(global.output);
+    let printer = settings.printer();
     let mut table = Table::new(["ID", "NAME", "AGE (D)", "ACTION", "WHY"]);
     for v in &verdicts {
         let action = match (v.delete, args.dry_run) {

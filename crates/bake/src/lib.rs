@@ -64,17 +64,17 @@ pub enum Command {
 
 /// Runs the parsed command line.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
-    let g = &cli.global;
+    let settings = &sila_cli::Settings::load(&cli.global);
     match &cli.command {
-        Command::Bake(args) => bake::bake(&sila_cli::Settings::load(g), g, args).await,
-        Command::Reap(args) => bake::reap::reap(g, args).await,
-        Command::ListAmis(args) => images::list(g, args).await,
-        Command::ListLatestAmi(args) => images::latest(g, args).await,
-        Command::ListStragglers(args) => images::stragglers(g, args).await,
-        Command::Promote(args) => promote::promote(g, args).await,
-        Command::HostclassPromote(args) => promote::hostclass(g, args).await,
-        Command::DeleteAmi(args) => images::delete(g, args).await,
-        Command::CleanupAmis(args) => images::cleanup(g, args).await,
-        Command::Create(args) => scaffold::create(g, args),
+        Command::Bake(args) => bake::bake(settings, args).await,
+        Command::Reap(args) => bake::reap::reap(settings, args).await,
+        Command::ListAmis(args) => images::list(settings, args).await,
+        Command::ListLatestAmi(args) => images::latest(settings, args).await,
+        Command::ListStragglers(args) => images::stragglers(settings, args).await,
+        Command::Promote(args) => promote::promote(settings, args).await,
+        Command::HostclassPromote(args) => promote::hostclass(settings, args).await,
+        Command::DeleteAmi(args) => images::delete(settings, args).await,
+        Command::CleanupAmis(args) => images::cleanup(settings, args).await,
+        Command::Create(args) => scaffold::create(settings, args),
     }
 }

@@ -1,8 +1,8 @@
 //! `promote` and `hostclasspromote`: stages and production sharing (reference §4.7).
 
-use crate::images::settings;
+use crate::images::ami_settings;
 use clap::Args;
-use sila_cli::{GlobalArgs, Printer, UsageError};
+use sila_cli::{Settings, UsageError};
 use sila_core::ami::ImageSettings;
 use sila_core::ami::{self, Image};
 
@@ -34,15 +34,15 @@ pub struct HostclassPromoteArgs {
     pub dry_run: bool,
 }
 
-fn prod_accounts(settings: &ImageSettings) -> anyhow::Result<&[String]> {
-    if settings.prod_accounts.is_empty() {
+fn prod_accounts(ami_settings: &ImageSettings) -> anyhow::Result<&[String]> {
+    if ami_settings.prod_accounts.is_empty() {
         anyhow::bail!("no [bake] prod_account_ids configured: nothing to share with");
     }
-    Ok(&settings.prod_accounts)
+    Ok(&ami_settings.prod_accounts)
 }
 
-fn report(global: &GlobalArgs, image: &Image, stage: &str, shared: &[String], dry_run: bool) -> anyhow::Result<()> {
-    let printer = Printer::new(global.output);
+fn report(settings: &Settings, image: &Image, stage: &str, shared: &[String], dry_run: bool) -> anyhow::Result<()> {
+    let printer = settings.printer();
     if printer.json() {
         printer.print_json(&serde_json::json!({"ami": image.id, "name": image.name, "stage": stage, "shared_with": shared, "dry_run": dry_run}))?;
         return Ok(());
@@ -57,17 +57,17 @@ fn report(global: &GlobalArgs, image: &Image, stage: &str, shared: &[String], dr
 }
 
 /// `promote`.
-pub async fn promote(global: &GlobalArgs, args: &PromoteArgs) -> anyhow::Result<()> {
-    let settings = settings(global)?;
-    settings.known_stage("--stage", &args.stage).map_err(UsageError)?;
-    let clients = global.clients().await?;
+pub async fn promote(settings: &Settings, args: &PromoteArgs) -> anyhow::Result<()> {
+    let ami_settings = ami_settings(settings)?;
+    ami_settings.known_stage("--stage", &args.stage).map_err(UsageError)?;
+    let clients = settings.clients().await?;
     let image = clients.images_by_id(std::slice::from_ref(&args.ami)).await?.pop();
     let image = image.ok_or_else(|| anyhow::anyhow!("no image {}", args.ami))?;
     let mut share = Vec::new();
     if args.promote_to_prod {
-        ami::may_share(&image, &args.stage, &settings.stages, settings.prod_baker.as_deref())
+        ami::may_share(&image, &args.stage, &ami_settings.stages, ami_settings.prod_baker.as_deref())
             .map_err(|e| UsageError(format!("--promote-to-prod: {e}; nothing was changed")))?;
-        share = prod_accounts(&settings)?.to_vec();
+        share = prod_accounts(&ami_settings)?.to_vec();
     }
     if !args.dry_run {
         clients.tag_image(&image.id, &[("stage".to_string(), args.stage.clone())]).await?;
@@ -75,26 +75,29 @@ pub async fn promote(global: &GlobalArgs, args: &PromoteArgs) -> anyhow::Result<
             clients.share_image(&image.id, &share).await?;
         }
     }
-    report(global, &image, &args.stage, &share, args.dry_run)
+    report(settings, &image, &args.stage, &share, args.dry_run)
 }
 
 /// `hostclasspromote`: the newest non-private image of the hostclass in the final stage (the
 /// production baker's, when one is configured) is shared with production.
-pub async fn hostclass(global: &GlobalArgs, args: &HostclassPromoteArgs) -> anyhow::Result<()> {
-    let settings = settings(global)?;
-    let accounts = prod_accounts(&settings)?.to_vec();
-    let clients = global.clients().await?;
-    let images = clients.images(&settings.trusted, Some(&format!("{} *", args.hostclass))).await?;
+pub async fn hostclass(settings: &Settings, args: &HostclassPromoteArgs) -> anyhow::Result<()> {
+    let ami_settings = ami_settings(settings)?;
+    let accounts = prod_accounts(&ami_settings)?.to_vec();
+    let clients = settings.clients().await?;
+    let images = clients.images(&ami_settings.trusted, Some(&format!("{} *", args.hostclass))).await?;
     let eligible: Vec<Image> = images
         .into_iter()
-        .filter(|i| ami::may_share(i, settings.stages.last(), &settings.stages, settings.prod_baker.as_deref()).is_ok())
+        .filter(|i| {
+            ami::may_share(i, ami_settings.stages.last(), &ami_settings.stages, ami_settings.prod_baker.as_deref())
+                .is_ok()
+        })
         .collect();
-    let final_stage = settings.stages.last();
+    let final_stage = ami_settings.stages.last();
     let image = ami::find_ami(&eligible, &args.hostclass, Some(&[final_stage]), None, false).ok_or_else(|| {
         anyhow::anyhow!("no image of {} in the final stage {final_stage} that may go to production", args.hostclass)
     })?;
     if !args.dry_run {
         clients.share_image(&image.id, &accounts).await?;
     }
-    report(global, image, final_stage, &accounts, args.dry_run)
+    report(settings, image, final_stage, &accounts, args.dry_run)
 }

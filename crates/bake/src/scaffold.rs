@@ -2,7 +2,7 @@
 
 use anyhow::Context as _;
 use clap::Args;
-use sila_cli::{GlobalArgs, Printer, UsageError};
+use sila_cli::{Settings, UsageError};
 
 /// Arguments of `create`.
 #[derive(Debug, Args)]
@@ -14,7 +14,7 @@ pub struct CreateArgs {
 
 /// Copies `init/template.sh` to `init/<H>.sh` with `$TEMPLATED_HOSTCLASS` → H and `$TEMPLATED_NAME`
 /// → H without `mhc`, keeping the template's mode. An existing script is never overwritten.
-pub fn create(global: &GlobalArgs, args: &CreateArgs) -> anyhow::Result<()> {
+pub fn create(settings: &Settings, args: &CreateArgs) -> anyhow::Result<()> {
     let h = &args.hostclass;
     let name = h
         .strip_prefix("mhc")
@@ -23,7 +23,7 @@ pub fn create(global: &GlobalArgs, args: &CreateArgs) -> anyhow::Result<()> {
     if !h.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
         return Err(UsageError(format!("--hostclass {h}: letters, digits and '_' only")).into());
     }
-    let init = global.config_dir().init_dir();
+    let init = settings.config_dir.init_dir();
     let template = init.join("template.sh");
     let text = std::fs::read_to_string(&template).with_context(|| format!("{}", template.display()))?;
     let target = init.join(format!("{h}.sh"));
@@ -34,7 +34,7 @@ pub fn create(global: &GlobalArgs, args: &CreateArgs) -> anyhow::Result<()> {
     std::fs::write(&target, text).with_context(|| format!("{}", target.display()))?;
     let mode = std::fs::metadata(&template)?.permissions();
     std::fs::set_permissions(&target, mode)?;
-    let printer = Printer::new(global.output);
+    let printer = settings.printer();
     if printer.json() {
         printer.print_json(&serde_json::json!({"hostclass": h, "created": target}))?;
     } else {

@@ -2,7 +2,7 @@
 
 use clap::{Args, ValueEnum};
 use sila_cloud::AwsSettings;
-use sila_core::config::{AwsConfig, ConfigDir, ConfigFile, GLOBAL_SECTION};
+use sila_core::config::{AwsConfig, ConfigDir, GLOBAL_SECTION};
 use sila_core::environment::validate_name;
 use std::path::PathBuf;
 
@@ -89,11 +89,6 @@ pub struct GlobalArgs {
 pub const ASIAQ_CONFIG_ENV: &str = "ASIAQ_CONFIG";
 
 impl GlobalArgs {
-    /// The AWS clients for `--profile`, `--region`, `--endpoint-url` and `--max-attempts`.
-    pub async fn clients(&self) -> anyhow::Result<sila_cloud::Clients> {
-        Ok(sila_cloud::connect(&self.aws.settings()).await?)
-    }
-
     /// `--config-dir`, else `SILA_CONFIG_DIR` (via clap), else `ASIAQ_CONFIG`, else `.`.
     pub fn config_dir(&self) -> ConfigDir {
         let root = self
@@ -102,35 +97,6 @@ impl GlobalArgs {
             .or_else(|| std::env::var_os(ASIAQ_CONFIG_ENV).filter(|v| !v.is_empty()).map(PathBuf::from))
             .unwrap_or_else(|| PathBuf::from("."));
         ConfigDir::new(root)
-    }
-
-    /// The parsed `aws.ini` (or `disco_aws.ini`); an error naming the directory when there is none.
-    pub fn aws_config(&self) -> anyhow::Result<AwsConfig> {
-        self.optional_aws_config()?.ok_or_else(|| no_aws_ini(&self.config_dir()))
-    }
-
-    /// The parsed `aws.ini` when the config dir has one (for tools that only need a few of its
-    /// sections); a parse error is still an error.
-    pub fn optional_aws_config(&self) -> anyhow::Result<Option<AwsConfig>> {
-        let dir = self.config_dir();
-        Ok(dir.load(ConfigFile::Aws).map_err(|d| anyhow::anyhow!("{d}"))?.map(AwsConfig::new))
-    }
-
-    /// `--env`, else `[disco_aws] default_environment`, checked against the one rule for
-    /// environment names (core's `validate_name`).
-    pub fn environment(&self, aws: &AwsConfig) -> anyhow::Result<String> {
-        self.optional_environment(aws)?.ok_or_else(|| no_environment(aws))
-    }
-
-    /// `--env` when given (checked: exit 2 when it breaks the name rule); no config is read.
-    pub fn env_flag(&self) -> anyhow::Result<Option<String>> {
-        env_flag(self.env.as_deref())
-    }
-
-    /// `--env`, else `[disco_aws] default_environment` when set; both checked, a bad default named
-    /// with its file and line. Names go into EC2 `tag:Name` filters, where `*` and `?` are wildcards.
-    pub fn optional_environment(&self, aws: &AwsConfig) -> anyhow::Result<Option<String>> {
-        environment_of(self.env.as_deref(), aws)
     }
 }
 

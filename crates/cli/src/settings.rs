@@ -1,11 +1,13 @@
-//! Settings resolved once, for each command that changes AWS: the config dir, aws.ini and vpc.ini,
-//! the project, the acting user and the environment. Each is resolved the first time a command
-//! asks for it and kept (a file that does not parse is an error each time it is asked for), so a
-//! command reads only what it uses: a tool that needs no aws.ini is not stopped by a broken one,
-//! and one that uses no environment not by a bad `default_environment`. Commands take `&Settings`
-//! instead of re-reading files, flags and variables on demand.
+//! Settings resolved once, for every command: the config dir, aws.ini and vpc.ini, the project,
+//! the acting user, the environment, the output format, and the AWS clients with their region.
+//! Each is resolved the first time a command asks for it and kept (a file that does not parse is
+//! an error each time it is asked for), so a command reads only what it uses: a tool that needs
+//! no aws.ini is not stopped by a broken one, one that uses no environment not by a bad
+//! `default_environment`, and one that never calls AWS never resolves credentials. Commands take
+//! `&Settings` instead of re-reading files, flags and variables on demand.
 
-use crate::GlobalArgs;
+use crate::{GlobalArgs, OutputFormat, Printer};
+use sila_cloud::{AwsSettings, Clients};
 use sila_core::config::{AwsConfig, ConfigDir, ConfigFile, VpcConfig, GLOBAL_SECTION};
 use std::sync::OnceLock;
 
@@ -14,11 +16,16 @@ use std::sync::OnceLock;
 pub struct Settings {
     /// `--config-dir`, else `SILA_CONFIG_DIR`, else `ASIAQ_CONFIG`, else `.`.
     pub config_dir: ConfigDir,
+    /// `--output`.
+    pub output: OutputFormat,
     /// `--env` as given.
     env_flag: Option<String>,
+    /// `--profile`, `--region`, `--endpoint-url`, `--max-attempts`.
+    connect: AwsSettings,
     aws: OnceLock<Result<Option<AwsConfig>, String>>,
     vpc: OnceLock<Result<Option<VpcConfig>, String>>,
     owner: OnceLock<String>,
+    clients: tokio::sync::OnceCell<Clients>,
 }
 
 impl Settings {
@@ -26,11 +33,30 @@ impl Settings {
     pub fn load(global: &GlobalArgs) -> Self {
         Settings {
             config_dir: global.config_dir(),
+            output: global.output,
             env_flag: global.env.clone(),
+            connect: global.aws.settings(),
             aws: OnceLock::new(),
             vpc: OnceLock::new(),
             owner: OnceLock::new(),
+            clients: tokio::sync::OnceCell::new(),
         }
+    }
+
+    /// The AWS clients for `--profile`, `--region`, `--endpoint-url` and `--max-attempts`, made on
+    /// first use (credentials and region resolved once per run).
+    pub async fn clients(&self) -> anyhow::Result<&Clients> {
+        Ok(self.clients.get_or_try_init(|| sila_cloud::connect(&self.connect)).await?)
+    }
+
+    /// The region every call goes to (`--region`, else the profile's or the environment's).
+    pub async fn region(&self) -> anyhow::Result<&str> {
+        Ok(self.clients().await?.region())
+    }
+
+    /// The printer for `--output`.
+    pub fn printer(&self) -> Printer {
+        Printer::new(self.output)
     }
 
     /// aws.ini (or `disco_aws.ini`) when the dir has one, parsed once.

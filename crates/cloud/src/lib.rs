@@ -19,6 +19,7 @@ pub mod peering;
 pub mod provision;
 mod reach;
 pub mod ssm;
+mod templates;
 pub mod vpc;
 
 pub use connect::{connect, AwsSettings, Clients, BEHAVIOR_VERSION_NAME};

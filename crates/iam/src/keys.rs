@@ -1,7 +1,7 @@
 //! Access-key rotation: create, activate, deactivate, remove.
 
 use clap::Args;
-use sila_cli::{GlobalArgs, Printer};
+use sila_cli::Settings;
 
 /// Arguments of `createkey`.
 #[derive(Debug, Args)]
@@ -29,8 +29,8 @@ pub struct KeyArgs {
 }
 
 /// Prints what a key command did (or would do), as a line or as JSON.
-fn report(global: &GlobalArgs, dry_run: bool, action: &str, user: &str, key: &str) -> anyhow::Result<()> {
-    let printer = Printer::new(global.output);
+fn report(settings: &Settings, dry_run: bool, action: &str, user: &str, key: &str) -> anyhow::Result<()> {
+    let printer = settings.printer();
     if printer.json() {
         printer.print_json(
             &serde_json::json!({"action": action, "user": user, "access_key_id": key, "dry_run": dry_run}),
@@ -50,15 +50,15 @@ fn report(global: &GlobalArgs, dry_run: bool, action: &str, user: &str, key: &st
 
 /// `createkey`: the secret goes to stdout once, in Asiaq's `[Credentials]` block (or JSON), and
 /// nowhere else (not to the log).
-pub async fn create(global: &GlobalArgs, args: &CreateKeyArgs) -> anyhow::Result<()> {
-    let clients = global.clients().await?;
+pub async fn create(settings: &Settings, args: &CreateKeyArgs) -> anyhow::Result<()> {
+    let clients = settings.clients().await?;
     if args.dry_run {
         // Read the keys so a dry run finds a missing user or a user already at two keys.
         let keys = clients.access_keys(&args.user).await?;
-        return report(global, true, &format!("create a key ({} exist)", keys.len()), &args.user, "(new)");
+        return report(settings, true, &format!("create a key ({} exist)", keys.len()), &args.user, "(new)");
     }
     let key = clients.create_access_key(&args.user).await?;
-    let printer = Printer::new(global.output);
+    let printer = settings.printer();
     if printer.json() {
         printer.print_json(&key)?;
     } else {
@@ -71,26 +71,26 @@ pub async fn create(global: &GlobalArgs, args: &CreateKeyArgs) -> anyhow::Result
 }
 
 /// `activatekey` / `deactivatekey`.
-pub async fn set_active(global: &GlobalArgs, args: &KeyArgs, active: bool) -> anyhow::Result<()> {
-    let clients = global.clients().await?;
+pub async fn set_active(settings: &Settings, args: &KeyArgs, active: bool) -> anyhow::Result<()> {
+    let clients = settings.clients().await?;
     let action = if active { "activate" } else { "deactivate" };
     if args.dry_run {
-        ensure_key(&clients, args).await?;
+        ensure_key(clients, args).await?;
     } else {
         clients.set_access_key_active(&args.user, &args.key, active).await?;
     }
-    report(global, args.dry_run, action, &args.user, &args.key)
+    report(settings, args.dry_run, action, &args.user, &args.key)
 }
 
 /// `removekey`.
-pub async fn remove(global: &GlobalArgs, args: &KeyArgs) -> anyhow::Result<()> {
-    let clients = global.clients().await?;
+pub async fn remove(settings: &Settings, args: &KeyArgs) -> anyhow::Result<()> {
+    let clients = settings.clients().await?;
     if args.dry_run {
-        ensure_key(&clients, args).await?;
+        ensure_key(clients, args).await?;
     } else {
         clients.delete_access_key(&args.user, &args.key).await?;
     }
-    report(global, args.dry_run, "remove", &args.user, &args.key)
+    report(settings, args.dry_run, "remove", &args.user, &args.key)
 }
 
 /// A dry run still checks that the key exists, so it fails where the real run would.

@@ -82,23 +82,23 @@ pub enum Command {
 
 /// Runs the parsed command line.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
-    let g = &cli.global;
+    let settings = &sila_cli::Settings::load(&cli.global);
     match &cli.command {
-        Command::Update(args) => sync::run(&sila_cli::Settings::load(g), g, args).await,
-        Command::ListUsers => listing::users(g).await,
-        Command::ListGroups => listing::groups(g).await,
-        Command::ListGroupPolicies(args) => listing::group_policies(g, args).await,
-        Command::GetGroupPolicy(args) => listing::group_policy(g, args).await,
-        Command::ListUserGroups(args) => listing::user_groups(g, args).await,
-        Command::ListRoles(args) => listing::roles(g, args).await,
-        Command::ListRolePolicies(args) => listing::role_policies(g, args).await,
-        Command::ListInstanceProfiles => listing::instance_profiles(g).await,
-        Command::ListProviders => listing::providers(g).await,
-        Command::ListKeys(args) => listing::keys(g, args).await,
-        Command::CreateKey(args) => keys::create(g, args).await,
-        Command::ActivateKey(args) => keys::set_active(g, args, true).await,
-        Command::DeactivateKey(args) => keys::set_active(g, args, false).await,
-        Command::RemoveKey(args) => keys::remove(g, args).await,
-        Command::Decode(args) => listing::decode(g, args).await,
+        Command::Update(args) => sync::run(settings, args).await,
+        Command::ListUsers => listing::users(settings).await,
+        Command::ListGroups => listing::groups(settings).await,
+        Command::ListGroupPolicies(args) => listing::group_policies(settings, args).await,
+        Command::GetGroupPolicy(args) => listing::group_policy(settings, args).await,
+        Command::ListUserGroups(args) => listing::user_groups(settings, args).await,
+        Command::ListRoles(args) => listing::roles(settings, args).await,
+        Command::ListRolePolicies(args) => listing::role_policies(settings, args).await,
+        Command::ListInstanceProfiles => listing::instance_profiles(settings).await,
+        Command::ListProviders => listing::providers(settings).await,
+        Command::ListKeys(args) => listing::keys(settings, args).await,
+        Command::CreateKey(args) => keys::create(settings, args).await,
+        Command::ActivateKey(args) => keys::set_active(settings, args, true).await,
+        Command::DeactivateKey(args) => keys::set_active(settings, args, false).await,
+        Command::RemoveKey(args) => keys::remove(settings, args).await,
+        Command::Decode(args) => listing::decode(settings, args).await,
     }
 }

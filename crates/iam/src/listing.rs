@@ -2,7 +2,7 @@
 
 use clap::Args;
 use serde_json::Value;
-use sila_cli::{GlobalArgs, Printer, Table};
+use sila_cli::{Settings, Table};
 
 /// `--group-name G`.
 #[derive(Debug, Args)]
@@ -56,90 +56,90 @@ pub struct DecodeArgs {
 }
 
 /// A one-column listing.
-fn names(global: &GlobalArgs, header: &str, names: &[String]) -> anyhow::Result<()> {
+fn names(settings: &Settings, header: &str, names: &[String]) -> anyhow::Result<()> {
     let mut table = Table::new([header]);
     names.iter().for_each(|n| table.row([n.as_str()]));
-    Printer::new(global.output).print(&table, names)?;
+    settings.printer().print(&table, names)?;
     Ok(())
 }
 
 /// `listusers`: `USER  GROUPS`.
-pub async fn users(global: &GlobalArgs) -> anyhow::Result<()> {
-    let rows = global.clients().await?.iam_users().await?;
+pub async fn users(settings: &Settings) -> anyhow::Result<()> {
+    let rows = settings.clients().await?.iam_users().await?;
     let mut table = Table::new(["USER", "GROUPS"]);
     rows.iter().for_each(|r| table.row([r.user.clone(), r.groups.join(",")]));
-    Printer::new(global.output).print(&table, &rows)?;
+    settings.printer().print(&table, &rows)?;
     Ok(())
 }
 
 /// `listgroups`.
-pub async fn groups(global: &GlobalArgs) -> anyhow::Result<()> {
-    names(global, "GROUP", &global.clients().await?.iam_groups().await?)
+pub async fn groups(settings: &Settings) -> anyhow::Result<()> {
+    names(settings, "GROUP", &settings.clients().await?.iam_groups().await?)
 }
 
 /// `listgrouppolicies`.
-pub async fn group_policies(global: &GlobalArgs, args: &GroupArgs) -> anyhow::Result<()> {
-    names(global, "POLICY", &global.clients().await?.group_policy_names(&args.group).await?)
+pub async fn group_policies(settings: &Settings, args: &GroupArgs) -> anyhow::Result<()> {
+    names(settings, "POLICY", &settings.clients().await?.group_policy_names(&args.group).await?)
 }
 
 /// `getgrouppolicy`: the decoded document, pretty-printed (JSON either way).
-pub async fn group_policy(global: &GlobalArgs, args: &GroupPolicyArgs) -> anyhow::Result<()> {
-    let document = global.clients().await?.group_policy(&args.group, &args.policy).await?;
-    Printer::new(global.output).print_json(&document)?;
+pub async fn group_policy(settings: &Settings, args: &GroupPolicyArgs) -> anyhow::Result<()> {
+    let document = settings.clients().await?.group_policy(&args.group, &args.policy).await?;
+    settings.printer().print_json(&document)?;
     Ok(())
 }
 
 /// `listusergroups`.
-pub async fn user_groups(global: &GlobalArgs, args: &UserArgs) -> anyhow::Result<()> {
-    names(global, "GROUP", &global.clients().await?.user_groups(&args.user).await?)
+pub async fn user_groups(settings: &Settings, args: &UserArgs) -> anyhow::Result<()> {
+    names(settings, "GROUP", &settings.clients().await?.user_groups(&args.user).await?)
 }
 
 /// `listroles [--federation]`.
-pub async fn roles(global: &GlobalArgs, args: &RolesArgs) -> anyhow::Result<()> {
-    let rows = global.clients().await?.iam_roles().await?;
+pub async fn roles(settings: &Settings, args: &RolesArgs) -> anyhow::Result<()> {
+    let rows = settings.clients().await?.iam_roles().await?;
     let mut table = Table::new(if args.federation { vec!["ROLE", "TRUST"] } else { vec!["ROLE"] });
     for r in &rows {
         let trust = if r.federated { "federated" } else { "unfederated" };
         table.row(if args.federation { vec![r.role.as_str(), trust] } else { vec![r.role.as_str()] });
     }
-    Printer::new(global.output).print(&table, &rows)?;
+    settings.printer().print(&table, &rows)?;
     Ok(())
 }
 
 /// `listrolepolicies`.
-pub async fn role_policies(global: &GlobalArgs, args: &RoleArgs) -> anyhow::Result<()> {
-    names(global, "POLICY", &global.clients().await?.role_policy_names(&args.role).await?)
+pub async fn role_policies(settings: &Settings, args: &RoleArgs) -> anyhow::Result<()> {
+    names(settings, "POLICY", &settings.clients().await?.role_policy_names(&args.role).await?)
 }
 
 /// `listinstanceprofiles`: `PROFILE  ROLES`.
-pub async fn instance_profiles(global: &GlobalArgs) -> anyhow::Result<()> {
-    let rows = global.clients().await?.instance_profiles().await?;
+pub async fn instance_profiles(settings: &Settings) -> anyhow::Result<()> {
+    let rows = settings.clients().await?.instance_profiles().await?;
     let mut table = Table::new(["PROFILE", "ROLES"]);
     rows.iter().for_each(|r| table.row([r.profile.clone(), r.roles.join(",")]));
-    Printer::new(global.output).print(&table, &rows)?;
+    settings.printer().print(&table, &rows)?;
     Ok(())
 }
 
 /// `listproviders`.
-pub async fn providers(global: &GlobalArgs) -> anyhow::Result<()> {
-    names(global, "SAML PROVIDER", &global.clients().await?.saml_provider_arns().await?)
+pub async fn providers(settings: &Settings) -> anyhow::Result<()> {
+    names(settings, "SAML PROVIDER", &settings.clients().await?.saml_provider_arns().await?)
 }
 
 /// `listkeys`: `USER  ACCESS KEY ID  STATUS  CREATED`.
-pub async fn keys(global: &GlobalArgs, args: &UserArgs) -> anyhow::Result<()> {
-    let rows = global.clients().await?.access_keys(&args.user).await?;
+pub async fn keys(settings: &Settings, args: &UserArgs) -> anyhow::Result<()> {
+    let rows = settings.clients().await?.access_keys(&args.user).await?;
     let mut table = Table::new(["USER", "ACCESS KEY ID", "STATUS", "CREATED"]);
     for k in &rows {
         table.row([k.user.clone(), k.access_key_id.clone(), k.status.clone(), k.created.clone()]);
     }
-    Printer::new(global.output).print(&table, &rows)?;
+    settings.printer().print(&table, &rows)?;
     Ok(())
 }
 
 /// `decode`: the decoded message is JSON; print it pretty (as is when it is not).
-pub async fn decode(global: &GlobalArgs, args: &DecodeArgs) -> anyhow::Result<()> {
-    let decoded = global.clients().await?.decode_authorization_message(&args.message).await?;
-    let printer = Printer::new(global.output);
+pub async fn decode(settings: &Settings, args: &DecodeArgs) -> anyhow::Result<()> {
+    let decoded = settings.clients().await?.decode_authorization_message(&args.message).await?;
+    let printer = settings.printer();
     match serde_json::from_str::<Value>(&decoded) {
         Ok(value) => printer.print_json(&value)?,
         Err(_) if printer.json() => printer.print_json(&Value::String(decoded))?,

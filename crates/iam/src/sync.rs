@@ -4,7 +4,7 @@ use anyhow::Context as _;
 use clap::Args;
 use serde::Serialize;
 use sila_cli::converge::{self, Decision, Mode};
-use sila_cli::{GlobalArgs, Printer, Settings};
+use sila_cli::Settings;
 use sila_cloud::iam::Caller;
 use sila_cloud::Clients;
 use sila_core::config::ConfigDir;
@@ -43,7 +43,7 @@ struct Report<'a> {
 }
 
 /// `sila-iam update`.
-pub async fn run(settings: &Settings, global: &GlobalArgs, args: &UpdateArgs) -> anyhow::Result<()> {
+pub async fn run(settings: &Settings, args: &UpdateArgs) -> anyhow::Result<()> {
     let started = Instant::now();
     // Everything local first: a bad file stops the sync before the first AWS call.
     let (dir, aws) = (&settings.config_dir, settings.optional_aws()?);
@@ -56,13 +56,13 @@ pub async fn run(settings: &Settings, global: &GlobalArgs, args: &UpdateArgs) ->
         None => None,
     };
 
-    let clients = global.clients().await?;
+    let clients = settings.clients().await?;
     let caller = clients.caller().await?;
     check_account(&spec, aws, &caller)?;
     let live = clients.read_iam(&caller, spec.saml.as_ref().map(|s| s.name.as_str())).await?;
     let plan = plan_sync(&spec, &live, metadata.as_deref()).map_err(anyhow::Error::msg)?;
 
-    let printer = Printer::new(global.output);
+    let printer = settings.printer();
     if !printer.json() {
         printer.line(&render(&spec, &caller.account, &plan))?;
         if spec.account_id.is_none() {
@@ -87,7 +87,7 @@ pub async fn run(settings: &Settings, global: &GlobalArgs, args: &UpdateArgs) ->
         }
         return decision.stop();
     }
-    apply(&clients, &plan).await?;
+    apply(clients, &plan).await?;
     report.applied = true;
     if printer.json() {
         printer.print_json(&report)?;

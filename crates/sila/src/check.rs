@@ -1,7 +1,7 @@
 //! `sila check`: print every diagnostic of the config dir; exit 1 when any is an error.
 
 use serde::Serialize;
-use sila_cli::{Failure, GlobalArgs, Printer};
+use sila_cli::{Failure, Settings};
 use sila_core::diag::Diagnostic;
 
 #[derive(Serialize)]
@@ -13,15 +13,15 @@ struct Report<'a> {
 }
 
 /// Checks `--config-dir` (or its fallbacks) offline.
-pub fn run(global: &GlobalArgs) -> anyhow::Result<()> {
-    let dir = global.config_dir();
+pub fn run(settings: &Settings) -> anyhow::Result<()> {
+    let dir = &settings.config_dir;
     if !dir.root.is_dir() {
         return Err(sila_cli::UsageError(format!("config dir {} is not a directory", dir.root.display())).into());
     }
-    let diagnostics = sila_core::check::check(&dir);
+    let diagnostics = sila_core::check::check(dir);
     let errors = diagnostics.iter().filter(|d| d.is_error()).count();
     let warnings = diagnostics.len() - errors;
-    let printer = Printer::new(global.output);
+    let printer = settings.printer();
     if printer.json() {
         printer.print_json(&Report {
             config_dir: dir.root.display().to_string(),

@@ -7,7 +7,7 @@ mod dispatch;
 mod sandbox;
 
 use clap::{Parser, Subcommand};
-use sila_cli::GlobalArgs;
+use sila_cli::{GlobalArgs, Settings};
 use std::ffi::OsString;
 
 /// Sila: run production infrastructure on AWS from an Asiaq-compatible config dir.
@@ -46,8 +46,8 @@ pub enum Command {
 /// Runs the parsed command line.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match &cli.command {
-        Command::Check => check::run(&cli.global),
-        Command::Sandbox(args) => sandbox::run(&cli.global, args).await,
+        Command::Check => check::run(&Settings::load(&cli.global)),
+        Command::Sandbox(args) => sandbox::run(&cli.global, &Settings::load(&cli.global), args).await,
         Command::Tool(args) => dispatch::run(&cli.global, args),
     }
 }

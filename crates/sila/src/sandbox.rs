@@ -13,9 +13,9 @@
 use anyhow::{anyhow, bail, Context as _};
 use clap::Args;
 use serde::Serialize;
-use sila_cli::{GlobalArgs, OutputFormat, Printer, UsageError};
+use sila_cli::{GlobalArgs, OutputFormat, Printer, Settings, UsageError};
 use sila_core::ami::ImageSettings;
-use sila_core::config::{ConfigFile, VpcConfig, GLOBAL_SECTION};
+use sila_core::config::GLOBAL_SECTION;
 use sila_core::pipeline::Pipeline;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -105,21 +105,16 @@ fn step(
 /// picks from (`ami_stage` of the `sandbox` type): checked before anything changes, also for a
 /// sandbox that does not exist yet (whose spinup cannot be planned in full).
 async fn check_images(
-    global: &GlobalArgs,
+    settings: &Settings,
     clients: &sila_cloud::Clients,
     pipeline: &Pipeline,
     name: &str,
 ) -> anyhow::Result<()> {
-    let dir = global.config_dir();
-    let vpc = dir.load(ConfigFile::Vpc).map_err(|d| anyhow!("{d}"))?.map(VpcConfig::new);
-    let stage = vpc
-        .and_then(|v| v.option(name, "sandbox", "ami_stage"))
-        .map(|r| r.value.trim().to_string())
-        .filter(|s| !s.is_empty())
+    let stage = settings
+        .env_type_option(name, "sandbox", "ami_stage")?
         .ok_or_else(|| anyhow!("the sandbox type sets no ami_stage in vpc.ini, so its spinup would pick no image"))?;
     let stages: Vec<&str> = stage.split(',').map(str::trim).collect();
-    let aws = global.aws_config()?;
-    let found = clients.pipeline_images(&ImageSettings::of(Some(&aws)).trusted, pipeline).await?;
+    let found = clients.pipeline_images(&ImageSettings::of(Some(settings.aws()?)).trusted, pipeline).await?;
     let missing = found.missing(pipeline, &stages);
     if !missing.is_empty() {
         bail!("nothing changed; {}", missing.join("; "));
@@ -128,10 +123,10 @@ async fn check_images(
 }
 
 /// Runs `sandbox`.
-pub async fn run(global: &GlobalArgs, args: &SandboxArgs) -> anyhow::Result<()> {
+pub async fn run(global: &GlobalArgs, settings: &Settings, args: &SandboxArgs) -> anyhow::Result<()> {
     // The sandbox's name becomes its VPC's Name tag and goes into tag filters: the one rule first.
     sila_cli::check_environment_name("sandbox NAME", &args.name)?;
-    let dir = global.config_dir();
+    let dir = &settings.config_dir;
     let folder_name = args.sandbox_dir.clone().unwrap_or_else(|| args.name.clone());
     let folder = dir.root.join("sandboxes").join(&folder_name);
     let csv = folder.join("pipeline.csv");
@@ -142,8 +137,8 @@ pub async fn run(global: &GlobalArgs, args: &SandboxArgs) -> anyhow::Result<()> 
     pipeline.sequence_batches().map_err(|d| anyhow!("{d}"))?;
 
     // The sync lines are read with the tool's environment (--env or the default), not the sandbox.
-    let aws = global.aws_config()?;
-    let env = global.optional_environment(&aws)?;
+    let aws = settings.aws()?;
+    let env = settings.optional_environment()?;
     let sync = aws.hostclass_option(GLOBAL_SECTION, "sandbox_sync_config", env.as_deref());
     let uploads = match sync.filter(|s| !s.value.trim().is_empty()) {
         None => Vec::new(),
@@ -163,7 +158,7 @@ pub async fn run(global: &GlobalArgs, args: &SandboxArgs) -> anyhow::Result<()> 
     };
 
     // Only a sandbox, or a name no VPC has: `sila sandbox bakery` must not touch the bakery.
-    let clients = global.clients().await?;
+    let clients = settings.clients().await?;
     let exists = match clients.environment_type(&args.name).await? {
         None => false,
         Some(Some(kind)) if kind == "sandbox" => true,
@@ -189,7 +184,7 @@ pub async fn run(global: &GlobalArgs, args: &SandboxArgs) -> anyhow::Result<()> 
 
     // Everything is planned before the first change: every row's image, then (a real run) the
     // environment's plan and, for a sandbox that exists, the whole spinup's, as dry runs.
-    check_images(global, &clients, &pipeline, &args.name).await?;
+    check_images(settings, clients, &pipeline, &args.name).await?;
     if !args.dry_run {
         let checks = [("vpc", None, &vpc_args), ("aws", Some(args.name.as_str()), &spin_args)];
         for (tool, env, tool_args) in checks.into_iter().take(if exists { 2 } else { 1 }) {

@@ -1,6 +1,7 @@
 //! Tests of `lib.rs`.
 
 use super::*;
+use russh::keys::PublicKey;
 
 #[test]
 fn a_host_key_is_trusted_on_first_contact_and_a_different_one_refused() {

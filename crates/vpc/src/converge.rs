@@ -7,7 +7,7 @@ use crate::peerings::{self, PeeringReport};
 use clap::Args;
 use serde::Serialize;
 use sila_cli::converge::{Decision, Mode};
-use sila_cli::{GlobalArgs, Printer, Settings, UsageError};
+use sila_cli::{Settings, UsageError};
 use sila_cloud::Clients;
 use sila_core::config::VpcConfig;
 use sila_core::environment::EnvironmentSpec;
@@ -65,19 +65,19 @@ struct Report<'a> {
 }
 
 /// `sila-vpc create`.
-pub async fn create(settings: &Settings, global: &GlobalArgs, args: &CreateArgs) -> anyhow::Result<()> {
+pub async fn create(settings: &Settings, args: &CreateArgs) -> anyhow::Result<()> {
     sila_cli::check_environment_name("--name", &args.name)?;
     // All configuration is read before the first AWS call: bad input changes nothing, calls nothing.
     let vpc = environment::vpc_config(settings)?;
     environment::known_type(vpc, &args.vpc_type)?;
     let aws = settings.optional_aws()?;
-    let clients = global.clients().await?;
+    let clients = settings.clients().await?;
     let tags: BTreeMap<String, String> = args.tags.iter().cloned().collect();
     // Read everything at once: the name check, the region's facts, and pieces an interrupted create
     // made before its VPC existed (internet gateway, DHCP options).
     let (existing, spec, live) = tokio::try_join!(
-        environment::find_by_name(&clients, &args.name),
-        environment::desired_shape(&clients, vpc, &args.name, &args.vpc_type, &tags, None),
+        environment::find_by_name(clients, &args.name),
+        environment::desired_shape(clients, vpc, &args.name, &args.vpc_type, &tags, None),
         async { Ok(clients.read_environment(&args.name, None).await?) },
     )?;
     if let Some(existing) = existing.first() {
@@ -88,30 +88,30 @@ pub async fn create(settings: &Settings, global: &GlobalArgs, args: &CreateArgs)
         .into());
     }
     let mut spec = spec;
-    with_peering_rules(&clients, vpc, &mut spec, None).await?;
+    with_peering_rules(clients, vpc, &mut spec, None).await?;
     let notes = if args.skip_enis { Vec::new() } else { environment::with_interfaces(&mut spec, aws)? };
     let how = How { mode: Mode { dry_run: args.dry_run, allow_destructive: args.allow_destructive }, done: "created" };
-    converge(global, &clients, vpc, &spec, live, notes, how).await
+    converge(settings, clients, vpc, &spec, live, notes, how).await
 }
 
 /// `sila-vpc update`.
-pub async fn update(settings: &Settings, global: &GlobalArgs, args: &UpdateArgs) -> anyhow::Result<()> {
+pub async fn update(settings: &Settings, args: &UpdateArgs) -> anyhow::Result<()> {
     let vpc = environment::vpc_config(settings)?;
     let aws = settings.optional_aws()?;
-    let clients = global.clients().await?;
-    let found = environment::find(&clients, &args.target).await?;
+    let clients = settings.clients().await?;
+    let found = environment::find(clients, &args.target).await?;
     let (name, vpc_type) = (found.name.clone().unwrap_or_default(), found.vpc_type.clone().unwrap_or_default());
     environment::known_type(vpc, &vpc_type)?;
     let tags: BTreeMap<String, String> =
         found.tags.iter().filter(|(k, _)| k.as_str() != "create_date").map(|(k, v)| (k.clone(), v.clone())).collect();
     let (mut spec, live) =
-        tokio::try_join!(environment::desired_shape(&clients, vpc, &name, &vpc_type, &tags, Some(&found)), async {
+        tokio::try_join!(environment::desired_shape(clients, vpc, &name, &vpc_type, &tags, Some(&found)), async {
             Ok(clients.read_environment(&name, Some(&found.vpc_id)).await?)
         },)?;
     let notes = environment::with_interfaces(&mut spec, aws)?;
-    with_peering_rules(&clients, vpc, &mut spec, Some(&found.vpc_id)).await?;
+    with_peering_rules(clients, vpc, &mut spec, Some(&found.vpc_id)).await?;
     let how = How { mode: Mode { dry_run: args.dry_run, allow_destructive: args.allow_destructive }, done: "updated" };
-    converge(global, &clients, vpc, &spec, live, notes, how).await
+    converge(settings, clients, vpc, &spec, live, notes, how).await
 }
 
 /// Adds the rules the configured peerings give this environment to its desired state.
@@ -138,7 +138,7 @@ struct How {
 /// The shared flow (`sila_cli::converge`) for an environment: plan, show, decide, apply, then the
 /// peerings, which need the VPC.
 async fn converge(
-    global: &GlobalArgs,
+    settings: &Settings,
     clients: &Clients,
     vpc: &VpcConfig,
     spec: &EnvironmentSpec,
@@ -151,7 +151,7 @@ async fn converge(
     let mut plan =
         plan_environment(spec, &live, &now).map_err(|e| anyhow::anyhow!("environment {}: {e}", spec.name))?;
     plan.notes.extend(notes);
-    let printer = Printer::new(global.output);
+    let printer = settings.printer();
     if !printer.json() {
         printer.line(&render(spec, &plan))?;
     }

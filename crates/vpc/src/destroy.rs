@@ -3,7 +3,7 @@
 
 use crate::environment::{self, Target};
 use clap::Args;
-use sila_cli::{converge, Failure, GlobalArgs, Printer, Table, UsageError};
+use sila_cli::{converge, Failure, Settings, Table, UsageError};
 use sila_core::teardown::{destroy_plan, Scope};
 use std::io::{BufRead as _, IsTerminal as _, Write as _};
 use std::time::Instant;
@@ -22,13 +22,13 @@ pub struct DestroyArgs {
 }
 
 /// Destroys the environment after showing what goes and asking (unless `--yes`).
-pub async fn run(global: &GlobalArgs, args: &DestroyArgs) -> anyhow::Result<()> {
+pub async fn run(settings: &Settings, args: &DestroyArgs) -> anyhow::Result<()> {
     let started = Instant::now();
-    let clients = global.clients().await?;
-    let vpc = environment::find(&clients, &args.target).await?;
+    let clients = settings.clients().await?;
+    let vpc = environment::find(clients, &args.target).await?;
     let name = vpc.name.clone().unwrap_or_default();
     let contents = clients.vpc_contents(&vpc.vpc_id, &name).await?;
-    let printer = Printer::new(global.output);
+    let printer = settings.printer();
     if printer.json() && (args.dry_run || !args.yes) {
         printer.print_json(&contents)?;
     } else if !printer.json() {

@@ -53,13 +53,13 @@ pub enum Command {
 
 /// Runs the parsed command line.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let settings = &Settings::load(&cli.global);
     match &cli.command {
-        // The commands that change AWS take their settings resolved once.
-        Command::Create(args) => converge::create(&Settings::load(&cli.global), &cli.global, args).await,
-        Command::Update(args) => converge::update(&Settings::load(&cli.global), &cli.global, args).await,
-        Command::Destroy(args) => destroy::run(&cli.global, args).await,
-        Command::List(args) => list::run(&cli.global, args).await,
-        Command::Show(args) => show::run(&cli.global, args).await,
-        Command::Peerings(args) => peerings::run(&cli.global, args).await,
+        Command::Create(args) => converge::create(settings, args).await,
+        Command::Update(args) => converge::update(settings, args).await,
+        Command::Destroy(args) => destroy::run(settings, args).await,
+        Command::List(args) => list::run(settings, args).await,
+        Command::Show(args) => show::run(settings, args).await,
+        Command::Peerings(args) => peerings::run(settings, args).await,
     }
 }

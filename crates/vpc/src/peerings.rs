@@ -6,7 +6,7 @@ use crate::environment;
 use clap::Args;
 use serde::Serialize;
 use sila_cli::converge;
-use sila_cli::{GlobalArgs, Printer, Table, UsageError};
+use sila_cli::{Settings, Table, UsageError};
 use sila_cloud::peering::Peering;
 use sila_cloud::Clients;
 use sila_core::config::VpcConfig;
@@ -339,16 +339,16 @@ struct Listed<'a> {
 }
 
 /// `sila-vpc peerings`.
-pub async fn run(global: &GlobalArgs, args: &PeeringsArgs) -> anyhow::Result<()> {
+pub async fn run(settings: &Settings, args: &PeeringsArgs) -> anyhow::Result<()> {
     if !(args.list || args.create || args.delete) {
         return Err(UsageError("peerings needs one of --list, --create, --delete".into()).into());
     }
     let target = environment::Target { name: args.name.clone(), vpc_id: None };
     environment::check_target(&target)?;
-    let clients = global.clients().await?;
-    let printer = Printer::new(global.output);
+    let clients = settings.clients().await?;
+    let printer = settings.printer();
     let scope = match &args.name {
-        Some(_) => Some(environment::find(&clients, &target).await?.vpc_id),
+        Some(_) => Some(environment::find(clients, &target).await?.vpc_id),
         None => None,
     };
     if args.list {
@@ -376,14 +376,13 @@ pub async fn run(global: &GlobalArgs, args: &PeeringsArgs) -> anyhow::Result<()>
         return Ok(printer.print(&table, &listed)?);
     }
     if args.create {
-        let settings = sila_cli::Settings::load(global);
-        let vpc = environment::vpc_config(&settings)?;
+        let vpc = environment::vpc_config(settings)?;
         // Planned first: a deletion is refused before anything changes.
-        let planned = sync(&clients, vpc, scope.as_deref(), true, false).await?;
+        let planned = sync(clients, vpc, scope.as_deref(), true, false).await?;
         let refused = !planned.removed.is_empty() && !args.allow_destructive;
         let report = match args.dry_run || refused {
             true => planned,
-            false => sync(&clients, vpc, scope.as_deref(), false, args.allow_destructive).await?,
+            false => sync(clients, vpc, scope.as_deref(), false, args.allow_destructive).await?,
         };
         if printer.json() {
             printer.print_json(&report)?;

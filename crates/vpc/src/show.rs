@@ -3,7 +3,7 @@
 use crate::environment::{self, Target};
 use clap::Args;
 use serde::Serialize;
-use sila_cli::{GlobalArgs, Printer};
+use sila_cli::Settings;
 use sila_core::net::Metanetwork;
 use sila_core::vpc_plan::Key;
 use std::collections::BTreeMap;
@@ -45,9 +45,9 @@ struct View {
 }
 
 /// Shows the environment as it is in AWS.
-pub async fn run(global: &GlobalArgs, args: &ShowArgs) -> anyhow::Result<()> {
-    let clients = global.clients().await?;
-    let vpc = environment::find(&clients, &args.target).await?;
+pub async fn run(settings: &Settings, args: &ShowArgs) -> anyhow::Result<()> {
+    let clients = settings.clients().await?;
+    let vpc = environment::find(clients, &args.target).await?;
     let name = vpc.name.clone().unwrap_or_default();
     let live = clients.read_environment(&name, Some(&vpc.vpc_id)).await?;
     let mut metanetworks: BTreeMap<Metanetwork, Meta> = BTreeMap::new();
@@ -92,7 +92,7 @@ pub async fn run(global: &GlobalArgs, args: &ShowArgs) -> anyhow::Result<()> {
         s3_endpoint: live.s3_endpoint,
         metanetworks,
     };
-    let printer = Printer::new(global.output);
+    let printer = settings.printer();
     if printer.json() {
         return Ok(printer.print_json(&view)?);
     }

@@ -11,7 +11,7 @@ pub(crate) mod read;
 use anyhow::{anyhow, Context as _};
 use clap::Args;
 use serde::Serialize;
-use sila_cli::{GlobalArgs, Printer, Settings, UsageError};
+use sila_cli::{Settings, UsageError};
 use sila_core::pipeline::{Pipeline, PipelineRow, Size};
 use sila_core::spinup::{plan_pipeline, GroupView, ProvisionPlan};
 use std::path::PathBuf;
@@ -119,18 +119,14 @@ fn plan(
 }
 
 /// Runs `spinup`.
-pub(crate) async fn spinup(settings: &Settings, global: &GlobalArgs, args: &SpinupArgs) -> anyhow::Result<()> {
+pub(crate) async fn spinup(settings: &Settings, args: &SpinupArgs) -> anyhow::Result<()> {
     let pipeline = load_pipeline(&args.pipeline)?;
-    run_pipeline(settings, global, &args.run, &pipeline).await
+    run_pipeline(settings, &args.run, &pipeline).await
 }
 
 /// Runs `provision`: the spinup of a one-row pipeline (sequence 1, smoke test unless
 /// `--no-smoke-test`).
-pub(crate) async fn provision_one(
-    settings: &Settings,
-    global: &GlobalArgs,
-    args: &ProvisionArgs,
-) -> anyhow::Result<()> {
+pub(crate) async fn provision_one(settings: &Settings, args: &ProvisionArgs) -> anyhow::Result<()> {
     let size = |flag: &str, value: &Option<String>| -> anyhow::Result<Size> {
         match value {
             None => Ok(Size::Unset),
@@ -154,7 +150,7 @@ pub(crate) async fn provision_one(
         ..PipelineRow::default()
     };
     let pipeline = Pipeline { path: PathBuf::from("--hostclass"), rows: vec![row], warnings: Vec::new() };
-    run_pipeline(settings, global, &args.run, &pipeline).await
+    run_pipeline(settings, &args.run, &pipeline).await
 }
 
 /// `spindownandup --output json`: one document.
@@ -169,12 +165,8 @@ struct DownAndUp<'a> {
 /// plans all of it before its first change: the spinup is planned as if the spindown were done, so
 /// a row it could not start (no image, no network, ...) stops it with the pipeline still up. A
 /// failure after the spindown says what the spindown removed.
-pub(crate) async fn spindown_and_up(
-    settings: &Settings,
-    global: &GlobalArgs,
-    args: &SpindownArgs,
-) -> anyhow::Result<()> {
-    let printer = Printer::new(global.output);
+pub(crate) async fn spindown_and_up(settings: &Settings, args: &SpindownArgs) -> anyhow::Result<()> {
+    let printer = settings.printer();
     let pipeline = load_pipeline(&args.pipeline)?;
     let run = RunArgs {
         stage: None,
@@ -183,7 +175,7 @@ pub(crate) async fn spindown_and_up(
         deadline: Duration::from_secs(20 * 60),
         dry_run: args.dry_run,
     };
-    let (ctx, mut reads) = context_with_reads(settings, global, &pipeline).await?;
+    let (ctx, mut reads) = context_with_reads(settings, &pipeline).await?;
     reads.spun_down(&ctx.env, &pipeline);
     let planned = plan(settings, &ctx, &reads, &run, &pipeline)?;
     let removed = take_down(&ctx, &pipeline, args.dry_run, &printer).await?;
@@ -203,14 +195,9 @@ pub(crate) async fn spindown_and_up(
 }
 
 /// Spins `pipeline` up: read, plan, apply; prints the plan as JSON when asked.
-async fn run_pipeline(
-    settings: &Settings,
-    global: &GlobalArgs,
-    args: &RunArgs,
-    pipeline: &Pipeline,
-) -> anyhow::Result<()> {
-    let printer = Printer::new(global.output);
-    let (ctx, reads) = context_with_reads(settings, global, pipeline).await?;
+async fn run_pipeline(settings: &Settings, args: &RunArgs, pipeline: &Pipeline) -> anyhow::Result<()> {
+    let printer = settings.printer();
+    let (ctx, reads) = context_with_reads(settings, pipeline).await?;
     let planned = plan(settings, &ctx, &reads, args, pipeline)?;
     apply::apply(&ctx, args, pipeline, &planned, &printer).await?;
     if printer.json() {
@@ -220,10 +207,10 @@ async fn run_pipeline(
 }
 
 /// Runs `spindown`: every group and the launch template of each hostclass in the pipeline.
-pub(crate) async fn spindown(settings: &Settings, global: &GlobalArgs, args: &SpindownArgs) -> anyhow::Result<()> {
+pub(crate) async fn spindown(settings: &Settings, args: &SpindownArgs) -> anyhow::Result<()> {
     let pipeline = load_pipeline(&args.pipeline)?;
-    let ctx = context(settings, global).await?;
-    let printer = Printer::new(global.output);
+    let ctx = context(settings).await?;
+    let printer = settings.printer();
     let removed = take_down(&ctx, &pipeline, args.dry_run, &printer).await?;
     if printer.json() {
         printer.print_json(&removed)?;

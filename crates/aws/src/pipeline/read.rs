@@ -5,7 +5,7 @@
 
 use super::RunArgs;
 use anyhow::anyhow;
-use sila_cli::{GlobalArgs, Settings, UsageError};
+use sila_cli::{Settings, UsageError};
 use sila_cloud::Clients;
 use sila_core::ami;
 use sila_core::config::AwsConfig;
@@ -35,28 +35,27 @@ fn no_environment(env: &str) -> anyhow::Error {
 }
 
 /// The environment of the settings, read from AWS.
-pub(crate) async fn context(settings: &Settings, global: &GlobalArgs) -> anyhow::Result<Context> {
+pub(crate) async fn context(settings: &Settings) -> anyhow::Result<Context> {
     let env = settings.environment()?;
-    let clients = global.clients().await?;
+    let clients = settings.clients().await?;
     let facts = clients.environment_facts(&env).await?.ok_or_else(|| no_environment(&env))?;
-    Ok(Context { env, facts, clients })
+    Ok(Context { env, facts, clients: clients.clone() })
 }
 
 /// The context of a spinup, and its plan's reads, read side by side.
 pub(crate) async fn context_with_reads(
     settings: &Settings,
-    global: &GlobalArgs,
     pipeline: &Pipeline,
 ) -> anyhow::Result<(Context, SpinupReads)> {
     let aws = settings.aws()?;
     let env = settings.environment()?;
-    let clients = global.clients().await?;
+    let clients = settings.clients().await?;
     let (facts, mut reads) = tokio::try_join!(
         async { clients.environment_facts(&env).await?.ok_or_else(|| no_environment(&env)) },
-        read_for_plan(&clients, aws, &env, pipeline),
+        read_for_plan(clients, aws, &env, pipeline),
     )?;
     reads.facts = facts.clone();
-    Ok((Context { env, facts, clients }, reads))
+    Ok((Context { env, facts, clients: clients.clone() }, reads))
 }
 
 async fn read_for_plan(

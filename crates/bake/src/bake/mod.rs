@@ -23,7 +23,7 @@ use anyhow::{anyhow, bail, Context as _};
 use clap::Args;
 use prepare::{prepare, KeyChoice, Prepared};
 use serde::Serialize;
-use sila_cli::{GlobalArgs, Printer, Settings, UsageError};
+use sila_cli::{Printer, Settings, UsageError};
 use sila_cloud::bake::{Bakery, BuilderSpec, Machine};
 use sila_cloud::Clients;
 use sila_core::ami::ImageSettings;
@@ -147,11 +147,11 @@ impl Signals {
 }
 
 /// Runs `bake`.
-pub(crate) async fn bake(settings: &Settings, global: &GlobalArgs, args: &BakeArgs) -> anyhow::Result<()> {
+pub(crate) async fn bake(settings: &Settings, args: &BakeArgs) -> anyhow::Result<()> {
     let mut signals = Signals::install()?;
-    let printer = Printer::new(global.output);
-    let clients = global.clients().await?;
-    let p = prepare(settings, args, &clients).await?;
+    let printer = settings.printer();
+    let clients = settings.clients().await?;
+    let p = prepare(settings, args, clients).await?;
     print_plan(&printer, &p, args)?;
     if args.dry_run {
         return Ok(());
@@ -160,7 +160,7 @@ pub(crate) async fn bake(settings: &Settings, global: &GlobalArgs, args: &BakeAr
     let step = CurrentStep::default();
     let host_keys = HostKeys::default();
     let outcome = tokio::select! {
-        result = steps(&clients, &p, args, &undo, &step, &host_keys) => result,
+        result = steps(clients, &p, args, &undo, &step, &host_keys) => result,
         signal = signals.recv() => Err(sila_cli::Interrupted(signal).into()),
     };
     let mut result = BakeResult {
@@ -176,7 +176,7 @@ pub(crate) async fn bake(settings: &Settings, global: &GlobalArgs, args: &BakeAr
     match outcome {
         Ok(Done::Image(image)) => {
             result.image_id = Some(image.clone());
-            result.cleanup_failures = undo.unwind(&clients).await;
+            result.cleanup_failures = undo.unwind(clients).await;
             for failure in &result.cleanup_failures {
                 tracing::warn!("cleanup: {failure} (sila-bake reap removes it after the deadline)");
             }
@@ -214,7 +214,7 @@ pub(crate) async fn bake(settings: &Settings, global: &GlobalArgs, args: &BakeAr
                 return Err(e.context(format!("bake failed at step {during}")));
             }
             eprintln!("sila-bake: step \"{during}\" failed; taking back what run {} made", p.run.id);
-            let failures = undo.unwind(&clients).await;
+            let failures = undo.unwind(clients).await;
             if failures.is_empty() {
                 return Err(e.context(format!("bake failed at step {during}; everything it made is removed")));
             }

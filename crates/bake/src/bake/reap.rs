@@ -10,7 +10,7 @@
 use super::keyfile;
 use clap::Args;
 use serde::Serialize;
-use sila_cli::{Failure, GlobalArgs, Printer, Table, UsageError};
+use sila_cli::{Failure, Settings, Table, UsageError};
 use sila_core::bake::{described_for_run, reapable, run_of_named, RUN_TAG};
 use std::collections::BTreeMap;
 use std::io::{BufRead as _, IsTerminal as _, Write as _};
@@ -42,9 +42,9 @@ struct Leftover {
 type Tags = BTreeMap<String, String>;
 
 /// Runs `reap`.
-pub(crate) async fn reap(global: &GlobalArgs, args: &ReapArgs) -> anyhow::Result<()> {
-    let printer = Printer::new(global.output);
-    let clients = global.clients().await?;
+pub(crate) async fn reap(settings: &Settings, args: &ReapArgs) -> anyhow::Result<()> {
+    let printer = settings.printer();
+    let clients = settings.clients().await?;
     let found = clients.leftovers(RUN_TAG).await?;
     let now = sila_core::epoch_seconds();
     let older = args.older_than.map(|d| d.as_secs());
