@@ -49,7 +49,9 @@ from moto.moto_server.werkzeug_app import (
 from werkzeug.serving import run_simple
 
 CREDENTIAL_SCOPE = re.compile(r"Credential=[^/,]+/\d{8}/[^/]+/([^/]+)/aws4_request")
-READ_ONLY_PREFIXES = ("Describe", "List", "Get")
+# REST services (Route 53, S3) have no action name: their requests are logged as "METHOD /path",
+# and a GET or HEAD changes nothing.
+READ_ONLY_PREFIXES = ("Describe", "List", "Get", "GET ", "HEAD ")
 LOOPBACK_HOSTS = ("127.", "localhost", "::1")
 
 

@@ -34,7 +34,7 @@ fn sila_forwards_exit_codes_and_refuses_unknown_tools() {
 #[test]
 fn sila_tool_help_is_the_tools_own_help() {
     let s = session();
-    for tool in ["bake", "vpc", "aws", "iam", "elb", "rds", "chaos", "snapshot"] {
+    for tool in ["bake", "vpc", "aws", "iam", "elb", "route53", "rds", "chaos", "snapshot"] {
         let direct = Outcome::of(s.command(bin(&format!("sila-{tool}"))).arg("--help"));
         let via_umbrella = Outcome::of(s.command(bin("sila")).args([tool, "--help"]));
         assert_eq!(via_umbrella.code, Some(0), "sila {tool} --help: {via_umbrella:?}");

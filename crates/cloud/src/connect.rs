@@ -35,6 +35,7 @@ pub struct Clients {
     pub(crate) autoscaling: aws_sdk_autoscaling::Client,
     pub(crate) sts: aws_sdk_sts::Client,
     pub(crate) iam: aws_sdk_iam::Client,
+    pub(crate) route53: aws_sdk_route53::Client,
     pub(crate) s3: aws_sdk_s3::Client,
     pub(crate) ssm: aws_sdk_ssm::Client,
     region: String,
@@ -91,6 +92,7 @@ pub async fn connect(settings: &AwsSettings) -> Result<Clients, CloudError> {
         autoscaling: client!(aws_sdk_autoscaling),
         sts: client!(aws_sdk_sts),
         iam: client!(aws_sdk_iam),
+        route53: client!(aws_sdk_route53),
         ssm: client!(aws_sdk_ssm),
         // Path-style addressing: Asiaq's credential bucket names contain dots
         // (`us-west-2.<project>.credentials.<env>`), which break virtual-hosted TLS names.

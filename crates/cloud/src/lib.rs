@@ -18,6 +18,7 @@ pub mod images;
 pub mod peering;
 pub mod provision;
 mod reach;
+pub mod route53;
 pub mod ssm;
 mod templates;
 pub mod vpc;

@@ -14,6 +14,7 @@ pub mod check;
 pub mod config;
 pub mod diag;
 pub mod discoroot;
+pub mod dns;
 pub mod environment;
 pub mod hosts;
 pub mod iam;

@@ -6,7 +6,7 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 
 /// The tools `sila` forwards to.
-pub const TOOLS: [&str; 8] = ["bake", "vpc", "aws", "iam", "elb", "rds", "chaos", "snapshot"];
+pub const TOOLS: [&str; 9] = ["bake", "vpc", "aws", "iam", "elb", "route53", "rds", "chaos", "snapshot"];
 
 /// Replaces this process with `sila-<tool>` (so signals and exit codes are the tool's own), with
 /// the global flags given before the tool's name.

@@ -31,9 +31,10 @@ pub struct LoggedRequest {
 }
 
 impl LoggedRequest {
-    /// False for `Describe*`, `List*` and `Get*` actions.
+    /// False for `Describe*`, `List*` and `Get*` actions, and for the `GET` and `HEAD` requests of
+    /// REST services (Route 53, S3), which are logged as `METHOD /path`.
     pub fn is_mutating(&self) -> bool {
-        !["Describe", "List", "Get"].iter().any(|p| self.action.starts_with(p))
+        !["Describe", "List", "Get", "GET ", "HEAD "].iter().any(|p| self.action.starts_with(p))
     }
 }
 
@@ -238,6 +239,17 @@ impl Emulator {
             .credentials_provider(aws_sdk_s3::config::Credentials::new("test", "test", None, None, "sila-testkit"))
             .build();
         aws_sdk_s3::Client::from_conf(config)
+    }
+
+    /// A Route 53 client pointed at the emulator.
+    pub fn route53(&self) -> aws_sdk_route53::Client {
+        let config = aws_sdk_route53::Config::builder()
+            .behavior_version(aws_sdk_route53::config::BehaviorVersion::v2026_01_12())
+            .region(aws_sdk_route53::config::Region::new(crate::REGION))
+            .endpoint_url(&self.endpoint)
+            .credentials_provider(aws_sdk_route53::config::Credentials::new("test", "test", None, None, "sila-testkit"))
+            .build();
+        aws_sdk_route53::Client::from_conf(config)
     }
 
     /// An SSM client pointed at the emulator.

@@ -93,6 +93,11 @@ impl Session {
         self.emulator.s3()
     }
 
+    /// A Route 53 client for independent checks and fixtures.
+    pub fn route53(&self) -> aws_sdk_route53::Client {
+        self.emulator.route53()
+    }
+
     /// An SSM client for independent checks.
     pub fn ssm(&self) -> aws_sdk_ssm::Client {
         self.emulator.ssm()
