@@ -9,7 +9,8 @@ use std::collections::BTreeMap;
 
 /// The environment's name and VPC; an error naming it when it does not exist.
 pub(crate) async fn environment(settings: &Settings, clients: &Clients) -> anyhow::Result<(String, String)> {
-    let env = match settings.optional_environment()? {
+    // --env alone needs no aws.ini: only the default environment is read from it.
+    let env = match settings.env_flag()? {
         Some(env) => env,
         None => settings.environment()?,
     };

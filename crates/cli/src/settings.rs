@@ -86,6 +86,12 @@ impl Settings {
         self.owner.get_or_init(crate::acting_user)
     }
 
+    /// `--env` when given (checked: a bad one is a usage error); no config is read, so a command
+    /// told its environment is not stopped by a broken aws.ini it does not otherwise need.
+    pub fn env_flag(&self) -> anyhow::Result<Option<String>> {
+        crate::args::env_flag(self.env_flag.as_deref())
+    }
+
     /// `--env`, else `[disco_aws] default_environment` when set; both checked (a bad `--env` is a
     /// usage error, a bad default is named with its file and line).
     pub fn optional_environment(&self) -> anyhow::Result<Option<String>> {
