@@ -15,6 +15,7 @@ pub mod config;
 pub mod diag;
 pub mod discoroot;
 pub mod dns;
+pub mod elb;
 pub mod environment;
 pub mod hosts;
 pub mod iam;
