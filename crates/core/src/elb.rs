@@ -6,6 +6,7 @@
 
 pub mod certs;
 pub mod names;
+pub mod plan;
 pub mod ports;
 
 use crate::config::AwsConfig;
