@@ -41,6 +41,10 @@ import time
 import uuid
 from urllib.parse import parse_qs
 
+# Certificates ACM is asked for are issued at once (moto keeps them pending for 60 s by default,
+# read when moto is imported), so tests of HTTPS listeners need no wait.
+os.environ.setdefault("MOTO_ACM_VALIDATION_WAIT", "0")
+
 from moto.moto_server.werkzeug_app import (
     DomainDispatcherApplication,
     MotoRequestHandler,

@@ -32,6 +32,8 @@ pub struct AwsSettings {
 #[derive(Debug, Clone)]
 pub struct Clients {
     pub(crate) ec2: aws_sdk_ec2::Client,
+    pub(crate) elb: aws_sdk_elasticloadbalancingv2::Client,
+    pub(crate) acm: aws_sdk_acm::Client,
     pub(crate) autoscaling: aws_sdk_autoscaling::Client,
     pub(crate) sts: aws_sdk_sts::Client,
     pub(crate) iam: aws_sdk_iam::Client,
@@ -89,6 +91,8 @@ pub async fn connect(settings: &AwsSettings) -> Result<Clients, CloudError> {
     }
     Ok(Clients {
         ec2: client!(aws_sdk_ec2),
+        elb: client!(aws_sdk_elasticloadbalancingv2),
+        acm: client!(aws_sdk_acm),
         autoscaling: client!(aws_sdk_autoscaling),
         sts: client!(aws_sdk_sts),
         iam: client!(aws_sdk_iam),

@@ -10,6 +10,7 @@ pub mod bake;
 mod buckets;
 mod connect;
 pub mod ec2;
+pub mod elb;
 mod error;
 mod finders;
 pub mod hosts;

@@ -163,6 +163,13 @@ pub fn find_zone<'z>(zones: &'z [Zone], given: &str) -> Result<&'z Zone, String>
     }
 }
 
+/// The zone for names under `domain`: the one of that name; of a public and a private one of that
+/// name, the `private` one when asked for (an internal load balancer's names), else the public one.
+pub fn zone_for<'z>(zones: &'z [Zone], domain: &str, private: bool) -> Option<&'z Zone> {
+    let named: Vec<&Zone> = zones.iter().filter(|z| same_name(&z.name, domain)).collect();
+    named.iter().find(|z| z.private == private).or_else(|| named.first()).copied()
+}
+
 /// `name` as an absolute name inside `zone`, or why it is not one.
 pub fn name_in_zone(name: &str, zone: &Zone) -> Result<String, String> {
     let full = absolute(name);

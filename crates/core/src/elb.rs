@@ -312,6 +312,33 @@ impl LoadBalancerSpec {
     }
 }
 
+impl LoadBalancerSpec {
+    /// What names and owns the load balancer of `hostclass` (name, tags, DNS names in `domain`)
+    /// when its config no longer describes one: enough to find it and take it away.
+    pub fn identity(env: &str, hostclass: &str, testing: bool, domain: Option<&str>) -> Result<Self, String> {
+        let settings = ElbSettings {
+            hostclass: hostclass.to_string(),
+            mappings: ports::mappings("", "", "", "")?,
+            kind: Kind::Application,
+            health_check_url: None,
+            idle_timeout: 300,
+            draining: 300,
+            sticky_cookie: None,
+            cross_zone: true,
+            public: false,
+            meta_network: None,
+            cert_name: None,
+            dns_alias: None,
+            domain_name: domain.map(str::to_string),
+            product_line: None,
+        };
+        let mut spec = Self::of(&settings, env, testing)?;
+        spec.listeners.clear();
+        spec.target_groups.clear();
+        Ok(spec)
+    }
+}
+
 /// Deregistration delay, stickiness (application load balancers: an app cookie, or the load
 /// balancer's own for `ELB`/`AWSELB`) and, for application load balancers, cross-zone.
 fn target_group_attributes(s: &ElbSettings) -> BTreeMap<String, String> {

@@ -241,6 +241,34 @@ impl Emulator {
         aws_sdk_s3::Client::from_conf(config)
     }
 
+    /// An elbv2 (load balancer) client pointed at the emulator.
+    pub fn elb(&self) -> aws_sdk_elasticloadbalancingv2::Client {
+        let config = aws_sdk_elasticloadbalancingv2::Config::builder()
+            .behavior_version(aws_sdk_elasticloadbalancingv2::config::BehaviorVersion::v2026_01_12())
+            .region(aws_sdk_elasticloadbalancingv2::config::Region::new(crate::REGION))
+            .endpoint_url(&self.endpoint)
+            .credentials_provider(aws_sdk_elasticloadbalancingv2::config::Credentials::new(
+                "test",
+                "test",
+                None,
+                None,
+                "sila-testkit",
+            ))
+            .build();
+        aws_sdk_elasticloadbalancingv2::Client::from_conf(config)
+    }
+
+    /// An ACM client pointed at the emulator.
+    pub fn acm(&self) -> aws_sdk_acm::Client {
+        let config = aws_sdk_acm::Config::builder()
+            .behavior_version(aws_sdk_acm::config::BehaviorVersion::v2026_01_12())
+            .region(aws_sdk_acm::config::Region::new(crate::REGION))
+            .endpoint_url(&self.endpoint)
+            .credentials_provider(aws_sdk_acm::config::Credentials::new("test", "test", None, None, "sila-testkit"))
+            .build();
+        aws_sdk_acm::Client::from_conf(config)
+    }
+
     /// A Route 53 client pointed at the emulator.
     pub fn route53(&self) -> aws_sdk_route53::Client {
         let config = aws_sdk_route53::Config::builder()

@@ -93,6 +93,16 @@ impl Session {
         self.emulator.s3()
     }
 
+    /// An elbv2 client for independent checks.
+    pub fn elb(&self) -> aws_sdk_elasticloadbalancingv2::Client {
+        self.emulator.elb()
+    }
+
+    /// An ACM client for fixtures (certificates).
+    pub fn acm(&self) -> aws_sdk_acm::Client {
+        self.emulator.acm()
+    }
+
     /// A Route 53 client for independent checks and fixtures.
     pub fn route53(&self) -> aws_sdk_route53::Client {
         self.emulator.route53()

@@ -176,12 +176,13 @@ pub enum ElbStep {
         /// Its ARN.
         arn: String,
     },
-    /// Point a DNS name at the load balancer (an alias record), once its DNS name is known.
-    PointName {
+    /// Point DNS names at the load balancer (alias records, one change batch), once its DNS name
+    /// is known.
+    PointNames {
         /// The zone.
         zone: Zone,
-        /// The record's name.
-        name: String,
+        /// The records' names.
+        names: Vec<String>,
     },
     /// Record changes in one zone (removing the names of a load balancer that goes).
     Dns(ZoneChange),
@@ -218,8 +219,8 @@ impl fmt::Display for ElbStep {
             ElbStep::DeleteListener { port, .. } => write!(f, "delete listener {port}"),
             ElbStep::DeleteLoadBalancer { name, .. } => write!(f, "delete load balancer {name}"),
             ElbStep::DeleteTargetGroup { name, .. } => write!(f, "delete target group {name}"),
-            ElbStep::PointName { zone, name } => {
-                write!(f, "point {name} at the load balancer (alias in {})", zone.name)
+            ElbStep::PointNames { zone, names } => {
+                write!(f, "point {} at the load balancer (alias in {})", names.join(", "), zone.name)
             }
             ElbStep::Dns(change) => change.fmt(f),
         }
@@ -379,6 +380,7 @@ pub fn plan_update(spec: &LoadBalancerSpec, place: &Placement, live: &ElbLive) -
         }
     }
     if let Some((zone, records)) = &live.zone {
+        let mut names = Vec::new();
         for name in &spec.dns_names {
             let wanted = existing.map(|l| alias_record(name, l));
             let current = records.iter().find(|r| dns::same_name(&r.name, name) && r.kind == "A");
@@ -394,7 +396,10 @@ pub fn plan_update(spec: &LoadBalancerSpec, place: &Placement, live: &ElbLive) -
                     zone.name
                 ));
             }
-            plan.add(ElbStep::PointName { zone: zone.clone(), name: dns::absolute(name) }, lb_wait.clone());
+            names.push(dns::absolute(name));
+        }
+        if !names.is_empty() {
+            plan.add(ElbStep::PointNames { zone: zone.clone(), names }, lb_wait.clone());
         }
     }
     Ok(plan)
