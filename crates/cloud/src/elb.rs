@@ -13,6 +13,7 @@ use aws_sdk_elasticloadbalancingv2::types::{
 use sila_core::elb::certs::{AcmCertificate, ServerCertificate};
 use sila_core::elb::plan::{LiveListener, LiveLoadBalancer, LiveTargetGroup};
 use sila_core::elb::{Kind, TargetGroupSpec, HEALTH_INTERVAL, HEALTH_THRESHOLD, HEALTH_TIMEOUT};
+use sila_core::teardown::ElbRef;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -160,6 +161,59 @@ impl Clients {
                 })
             })
             .collect())
+    }
+
+    /// The load balancers in VPC `vpc_id` (whoever made them: the VPC cannot go while they are in
+    /// it), with their DNS names; and its target groups.
+    pub async fn vpc_load_balancing(&self, vpc_id: &str) -> Result<(Vec<(ElbRef, String)>, Vec<ElbRef>), CloudError> {
+        let (balancers, groups) = tokio::try_join!(
+            async {
+                let mut all = Vec::new();
+                let mut marker = None;
+                loop {
+                    let out = self
+                        .elb
+                        .describe_load_balancers()
+                        .set_marker(marker)
+                        .send()
+                        .await
+                        .classify("DescribeLoadBalancers")?;
+                    all.extend(out.load_balancers().iter().filter(|l| l.vpc_id() == Some(vpc_id)).map(|l| {
+                        let r = ElbRef {
+                            arn: l.load_balancer_arn().unwrap_or_default().to_string(),
+                            name: l.load_balancer_name().unwrap_or_default().to_string(),
+                        };
+                        (r, l.dns_name().unwrap_or_default().to_string())
+                    }));
+                    marker = out.next_marker().map(str::to_string);
+                    if marker.is_none() {
+                        return Ok::<_, CloudError>(all);
+                    }
+                }
+            },
+            async {
+                let mut all = Vec::new();
+                let mut marker = None;
+                loop {
+                    let out = self
+                        .elb
+                        .describe_target_groups()
+                        .set_marker(marker)
+                        .send()
+                        .await
+                        .classify("DescribeTargetGroups")?;
+                    all.extend(out.target_groups().iter().filter(|t| t.vpc_id() == Some(vpc_id)).map(|t| ElbRef {
+                        arn: t.target_group_arn().unwrap_or_default().to_string(),
+                        name: t.target_group_name().unwrap_or_default().to_string(),
+                    }));
+                    marker = out.next_marker().map(str::to_string);
+                    if marker.is_none() {
+                        return Ok::<_, CloudError>(all);
+                    }
+                }
+            },
+        )?;
+        Ok((balancers, groups))
     }
 
     /// The target groups of VPC `vpc_id` named `names` or whose name starts with `prefix`, with

@@ -9,7 +9,7 @@ use crate::Clients;
 use aws_sdk_route53::types::{
     AliasTarget, Change, ChangeAction as SdkAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType,
 };
-use sila_core::dns::{absolute, Alias, ChangeAction, Record, RecordChange, Zone};
+use sila_core::dns::{absolute, same_name, Alias, ChangeAction, Record, RecordChange, Zone, ZoneChange};
 use std::time::Duration;
 
 /// How long a change batch may take to be in sync (Route 53 says within 60 seconds).
@@ -101,6 +101,28 @@ impl Clients {
             kind = out.next_record_type().cloned();
             identifier = out.next_record_identifier().map(str::to_string);
         }
+    }
+
+    /// The alias records, in every zone, that point at one of `dns_names` (load balancers going
+    /// away), as one deletion per zone; no other record.
+    pub async fn aliases_of(&self, dns_names: &[String]) -> Result<Vec<ZoneChange>, CloudError> {
+        if dns_names.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut found = Vec::new();
+        for zone in self.hosted_zones().await? {
+            let changes: Vec<RecordChange> = self
+                .records(&zone.id)
+                .await?
+                .into_iter()
+                .filter(|r| r.alias.as_ref().is_some_and(|a| dns_names.iter().any(|n| same_name(n, &a.dns_name))))
+                .map(|record| RecordChange { action: ChangeAction::Delete, record, replaces: None })
+                .collect();
+            if !changes.is_empty() {
+                found.push(ZoneChange { zone_id: zone.id, zone_name: zone.name, changes });
+            }
+        }
+        Ok(found)
     }
 
     /// Sends `changes` to zone `zone_id` as one batch (applied all or nothing) and waits until it

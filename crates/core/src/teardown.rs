@@ -5,6 +5,7 @@
 //! not depend on each other run together on the plan kernel's runner. `sila-vpc destroy` takes the
 //! whole environment; `sila-vpc update` takes a removed metanetwork apart with the same plan.
 
+use crate::dns::ZoneChange;
 use crate::peering_plan::Peering;
 use crate::plan::Plan;
 use serde::Serialize;
@@ -48,6 +49,22 @@ pub struct VpcContents {
     pub dhcp_options: Option<String>,
     /// Peering connections of the VPC (deleted with every route through them, on both sides).
     pub peerings: Vec<Peering>,
+    /// Load balancers in the VPC.
+    pub load_balancers: Vec<ElbRef>,
+    /// Target groups in the VPC.
+    pub target_groups: Vec<ElbRef>,
+    /// Alias records (in any zone) that point at those load balancers, one change per zone; no
+    /// other record is touched.
+    pub dns_records: Vec<ZoneChange>,
+}
+
+/// A load balancer or target group, by ARN and name.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ElbRef {
+    /// Its ARN.
+    pub arn: String,
+    /// Its name.
+    pub name: String,
 }
 
 /// A launch template, by id and name.
@@ -64,6 +81,9 @@ impl VpcContents {
     pub fn summary(&self) -> Vec<(&'static str, usize)> {
         vec![
             ("autoscaling groups (force-deleted with their instances)", self.autoscaling_groups.len()),
+            ("DNS records (aliases of its load balancers)", self.dns_records.iter().map(|z| z.changes.len()).sum()),
+            ("load balancers", self.load_balancers.len()),
+            ("target groups", self.target_groups.len()),
             ("launch templates", self.launch_templates.len()),
             ("instances (terminated)", self.instances.len()),
             ("peering connections (and their routes on both sides)", self.peerings.len()),
@@ -179,6 +199,21 @@ pub enum DestroyStep {
         /// The VPC that uses it.
         vpc_id: String,
     },
+    /// Delete alias records of the VPC's load balancers (one change batch per zone).
+    DeleteRecords {
+        /// The zone and the records, exactly as read.
+        change: ZoneChange,
+    },
+    /// Delete a load balancer and wait until it is gone (its interfaces go with it).
+    DeleteLoadBalancer {
+        /// The load balancer.
+        load_balancer: ElbRef,
+    },
+    /// Delete a target group (once no load balancer uses it).
+    DeleteTargetGroup {
+        /// The target group.
+        target_group: ElbRef,
+    },
     /// Delete the VPC.
     DeleteVpc {
         /// `vpc-...`.
@@ -217,6 +252,11 @@ impl fmt::Display for DestroyStep {
             DestroyStep::DeleteSubnet { id } => write!(f, "delete subnet {id}"),
             DestroyStep::DeleteRouteTable { id } => write!(f, "delete route table {id}"),
             DestroyStep::DeleteDhcpOptions { id, .. } => write!(f, "delete DHCP options {id}"),
+            DestroyStep::DeleteRecords { change } => change.fmt(f),
+            DestroyStep::DeleteLoadBalancer { load_balancer } => {
+                write!(f, "delete load balancer {}", load_balancer.name)
+            }
+            DestroyStep::DeleteTargetGroup { target_group } => write!(f, "delete target group {}", target_group.name),
             DestroyStep::DeleteVpc { id } => write!(f, "delete VPC {id}"),
         }
     }
@@ -234,9 +274,13 @@ pub enum Scope {
 /// The plan that deletes everything in `c` (and, for [`Scope::Environment`], the instances still
 /// running and then the VPC). Every step is destructive. The waits are AWS's dependencies:
 /// - groups first, then the instances outside them, then the launch templates the groups used;
-/// - an internet gateway after the instances and NAT gateways (it cannot be detached while a
-///   public address is mapped), a NAT gateway's dynamic address after that NAT gateway;
-/// - leftover interfaces after the instances, NAT gateways and endpoints that left them;
+/// - the alias records of the VPC's load balancers, then the load balancers, then their target
+///   groups;
+/// - an internet gateway after the instances, NAT gateways and load balancers (it cannot be
+///   detached while a public address is mapped), a NAT gateway's dynamic address after that NAT
+///   gateway;
+/// - leftover interfaces after the instances, NAT gateways, endpoints and load balancers that left
+///   them;
 /// - a security group after every group's rules are revoked and after everything that used it;
 /// - a subnet after what lives in it and its route-table association; a route table after its
 ///   associations, subnets, peering routes and endpoints; the VPC after everything.
@@ -260,6 +304,18 @@ pub fn destroy_plan(c: &VpcContents, scope: Scope) -> Plan<DestroyStep> {
         }
         Scope::Part => groups,
     };
+    // The load balancers' names first, then the load balancers (their interfaces are in the
+    // subnets, their public addresses keep the internet gateway), then their target groups.
+    let records: Vec<usize> =
+        c.dns_records.iter().map(|z| add(&mut plan, DestroyStep::DeleteRecords { change: z.clone() }, &[])).collect();
+    let balancers: Vec<usize> = c
+        .load_balancers
+        .iter()
+        .map(|lb| add(&mut plan, DestroyStep::DeleteLoadBalancer { load_balancer: lb.clone() }, &records))
+        .collect();
+    for tg in &c.target_groups {
+        add(&mut plan, DestroyStep::DeleteTargetGroup { target_group: tg.clone() }, &balancers);
+    }
     let peerings: Vec<usize> =
         c.peerings.iter().map(|p| add(&mut plan, DestroyStep::DeletePeering { peering: p.clone() }, &[])).collect();
     let nats: Vec<(usize, &Vec<String>)> = c
@@ -277,9 +333,9 @@ pub fn destroy_plan(c: &VpcContents, scope: Scope) -> Plan<DestroyStep> {
     } else {
         vec![add(&mut plan, DestroyStep::DeleteEndpoints { ids: c.endpoints.clone() }, &[])]
     };
-    let occupants: Vec<usize> = [instances.as_slice(), &nat_ids, &endpoints].concat();
+    let occupants: Vec<usize> = [instances.as_slice(), &nat_ids, &endpoints, &balancers].concat();
     for igw in &c.internet_gateways {
-        let after = [instances.as_slice(), &nat_ids].concat();
+        let after = [instances.as_slice(), &nat_ids, &balancers].concat();
         add(&mut plan, DestroyStep::DeleteInternetGateway { id: igw.clone(), vpc_id: c.vpc_id.clone() }, &after);
     }
     for vgw in &c.vpn_gateways {

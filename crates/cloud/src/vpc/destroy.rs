@@ -14,7 +14,7 @@ impl Clients {
         let by_vpc = [vpc_id];
         // Every describe is independent: one round trip for all of them, a second for what depends
         // on the first (the NAT gateways' addresses, the subnets' interfaces).
-        let (instances, nats, endpoints, igws, vgws, groups, subnets, tables, vpcs, dhcp, peerings) = tokio::try_join!(
+        let (instances, nats, endpoints, igws, vgws, groups, subnets, tables, vpcs, dhcp, peerings, balancing) = tokio::try_join!(
             self.live_instances_in(vpc_id),
             self.nat_gateways_in(vpc_id, &["pending", "available", "failed"]),
             async {
@@ -51,7 +51,9 @@ impl Clients {
                     .classify("DescribeDhcpOptions")
             },
             self.peerings(Some(vpc_id)),
+            self.vpc_load_balancing(vpc_id),
         )?;
+        let (balancers, target_groups) = balancing;
         let mut c =
             VpcContents { vpc_id: vpc_id.into(), name: name.into(), instances, peerings, ..VpcContents::default() };
         c.nat_gateways = nats.iter().map(nat_allocations).collect();
@@ -93,13 +95,18 @@ impl Clients {
             let users = self.describe_vpcs(&[crate::ec2::Ec2Filter::eq("dhcp-options-id", current.as_str())]).await?;
             Ok::<_, CloudError>(users.iter().any(|v| v.vpc_id != vpc_id))
         };
-        let (dynamic, interfaces, (groups, mut templates), tagged, shared) = tokio::try_join!(
+        let balancer_names: Vec<String> = balancers.iter().map(|(_, dns)| dns.clone()).collect();
+        c.load_balancers = balancers.into_iter().map(|(r, _)| r).collect();
+        c.target_groups = target_groups;
+        let (dynamic, interfaces, (groups, mut templates), tagged, shared, records) = tokio::try_join!(
             self.dynamic_addresses(&c.nat_gateways),
             self.vpc_interfaces(vpc_id, &c.subnets),
             self.groups_in_subnets(&c.subnets),
             self.vpc_templates(vpc_id),
             shared,
+            self.aliases_of(&balancer_names),
         )?;
+        c.dns_records = records;
         c.dhcp_options = (!shared).then_some(current);
         c.dynamic_addresses = dynamic;
         c.network_interfaces = interfaces;
@@ -230,6 +237,11 @@ impl Clients {
                 )?;
                 gone(ec2.delete_dhcp_options().dhcp_options_id(id).send().await.classify("DeleteDhcpOptions"))
             }
+            DestroyStep::DeleteRecords { change } => {
+                self.change_records(&change.zone_id, &change.changes, "sila-vpc destroy").await.map(drop)
+            }
+            DestroyStep::DeleteLoadBalancer { load_balancer } => self.delete_load_balancer(&load_balancer.arn).await,
+            DestroyStep::DeleteTargetGroup { target_group } => self.delete_target_group(&target_group.arn).await,
             DestroyStep::DeleteVpc { id } => gone(ec2.delete_vpc().vpc_id(id).send().await.classify("DeleteVpc")),
         }
     }

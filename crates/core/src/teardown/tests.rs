@@ -26,6 +26,7 @@ fn sandbox() -> VpcContents {
             status: "active".into(),
             name: Some("sandbox-ci".into()),
         }],
+        ..VpcContents::default()
     }
 }
 
@@ -142,4 +143,28 @@ fn an_empty_vpc_is_one_read_and_one_deletion() {
     let plan = destroy_plan(&VpcContents { vpc_id: "vpc-9".into(), ..VpcContents::default() }, Scope::Environment);
     let shown: Vec<String> = plan.steps.iter().map(|s| s.step.to_string()).collect();
     assert_eq!(shown, ["terminate the instances left in vpc-9", "delete VPC vpc-9"]);
+}
+
+#[test]
+fn load_balancers_go_after_their_names_and_before_their_groups_subnets_and_gateway() {
+    use crate::dns::{ChangeAction, Record, RecordChange};
+    let mut c = sandbox();
+    c.load_balancers = vec![ElbRef { arn: "arn:lb".into(), name: "sandbox-web".into() }];
+    c.target_groups = vec![ElbRef { arn: "arn:tg".into(), name: "sandbox-web-80".into() }];
+    let record =
+        Record { name: "web-sandbox.example.com.".into(), kind: "A".into(), ttl: None, values: vec![], alias: None };
+    c.dns_records = vec![ZoneChange {
+        zone_id: "Z1".into(),
+        zone_name: "example.com.".into(),
+        changes: vec![RecordChange { action: ChangeAction::Delete, record, replaces: None }],
+    }];
+    let plan = destroy_plan(&c, Scope::Environment);
+    let id = |shown: &str| id_of(&plan, shown);
+    let lb = id("delete load balancer sandbox-web");
+    assert!(waits_for(&plan, lb, id("in zone example.com.: delete A web-sandbox.example.com. (0 )")));
+    assert!(waits_for(&plan, id("delete target group sandbox-web-80"), lb));
+    for later in ["delete subnet subnet-a", "delete security group sg-1", "detach and delete internet gateway igw-1"] {
+        assert!(waits_for(&plan, id(later), lb), "{later} waits for the load balancer");
+    }
+    assert_eq!(c.summary()[1], ("DNS records (aliases of its load balancers)", 1));
 }
