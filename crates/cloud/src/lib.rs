@@ -11,6 +11,7 @@ mod buckets;
 mod connect;
 pub mod ec2;
 pub mod elb;
+pub mod elb_apply;
 mod error;
 mod finders;
 pub mod hosts;
