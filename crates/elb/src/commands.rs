@@ -7,9 +7,8 @@ use serde::Serialize;
 use sila_cli::converge::{Decision, Mode};
 use sila_cli::{Failure, Settings, Table, UsageError};
 use sila_cloud::Clients;
-use sila_core::dns;
 use sila_core::elb::plan::{plan_delete, plan_update, ElbLive, ElbStep, Placement};
-use sila_core::elb::{certs, ElbSettings, LoadBalancerSpec};
+use sila_core::elb::{ElbSettings, LoadBalancerSpec};
 use sila_core::plan::Plan;
 use std::io::{BufRead as _, IsTerminal as _, Write as _};
 
@@ -97,63 +96,14 @@ fn spec_of(settings: &Settings, ctx: &Context<'_>, target: &HostclassArgs) -> an
     })
 }
 
-/// Where the load balancer goes: its metanetwork's subnets and group, and its certificate.
+/// Where the load balancer goes (its metanetwork's subnets and group, its certificate).
 async fn placement(ctx: &Context<'_>, spec: &LoadBalancerSpec) -> anyhow::Result<Placement> {
-    let meta = spec.meta_network.clone().unwrap_or_else(|| "intranet".to_string());
-    let subnets = ctx.facts.subnets.get(&meta).cloned().unwrap_or_default();
-    if subnets.is_empty() {
-        anyhow::bail!(
-            "metanetwork {meta} has no subnets in environment {}: the load balancer has nowhere to go",
-            ctx.env
-        );
-    }
-    let certificate = match &spec.certificate_name {
-        None => None,
-        Some(name) => {
-            let (acm, iam) = ctx.clients.certificates().await?;
-            Some(certs::choose(&acm, &iam, name).ok_or_else(|| {
-                anyhow::anyhow!("no certificate for {name} in ACM (issued) or among IAM server certificates: the HTTPS/TLS listener cannot be made; nothing changed")
-            })?)
-        }
-    };
-    Ok(Placement {
-        subnets,
-        security_groups: ctx.facts.groups.get(&meta).cloned().into_iter().collect(),
-        certificate,
-        vpc_id: ctx.facts.vpc_id.clone(),
-    })
+    Ok(ctx.clients.elb_placement(spec, &ctx.facts).await?)
 }
 
 /// What exists: the load balancer, the target groups of its name, and its zone's records.
 async fn read(ctx: &Context<'_>, spec: &LoadBalancerSpec, configured: bool) -> anyhow::Result<ElbLive> {
-    let clients = ctx.clients;
-    let names: Vec<String> = spec.target_groups.iter().map(|t| t.name.clone()).collect();
-    let prefix = sila_core::elb::names::target_group_name(&ctx.env, &spec.hostclass, spec.testing, 1);
-    let prefix = prefix.trim_end_matches('1').to_string();
-    // Every read at once: one round trip.
-    let (load_balancer, target_groups, zones) = tokio::try_join!(
-        clients.load_balancer(&spec.name),
-        clients.target_groups(&ctx.facts.vpc_id, &names, &prefix),
-        async {
-            if spec.dns_names.is_empty() {
-                Ok(Vec::new())
-            } else {
-                clients.hosted_zones().await
-            }
-        },
-    )?;
-    let domain = spec.dns_names.first().and_then(|n| n.split_once('.')).map(|(_, d)| d.to_string());
-    let zone = match domain {
-        None => None,
-        Some(domain) => match dns::zone_for(&zones, &domain, spec.internal) {
-            Some(zone) => Some((zone.clone(), clients.records(&zone.id).await?)),
-            None if configured => anyhow::bail!(
-                "domain_name {domain} has no hosted zone (sila-route53 list-zones): the load balancer's DNS name cannot be made; nothing changed"
-            ),
-            None => None,
-        },
-    };
-    Ok(ElbLive { load_balancer, target_groups, zone })
+    Ok(ctx.clients.read_elb(spec, &ctx.env, &ctx.facts, configured).await?)
 }
 
 /// A row of `list`.
