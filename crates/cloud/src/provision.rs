@@ -212,6 +212,7 @@ impl Clients {
                     subnets
                 },
                 termination_policies: g.termination_policies().to_vec(),
+                target_groups: g.target_group_arns().to_vec(),
                 tags: g
                     .tags()
                     .iter()
@@ -272,7 +273,16 @@ impl Clients {
 
     /// Creates group `spec.name`, or (with `update`) points the existing one at the new template
     /// version and sets its sizes, subnets, termination policies and tags in place.
-    pub async fn put_group(&self, spec: &GroupSpec, update: bool) -> Result<(), CloudError> {
+    ///
+    /// Its instances are registered with `spec.target_groups` through the group's own target-group
+    /// list (set at creation; on an update, those missing attached and those no longer wanted
+    /// detached, given the ARNs it has now in `current_target_groups`).
+    pub async fn put_group(
+        &self,
+        spec: &GroupSpec,
+        update: bool,
+        current_target_groups: &[String],
+    ) -> Result<(), CloudError> {
         let template = LaunchTemplateSpecification::builder()
             .launch_template_id(&spec.template_id)
             .version(&spec.template_version)
@@ -308,14 +318,47 @@ impl Clients {
                         .await
                         .classify("CreateOrUpdateTags")
                 },
+                self.register_target_groups(&spec.name, &spec.target_groups, current_target_groups),
             )?;
         } else {
             shaped!(self.autoscaling.create_auto_scaling_group())
                 .set_termination_policies(policies.or_else(|| Some(vec!["OldestLaunchTemplate".into()])))
                 .set_tags(Some(self.group_tags(spec)))
+                .set_target_group_arns((!spec.target_groups.is_empty()).then(|| spec.target_groups.clone()))
                 .send()
                 .await
                 .classify("CreateAutoScalingGroup")?;
+        }
+        Ok(())
+    }
+
+    /// Attaches the target groups of `wanted` that `group` lacks and detaches those of `current` no
+    /// longer wanted (nothing to do: no call).
+    async fn register_target_groups(
+        &self,
+        group: &str,
+        wanted: &[String],
+        current: &[String],
+    ) -> Result<(), CloudError> {
+        let attach: Vec<String> = wanted.iter().filter(|t| !current.contains(t)).cloned().collect();
+        let detach: Vec<String> = current.iter().filter(|t| !wanted.contains(t)).cloned().collect();
+        if !attach.is_empty() {
+            self.autoscaling
+                .attach_load_balancer_target_groups()
+                .auto_scaling_group_name(group)
+                .set_target_group_arns(Some(attach))
+                .send()
+                .await
+                .classify("AttachLoadBalancerTargetGroups")?;
+        }
+        if !detach.is_empty() {
+            self.autoscaling
+                .detach_load_balancer_target_groups()
+                .auto_scaling_group_name(group)
+                .set_target_group_arns(Some(detach))
+                .send()
+                .await
+                .classify("DetachLoadBalancerTargetGroups")?;
         }
         Ok(())
     }

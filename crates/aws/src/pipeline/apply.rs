@@ -2,12 +2,17 @@
 //! steps: its floating interfaces and (after a snapshot still being taken) its launch template
 //! version, then its group, then its scaling policies and scheduled actions. A sequence's first
 //! steps wait for the previous sequence's groups, or for its smoke tests when it has any; policies
-//! and schedules run beside the next sequence. A re-run with nothing to change calls nothing.
+//! and schedules run beside the next sequence. A hostclass's load balancer steps start with its
+//! sequence, beside its launch template; its group waits only for its target groups. A re-run with
+//! nothing to change calls nothing.
 
+use super::balancers::BalancerPlan;
 use super::read::Context;
 use super::RunArgs;
 use anyhow::bail;
-use sila_cli::{converge, Printer, Progress};
+use sila_cli::{converge, Printer, Progress, UsageError};
+use sila_cloud::elb_apply::ElbRun;
+use sila_core::elb::plan::ElbStep;
 use sila_core::pipeline::Pipeline;
 use sila_core::plan::Plan;
 use sila_core::spinup::{GroupPlan, GroupSpec, ProvisionPlan};
@@ -38,6 +43,8 @@ enum Work<'a> {
     Finish(&'a GroupPlan),
     /// The smoke tests of a sequence's hostclasses that have one.
     Smoke(u32, Vec<&'a GroupPlan>),
+    /// A step of a hostclass's load balancer plan (the index of its plan, and the step).
+    Balancer(usize, &'a BalancerPlan, &'a ElbStep),
 }
 
 impl fmt::Display for Work<'_> {
@@ -49,12 +56,13 @@ impl fmt::Display for Work<'_> {
             Work::Group(p) => write!(f, "group {}", p.group),
             Work::Finish(p) => write!(f, "scaling policies and scheduled actions of {}", p.group),
             Work::Smoke(sequence, _) => write!(f, "smoke tests of sequence {sequence}"),
+            Work::Balancer(_, b, step) => write!(f, "{step} (load balancer of {})", b.hostclass),
         }
     }
 }
 
-/// The steps of `plan`, sequence after sequence.
-fn steps(plan: &ProvisionPlan) -> Plan<Work<'_>> {
+/// The steps of `plan`, sequence after sequence, with each hostclass's load balancer steps.
+fn steps<'a>(plan: &'a ProvisionPlan, balancers: &'a [BalancerPlan]) -> Plan<Work<'a>> {
     let mut steps = Plan::new();
     let mut gate: Vec<usize> = Vec::new();
     let mut sequences: Vec<u32> = plan.groups.iter().map(|p| p.sequence).collect();
@@ -68,6 +76,20 @@ fn steps(plan: &ProvisionPlan) -> Plan<Work<'_>> {
                 before_template.push(steps.add(Work::Snapshot(p, id), gate.clone()).id);
             }
             let mut before_group = vec![steps.add(Work::Template(p), before_template).id];
+            if let Some((index, b)) = balancers.iter().enumerate().find(|(_, b)| b.hostclass == p.hostclass) {
+                let mut ids: Vec<usize> = Vec::new();
+                for planned in &b.plan.steps {
+                    let mut after = gate.clone();
+                    after.extend(planned.after.iter().map(|a| ids[*a]));
+                    let id = steps.add(Work::Balancer(index, b, &planned.step), after).id;
+                    ids.push(id);
+                    // The group registers with its target groups: it waits for them, not for the
+                    // load balancer.
+                    if matches!(planned.step, ElbStep::CreateTargetGroup { .. }) {
+                        before_group.push(id);
+                    }
+                }
+            }
             for interface in &p.interfaces {
                 before_group.push(steps.add(Work::Interface(p, interface), gate.clone()).id);
             }
@@ -87,6 +109,7 @@ pub(crate) async fn apply(
     args: &RunArgs,
     pipeline: &Pipeline,
     plan: &ProvisionPlan,
+    balancers: &[BalancerPlan],
     printer: &Printer,
 ) -> anyhow::Result<()> {
     if printer.json() && args.dry_run {
@@ -94,6 +117,7 @@ pub(crate) async fn apply(
     }
     if !printer.json() {
         let mut text = plan.render(&pipeline.path, &ctx.env);
+        text.push_str(&super::balancers::render(balancers));
         if args.dry_run {
             text.push_str("dry run: nothing changed\n");
         }
@@ -102,12 +126,26 @@ pub(crate) async fn apply(
     if args.dry_run {
         return Ok(());
     }
+    // A load balancer change that deletes something is not spinup's to make unasked.
+    let destructive: Vec<String> = balancers
+        .iter()
+        .flat_map(|b| b.plan.destructive().into_iter().map(move |s| format!("{} ({})", s.step, b.hostclass)))
+        .collect();
+    if !destructive.is_empty() {
+        return Err(UsageError(format!(
+            "nothing changed: the load balancer plan deletes ({}); run sila-elb update --hostclass H --allow-destructive first",
+            destructive.join("; ")
+        ))
+        .into());
+    }
     let deadline = Instant::now() + args.deadline;
-    let graph = steps(plan);
+    let graph = steps(plan, balancers);
+    let runs: Vec<ElbRun<'_>> =
+        balancers.iter().map(|b| ElbRun::new(&ctx.clients, b.spec.kind, b.place.clone(), &b.live)).collect();
     // The launch template (id, version) each group launches from, once its template step is done.
     let templates: Mutex<BTreeMap<&str, (String, String)>> = Mutex::new(BTreeMap::new());
     let ran = converge::apply(&graph, CONCURRENCY, ToString::to_string, |s| {
-        let templates = &templates;
+        let (templates, runs) = (&templates, &runs);
         async move {
             let done = match &s.step {
                 Work::Snapshot(p, id) => {
@@ -123,8 +161,17 @@ pub(crate) async fn apply(
                 }
                 Work::Group(p) => {
                     let template = templates.lock().unwrap_or_else(|e| e.into_inner()).get(p.hostclass.as_str()).cloned();
-                    group(ctx, p, template.unwrap_or_default()).await
+                    let run = balancers.iter().position(|b| b.hostclass == p.hostclass).map(|i| &runs[i]);
+                    let arns: Result<Vec<String>, _> = match run {
+                        Some(run) => p.target_groups.iter().map(|name| run.target_group(name)).collect(),
+                        None => Ok(Vec::new()),
+                    };
+                    match arns {
+                        Ok(arns) => group(ctx, p, template.unwrap_or_default(), arns).await,
+                        Err(e) => Err(e.into()),
+                    }
                 }
+                Work::Balancer(index, _, step) => runs[*index].step(step).await.map_err(anyhow::Error::from),
                 Work::Finish(p) => finish(ctx, p).await,
                 Work::Smoke(sequence, batch) => wait_for_smoke(ctx, batch, deadline).await.map_err(|e| {
                     let earlier: Vec<&str> =
@@ -167,7 +214,12 @@ async fn template(ctx: &Context, p: &GroupPlan) -> anyhow::Result<(String, Strin
     Ok(ctx.clients.put_launch_template(&name, p.template_id.as_deref(), &p.template).await?)
 }
 
-async fn group(ctx: &Context, p: &GroupPlan, (template_id, template_version): (String, String)) -> anyhow::Result<()> {
+async fn group(
+    ctx: &Context,
+    p: &GroupPlan,
+    (template_id, template_version): (String, String),
+    target_groups: Vec<String>,
+) -> anyhow::Result<()> {
     if p.group_unchanged {
         return Ok(());
     }
@@ -179,8 +231,9 @@ async fn group(ctx: &Context, p: &GroupPlan, (template_id, template_version): (S
         subnets: p.subnets.clone(),
         termination_policies: p.termination_policies.clone(),
         tags: p.tags.clone(),
+        target_groups,
     };
-    Ok(ctx.clients.put_group(&spec, !p.create).await?)
+    Ok(ctx.clients.put_group(&spec, !p.create, &p.current_target_groups).await?)
 }
 
 async fn finish(ctx: &Context, p: &GroupPlan) -> anyhow::Result<()> {
@@ -259,7 +312,7 @@ mod tests {
         db.snapshot = Some(("snap-1".into(), true));
         let plan =
             ProvisionPlan { groups: vec![db, row(2, "mhcweb", false), row(3, "mhcapi", false)], ..Default::default() };
-        let graph = steps(&plan);
+        let graph = steps(&plan, &[]);
         let shown: Vec<(String, Vec<usize>)> =
             graph.steps.iter().map(|s| (s.step.to_string(), s.after.clone())).collect();
         let expected: Vec<(&str, Vec<usize>)> = vec![

@@ -12,6 +12,9 @@ pub(crate) struct Removed {
     pub(crate) hostclass: String,
     pub(crate) groups: Vec<String>,
     pub(crate) launch_template: String,
+    /// Its load balancers (with their target groups and alias records).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(crate) load_balancers: Vec<String>,
 }
 
 /// Removes the groups and launch templates of `pipeline`'s hostclasses; prints what (text output
@@ -29,12 +32,13 @@ pub(crate) async fn take_down(
         }
     }
     let mut existing = ctx.clients.environment_groups(&ctx.env).await?;
-    let removed: Vec<Removed> = hostclasses
+    let mut removed: Vec<Removed> = hostclasses
         .iter()
         .map(|h| Removed {
             hostclass: h.to_string(),
             groups: existing.remove(*h).unwrap_or_default().into_iter().map(|g| g.name).collect(),
             launch_template: format!("{}_{h}", ctx.env),
+            load_balancers: Vec::new(),
         })
         .collect();
     if !dry_run {
@@ -44,11 +48,23 @@ pub(crate) async fn take_down(
         let ids: Vec<String> = ctx.clients.launch_templates_named(&names).await?.into_values().collect();
         ctx.clients.delete_launch_templates(&ids).await?;
     }
+    // The load balancers last: the groups no longer register with their target groups.
+    let mut balancers = super::balancers::take_down(ctx, &hostclasses, dry_run).await?;
+    for r in &mut removed {
+        r.load_balancers = balancers.remove(&r.hostclass).unwrap_or_default();
+    }
     if !printer.json() {
         let mut text = String::new();
         for r in &removed {
             let groups = if r.groups.is_empty() { "no group".to_string() } else { r.groups.join(" ") };
-            text.push_str(&format!("  - {}: {groups}, launch template {}\n", r.hostclass, r.launch_template));
+            let balancers = match r.load_balancers.as_slice() {
+                [] => String::new(),
+                names => format!(", load balancer {}", names.join(" ")),
+            };
+            text.push_str(&format!(
+                "  - {}: {groups}, launch template {}{balancers}\n",
+                r.hostclass, r.launch_template
+            ));
         }
         text.push_str(if dry_run { "dry run: nothing changed" } else { "spindown done" });
         printer.line(&text)?;

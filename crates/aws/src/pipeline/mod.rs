@@ -5,6 +5,7 @@
 //! after the previous sequence's groups (and smoke tests). [`down`] takes pipelines down.
 
 mod apply;
+mod balancers;
 mod down;
 pub(crate) mod read;
 
@@ -103,19 +104,21 @@ fn load_pipeline(path: &std::path::Path) -> anyhow::Result<Pipeline> {
 }
 
 /// Plans a spinup from what was read: the stages, then the pure plan; its warnings are logged.
-fn plan(
+async fn plan(
     settings: &Settings,
     ctx: &Context,
     reads: &sila_core::spinup::SpinupReads,
     args: &RunArgs,
     pipeline: &Pipeline,
-) -> anyhow::Result<ProvisionPlan> {
+    spun_down: bool,
+) -> anyhow::Result<(ProvisionPlan, Vec<balancers::BalancerPlan>)> {
     let input = read::plan_input(settings, ctx, args, pipeline)?;
     let plan = plan_pipeline(&input, reads).map_err(anyhow::Error::msg)?;
     for warning in &plan.warnings {
         tracing::warn!("{warning}");
     }
-    Ok(plan)
+    let balancers = balancers::plan(ctx, &input.load_balancers, spun_down).await?;
+    Ok((plan, balancers))
 }
 
 /// Runs `spinup`.
@@ -177,9 +180,9 @@ pub(crate) async fn spindown_and_up(settings: &Settings, args: &SpindownArgs) ->
     };
     let (ctx, mut reads) = context_with_reads(settings, &pipeline).await?;
     reads.spun_down(&ctx.env, &pipeline);
-    let planned = plan(settings, &ctx, &reads, &run, &pipeline)?;
+    let (planned, balancers) = plan(settings, &ctx, &reads, &run, &pipeline, true).await?;
     let removed = take_down(&ctx, &pipeline, args.dry_run, &printer).await?;
-    apply::apply(&ctx, &run, &pipeline, &planned, &printer).await.with_context(|| {
+    apply::apply(&ctx, &run, &pipeline, &planned, &balancers, &printer).await.with_context(|| {
         let groups: Vec<&str> = removed.iter().flat_map(|r| r.groups.iter().map(String::as_str)).collect();
         let templates: Vec<&str> = removed.iter().map(|r| r.launch_template.as_str()).collect();
         format!(
@@ -198,8 +201,8 @@ pub(crate) async fn spindown_and_up(settings: &Settings, args: &SpindownArgs) ->
 async fn run_pipeline(settings: &Settings, args: &RunArgs, pipeline: &Pipeline) -> anyhow::Result<()> {
     let printer = settings.printer();
     let (ctx, reads) = context_with_reads(settings, pipeline).await?;
-    let planned = plan(settings, &ctx, &reads, args, pipeline)?;
-    apply::apply(&ctx, args, pipeline, &planned, &printer).await?;
+    let (planned, balancers) = plan(settings, &ctx, &reads, args, pipeline, false).await?;
+    apply::apply(&ctx, args, pipeline, &planned, &balancers, &printer).await?;
     if printer.json() {
         printer.print_json(&planned.view())?;
     }

@@ -136,5 +136,6 @@ pub(crate) fn plan_input<'a>(
         epoch: sila_core::epoch_seconds(),
         hostclasses,
         services,
+        load_balancers: super::balancers::specs(settings, &ctx.env, pipeline, args.testing)?,
     })
 }

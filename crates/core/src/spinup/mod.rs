@@ -13,7 +13,7 @@ pub mod settings;
 pub mod state;
 mod view;
 
-pub use plan::{plan_pipeline, GroupPlan, ProvisionPlan, SpinupInput, SpinupReads};
+pub use plan::{plan_pipeline, target_group_of_arn, GroupPlan, ProvisionPlan, SpinupInput, SpinupReads};
 pub use settings::{HostclassSettings, ServiceHostclasses};
 pub use state::{EnvironmentFacts, GroupSpec, GroupState, TemplateSpec};
 pub use view::GroupView;

@@ -69,6 +69,8 @@ pub struct SpinupInput<'a> {
     pub hostclasses: BTreeMap<String, HostclassSettings>,
     /// The service hostclasses whose addresses go into user data.
     pub services: ServiceHostclasses,
+    /// The load balancer of each hostclass that has one (`elb = true`).
+    pub load_balancers: BTreeMap<String, crate::elb::LoadBalancerSpec>,
 }
 
 /// What apply does for one row (the view `--dry-run` prints is [`super::GroupView`]).
@@ -116,6 +118,12 @@ pub struct GroupPlan {
     pub unchanged: bool,
     /// Why an existing group changes.
     pub changes: Vec<&'static str>,
+    /// The load balancer its instances serve, by name.
+    pub load_balancer: Option<String>,
+    /// The names of the target groups it registers with (its load balancer's).
+    pub target_groups: Vec<String>,
+    /// The ARNs of the target groups it registers with now.
+    pub current_target_groups: Vec<String>,
 }
 
 /// The plan of a spinup: its groups in sequence order, and warnings that change nothing.
@@ -308,6 +316,13 @@ pub fn plan_pipeline(input: &SpinupInput<'_>, reads: &SpinupReads) -> Result<Pro
                 tags,
                 smoke_test: row.smoke_test && !input.no_smoke_test,
                 snapshot: snapshot.map(|(id, _, completed)| (id, !completed)),
+                load_balancer: input.load_balancers.get(h).map(|lb| lb.name.clone()),
+                target_groups: input
+                    .load_balancers
+                    .get(h)
+                    .map(|lb| lb.target_groups.iter().map(|t| t.name.clone()).collect())
+                    .unwrap_or_default(),
+                current_target_groups: existing.first().map(|g| g.target_groups.clone()).unwrap_or_default(),
                 ..GroupPlan::default()
             };
             decide_changes(&mut planned, existing.first(), row);
@@ -324,6 +339,11 @@ pub fn plan_pipeline(input: &SpinupInput<'_>, reads: &SpinupReads) -> Result<Pro
         return Err(format!("nothing changed; {}", missing.join("; ")));
     }
     Ok(plan)
+}
+
+/// The name in a target group ARN (`arn:aws:elasticloadbalancing:...:targetgroup/<name>/<id>`).
+pub fn target_group_of_arn(arn: &str) -> Option<&str> {
+    arn.split_once(":targetgroup/").and_then(|(_, rest)| rest.split('/').next())
 }
 
 /// Why an existing group changes (what `--dry-run` says), and whether anything changes at all.
@@ -349,6 +369,13 @@ fn decide_changes(p: &mut GroupPlan, existing: Option<&GroupState>, row: &Pipeli
         }
         if !p.tags.iter().all(|(k, v)| g.tags.get(k) == Some(v)) {
             p.changes.push("tags");
+        }
+        let mut registered: Vec<&str> = g.target_groups.iter().filter_map(|arn| target_group_of_arn(arn)).collect();
+        registered.sort_unstable();
+        let mut wanted: Vec<&str> = p.target_groups.iter().map(String::as_str).collect();
+        wanted.sort_unstable();
+        if registered != wanted {
+            p.changes.push("target groups");
         }
     }
     // Only the group's own settings are listed so far; policies and actions come next.

@@ -73,6 +73,8 @@ pub struct GroupState {
     pub termination_policies: Vec<String>,
     /// Its tags that propagate at launch.
     pub tags: BTreeMap<String, String>,
+    /// The ARNs of the target groups it registers its instances with.
+    pub target_groups: Vec<String>,
 }
 
 /// What a group is set to.
@@ -92,4 +94,6 @@ pub struct GroupSpec {
     pub termination_policies: Vec<String>,
     /// Its tags, propagated at launch.
     pub tags: Vec<(String, String)>,
+    /// The ARNs of the target groups its instances are registered with.
+    pub target_groups: Vec<String>,
 }

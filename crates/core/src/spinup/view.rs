@@ -39,6 +39,9 @@ pub struct GroupView {
     pub unchanged: bool,
     /// What changes in an existing group.
     pub changes: Vec<&'static str>,
+    /// The load balancer its instances serve (`elb = true`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub load_balancer: Option<String>,
 }
 
 impl From<&GroupPlan> for GroupView {
@@ -58,6 +61,7 @@ impl From<&GroupPlan> for GroupView {
             snapshot: p.snapshot.as_ref().map(|(id, _)| id.clone()),
             unchanged: p.unchanged,
             changes: p.changes.clone(),
+            load_balancer: p.load_balancer.clone(),
         }
     }
 }
@@ -74,7 +78,7 @@ impl ProvisionPlan {
         let mut text = format!("spinup {} in {env} ({} hostclass(es))\n", pipeline.display(), self.groups.len());
         for p in self.view() {
             text.push_str(&format!(
-                "  sequence {}: {} {} {} from {} in {} (min {}, desired {}, max {}, {} scheduled action(s)){}{}{}\n",
+                "  sequence {}: {} {} {} from {} in {} (min {}, desired {}, max {}, {} scheduled action(s)){}{}{}{}\n",
                 p.sequence,
                 if p.create {
                     "+ create".to_string()
@@ -94,6 +98,7 @@ impl ProvisionPlan {
                 if p.smoke_test { ", smoke test" } else { "" },
                 if p.static_ips.is_empty() { String::new() } else { format!(", static {}", p.static_ips.join(" ")) },
                 p.snapshot.as_ref().map(|s| format!(", volume from {s}")).unwrap_or_default(),
+                p.load_balancer.as_ref().map(|l| format!(", behind load balancer {l}")).unwrap_or_default(),
             ));
         }
         text

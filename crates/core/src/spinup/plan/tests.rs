@@ -8,7 +8,7 @@ use std::path::Path;
 
 const AWS_INI: &str = "[disco_aws]\ndefault_meta_network=intranet\ndefault_ssh_key_name=None\n\
 logger_hostclass=mhclogger\n\n\
-[mhcweb]\nmeta_network=dmz\ntags=team:web\n\n\
+[mhcweb]\nmeta_network=dmz\ntags=team:web\nelb=yes\n\n\
 [mhcdb]\nip_address=+10\n\n\
 [mhclogger]\nip_address=10.0.0.20\n";
 
@@ -78,6 +78,11 @@ fn plan_of(pipeline: &Pipeline, reads: &SpinupReads) -> Result<ProvisionPlan, St
         epoch: 1_700_000_000,
         hostclasses,
         services: ServiceHostclasses::of(&aws),
+        load_balancers: ["mhcdb", "mhcweb"]
+            .into_iter()
+            .filter_map(|h| crate::elb::ElbSettings::resolve(&aws, h, "ci").unwrap())
+            .map(|s| (s.hostclass.clone(), crate::elb::LoadBalancerSpec::of(&s, "ci", false).unwrap()))
+            .collect(),
     };
     plan_pipeline(&input, reads)
 }
@@ -99,6 +104,11 @@ fn applied(plan: &ProvisionPlan, mut reads: SpinupReads) -> SpinupReads {
                 template: Some(template),
                 subnets,
                 tags: p.tags.iter().cloned().collect(),
+                target_groups: p
+                    .target_groups
+                    .iter()
+                    .map(|t| format!("arn:aws:elasticloadbalancing:us-west-2:1:targetgroup/{t}/0f"))
+                    .collect(),
                 ..GroupState::default()
             }],
         );
@@ -190,7 +200,7 @@ fn rows_that_cannot_start_are_all_named_and_nothing_is_planned() {
     live.facts.subnet_cidrs.clear(); // the static address can no longer be placed
     let err = plan_of(&pipeline(csv), &live).unwrap_err();
     assert!(err.starts_with("nothing changed; "), "{err}");
-    assert!(err.contains("aws.ini:11: [mhcdb] ip_address: environment ci has no \"intranet\" subnets"), "{err}");
+    assert!(err.contains("aws.ini:12: [mhcdb] ip_address: environment ci has no \"intranet\" subnets"), "{err}");
     assert!(err.contains("pipeline.csv:3: mhcnothing: no image"), "{err}");
 }
 
@@ -202,4 +212,26 @@ fn two_groups_for_one_hostclass_stop_the_plan() {
     live.groups.insert("mhcweb".into(), vec![group("ci_mhcweb_1"), group("ci_mhcweb_2")]);
     let err = plan_of(&pipeline, &live).unwrap_err();
     assert_eq!(err, "mhcweb: more than one autoscaling group (ci_mhcweb_1, ci_mhcweb_2); remove the extra ones first");
+}
+
+#[test]
+fn a_load_balanced_hostclass_registers_with_its_target_groups() {
+    let pipeline = pipeline(CSV);
+    let plan = plan_of(&pipeline, &reads()).unwrap();
+    let web = plan.groups.iter().find(|p| p.hostclass == "mhcweb").unwrap();
+    assert_eq!(web.load_balancer.as_deref(), Some("ci-mhcweb"));
+    assert_eq!(web.target_groups, ["ci-mhcweb-80"]);
+    assert!(plan.render(std::path::Path::new("p.csv"), "ci").contains(", behind load balancer ci-mhcweb"));
+    let db = plan.groups.iter().find(|p| p.hostclass == "mhcdb").unwrap();
+    assert!(db.target_groups.is_empty());
+
+    // Registered: nothing changes. A group that is not registered (made before elb was set) is.
+    let mut reads = applied(&plan, reads());
+    let again = plan_of(&pipeline, &reads).unwrap();
+    assert!(again.groups.iter().all(|p| p.unchanged), "{:?}", again.view());
+    reads.groups.get_mut("mhcweb").unwrap()[0].target_groups.clear();
+    let changed = plan_of(&pipeline, &reads).unwrap();
+    let web = changed.groups.iter().find(|p| p.hostclass == "mhcweb").unwrap();
+    assert_eq!(web.changes, ["target groups"]);
+    assert!(!web.group_unchanged);
 }

@@ -1,0 +1,138 @@
+//! The load balancers of a pipeline's hostclasses (`elb = true`): their specs from the settings,
+//! what exists read before planning (all hostclasses side by side), their plans, and taking them
+//! away on spindown. Spinup runs their steps in its own graph (see `apply`), so a sequence's load
+//! balancers are made beside its launch templates and groups.
+
+use super::read::Context;
+use sila_cli::{converge, Settings};
+use sila_cloud::elb_apply::ElbRun;
+use sila_core::elb::plan::{owned, plan_delete, plan_update, ElbLive, ElbStep, Placement};
+use sila_core::elb::{ElbSettings, LoadBalancerSpec};
+use sila_core::pipeline::Pipeline;
+use sila_core::plan::Plan;
+use std::collections::BTreeMap;
+
+/// One hostclass's load balancer: what it should be, where, what exists, and the plan between.
+pub(crate) struct BalancerPlan {
+    pub(crate) hostclass: String,
+    pub(crate) spec: LoadBalancerSpec,
+    pub(crate) place: Placement,
+    pub(crate) live: ElbLive,
+    pub(crate) plan: Plan<ElbStep>,
+}
+
+/// The load balancer spec of each of `pipeline`'s hostclasses that has `elb = true` in `env`; a
+/// configuration error names its file and line.
+pub(crate) fn specs(
+    settings: &Settings,
+    env: &str,
+    pipeline: &Pipeline,
+    testing: bool,
+) -> anyhow::Result<BTreeMap<String, LoadBalancerSpec>> {
+    let aws = settings.aws()?;
+    let mut specs = BTreeMap::new();
+    for row in &pipeline.rows {
+        if specs.contains_key(&row.hostclass) {
+            continue;
+        }
+        if let Some(s) = ElbSettings::resolve(aws, &row.hostclass, env).map_err(anyhow::Error::msg)? {
+            let spec =
+                LoadBalancerSpec::of(&s, env, testing).map_err(|e| anyhow::anyhow!("[{}] {e}", row.hostclass))?;
+            specs.insert(row.hostclass.clone(), spec);
+        }
+    }
+    Ok(specs)
+}
+
+/// Reads what exists of each load balancer (side by side) and plans it. With `spun_down`, plans
+/// as if the pipeline's spindown had taken them away (spindownandup).
+pub(crate) async fn plan(
+    ctx: &Context,
+    specs: &BTreeMap<String, LoadBalancerSpec>,
+    spun_down: bool,
+) -> anyhow::Result<Vec<BalancerPlan>> {
+    let reads = specs.iter().map(|(hostclass, spec)| async move {
+        let (place, mut live) = tokio::try_join!(
+            ctx.clients.elb_placement(spec, &ctx.facts),
+            ctx.clients.read_elb(spec, &ctx.env, &ctx.facts, true),
+        )?;
+        if spun_down {
+            forget(&mut live, spec);
+        }
+        let plan = plan_update(spec, &place, &live).map_err(anyhow::Error::msg)?;
+        Ok::<_, anyhow::Error>(BalancerPlan { hostclass: hostclass.clone(), spec: spec.clone(), place, live, plan })
+    });
+    futures::future::try_join_all(reads).await
+}
+
+/// `live` as it will be once spindown took this hostclass's load balancer away.
+fn forget(live: &mut ElbLive, spec: &LoadBalancerSpec) {
+    if let Some(lb) = live.load_balancer.take().filter(|l| owned(&l.tags, &spec.tags)) {
+        if let Some((_, records)) = &mut live.zone {
+            records.retain(|r| r.alias.as_ref().is_none_or(|a| !sila_core::dns::same_name(&a.dns_name, &lb.dns_name)));
+        }
+    }
+    live.target_groups.retain(|t| !owned(&t.tags, &spec.tags));
+}
+
+/// The plans as people read them (nothing for a load balancer that is as wanted).
+pub(crate) fn render(plans: &[BalancerPlan]) -> String {
+    let mut text = String::new();
+    for b in plans.iter().filter(|b| !b.plan.is_empty()) {
+        text.push_str(&format!("  load balancer {} of {}: ", b.spec.name, b.hostclass));
+        text.push_str(&b.plan.render(ToString::to_string));
+    }
+    text
+}
+
+/// Takes away the load balancers (testing ones too) of `hostclasses` in the environment: their
+/// alias records, the load balancers, their target groups. Returns their names by hostclass.
+pub(crate) async fn take_down(
+    ctx: &Context,
+    hostclasses: &[&str],
+    dry_run: bool,
+) -> anyhow::Result<BTreeMap<String, Vec<String>>> {
+    let found = ctx.clients.environment_load_balancers(&ctx.env).await?;
+    let mut removed: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut work = Vec::new();
+    for lb in &found {
+        let Some(hostclass) = lb.tags.get("hostclass").filter(|h| hostclasses.contains(&h.as_str())) else { continue };
+        let testing = lb.tags.get("is_testing").is_some_and(|t| t == "1");
+        let Ok(spec) = LoadBalancerSpec::identity(&ctx.env, hostclass, testing, None) else { continue };
+        if spec.name != lb.name {
+            continue;
+        }
+        removed.entry(hostclass.clone()).or_default().push(lb.name.clone());
+        work.push(spec);
+    }
+    if dry_run {
+        return Ok(removed);
+    }
+    let runs = work.iter().map(|spec| async move {
+        let mut live = ctx.clients.read_elb(spec, &ctx.env, &ctx.facts, false).await?;
+        // Its alias records, in whichever zone they are.
+        if let Some(lb) = &live.load_balancer {
+            let aliases = ctx.clients.aliases_of(std::slice::from_ref(&lb.dns_name)).await?;
+            live.zone = None;
+            let mut plan = plan_delete(spec, &live).map_err(anyhow::Error::msg)?;
+            let mut with_names = Plan::new();
+            let mut first = Vec::new();
+            for change in aliases {
+                first.push(with_names.add(ElbStep::Dns(change), []).destructive(true).id);
+            }
+            let offset = with_names.steps.len();
+            for s in plan.steps.drain(..) {
+                let after: Vec<usize> =
+                    if s.after.is_empty() { first.clone() } else { s.after.iter().map(|a| a + offset).collect() };
+                with_names.add(s.step, after).destructive(true);
+            }
+            let run = ElbRun::new(&ctx.clients, spec.kind, Placement::default(), &live);
+            converge::apply(&with_names, 8, ToString::to_string, |s| run.step(&s.step))
+                .await
+                .map_err(converge::StepsFailed::into_error)?;
+        }
+        Ok::<_, anyhow::Error>(())
+    });
+    futures::future::try_join_all(runs).await?;
+    Ok(removed)
+}
