@@ -216,13 +216,13 @@ impl Clients {
         Ok((balancers, groups))
     }
 
-    /// The target groups of VPC `vpc_id` named `names` or whose name starts with `prefix`, with
-    /// their attributes and tags (the caller decides which are its own by their tags).
+    /// The target groups named `names` or whose name starts with one of `prefixes` (names are the
+    /// account's, one listing for all), with their attributes and tags (the caller decides which
+    /// are its own by their tags).
     pub async fn target_groups(
         &self,
-        vpc_id: &str,
         names: &[String],
-        prefix: &str,
+        prefixes: &[String],
     ) -> Result<Vec<LiveTargetGroup>, CloudError> {
         let mut all = Vec::new();
         let mut marker = None;
@@ -237,8 +237,10 @@ impl Clients {
         }
         let chosen: Vec<_> = all
             .into_iter()
-            .filter(|t| t.vpc_id() == Some(vpc_id))
-            .filter(|t| t.target_group_name().is_some_and(|n| names.iter().any(|w| w == n) || n.starts_with(prefix)))
+            .filter(|t| {
+                t.target_group_name()
+                    .is_some_and(|n| names.iter().any(|w| w == n) || prefixes.iter().any(|p| n.starts_with(p.as_str())))
+            })
             .collect();
         let arns: Vec<String> = chosen.iter().filter_map(|t| t.target_group_arn().map(str::to_string)).collect();
         let tags = self.elb_tags(&arns).await?;

@@ -1,89 +1,109 @@
-//! What a load balancer plan is decided from, read for `sila-elb` and spinup alike: the load
-//! balancer and target groups as they exist, its zone's records, and its placement (the
-//! metanetwork's subnets and group, the certificate of its secure listeners).
+//! What load balancer plans are decided from, read for `sila-elb` and spinup alike, for any number
+//! of hostclasses in the same round trips: each load balancer, the target groups of their names
+//! (one listing), the zones of their DNS names and those zones' records (one listing, then each
+//! zone once), and the certificates when a listener is HTTPS or TLS (one listing of each kind).
 
 use crate::{Clients, CloudError};
 use sila_core::dns;
-use sila_core::elb::plan::{ElbLive, Placement};
-use sila_core::elb::{certs, names, LoadBalancerSpec};
-use sila_core::spinup::EnvironmentFacts;
+use sila_core::elb::certs::{AcmCertificate, ServerCertificate};
+use sila_core::elb::plan::ElbLive;
+use sila_core::elb::{names, LoadBalancerSpec};
+use std::collections::BTreeMap;
+
+/// What was read for a set of load balancers.
+#[derive(Debug, Clone, Default)]
+pub struct ElbReads {
+    /// What exists of each, in the order of the specs.
+    pub live: Vec<ElbLive>,
+    /// The issued ACM certificates and the IAM server certificates (read only when a listener
+    /// needs one).
+    pub certificates: (Vec<AcmCertificate>, Vec<ServerCertificate>),
+}
+
+/// The names of a load balancer's target groups start with this (`<env>-<hostclass>[-test]-`).
+fn target_group_prefix(env: &str, spec: &LoadBalancerSpec) -> String {
+    names::target_group_name(env, &spec.hostclass, spec.testing, 1).trim_end_matches('1').to_string()
+}
 
 impl Clients {
-    /// What exists of `spec`'s load balancer in environment `env` (VPC of `facts`): the load
-    /// balancer, the target groups of its names, and the records of its zone. With `configured`,
-    /// a domain that has no hosted zone is an error (its DNS names could not be made).
-    pub async fn read_elb(
+    /// What exists of each of `specs` in environment `env`. With `configured`, a domain that has
+    /// no hosted zone is an error (its DNS names could not be made).
+    pub async fn read_elbs(
         &self,
-        spec: &LoadBalancerSpec,
+        specs: &[LoadBalancerSpec],
         env: &str,
-        facts: &EnvironmentFacts,
         configured: bool,
-    ) -> Result<ElbLive, CloudError> {
-        let wanted: Vec<String> = spec.target_groups.iter().map(|t| t.name.clone()).collect();
-        let prefix = names::target_group_name(env, &spec.hostclass, spec.testing, 1);
-        let prefix = prefix.trim_end_matches('1').to_string();
-        // Every read at once: one round trip.
-        let (load_balancer, target_groups, zones) = tokio::try_join!(
-            self.load_balancer(&spec.name),
-            self.target_groups(&facts.vpc_id, &wanted, &prefix),
+    ) -> Result<ElbReads, CloudError> {
+        if specs.is_empty() {
+            return Ok(ElbReads::default());
+        }
+        let wanted: Vec<String> = specs.iter().flat_map(|s| s.target_groups.iter().map(|t| t.name.clone())).collect();
+        let prefixes: Vec<String> = specs.iter().map(|s| target_group_prefix(env, s)).collect();
+        let secure = specs.iter().any(|s| s.certificate_name.is_some());
+        // Every read at once: one round trip, then the records of the zones found.
+        let (balancers, groups, zones, certificates) = tokio::try_join!(
+            futures::future::try_join_all(specs.iter().map(|s| self.load_balancer(&s.name))),
+            self.target_groups(&wanted, &prefixes),
             async {
-                if spec.dns_names.is_empty() {
+                if specs.iter().all(|s| s.dns_names.is_empty()) {
                     Ok(Vec::new())
                 } else {
                     self.hosted_zones().await
                 }
             },
-        )?;
-        let domain = spec.dns_names.first().and_then(|n| n.split_once('.')).map(|(_, d)| d.to_string());
-        let zone = match domain {
-            None => None,
-            Some(domain) => match dns::zone_for(&zones, &domain, spec.internal) {
-                Some(zone) => Some((zone.clone(), self.records(&zone.id).await?)),
-                None if configured => {
-                    return Err(CloudError::config(format!(
-                        "domain_name {domain} of hostclass {} has no hosted zone (sila-route53 list-zones): the load balancer's DNS name cannot be made; nothing changed",
-                        spec.hostclass
-                    )))
+            async {
+                if secure {
+                    self.certificates().await
+                } else {
+                    Ok((Vec::new(), Vec::new()))
                 }
-                None => None,
             },
-        };
-        Ok(ElbLive { load_balancer, target_groups, zone })
-    }
-
-    /// Where `spec`'s load balancer goes in the environment of `facts`: its metanetwork's subnets
-    /// and security group, and the certificate its HTTPS or TLS listeners present (an error
-    /// before anything is made when there is none).
-    pub async fn elb_placement(
-        &self,
-        spec: &LoadBalancerSpec,
-        facts: &EnvironmentFacts,
-    ) -> Result<Placement, CloudError> {
-        let meta = spec.meta_network.clone().unwrap_or_else(|| "intranet".to_string());
-        let subnets = facts.subnets.get(&meta).cloned().unwrap_or_default();
-        if subnets.is_empty() {
-            return Err(CloudError::config(format!(
-                "hostclass {}: metanetwork {meta} has no subnets in this environment: its load balancer has nowhere to go",
-                spec.hostclass
-            )));
+        )?;
+        let mut zone_of = Vec::new();
+        for spec in specs {
+            let domain = spec.dns_names.first().and_then(|n| n.split_once('.')).map(|(_, d)| d.to_string());
+            let zone = match domain {
+                None => None,
+                Some(domain) => match dns::zone_for(&zones, &domain, spec.internal) {
+                    Some(zone) => Some(zone.clone()),
+                    None if configured => {
+                        return Err(CloudError::config(format!(
+                            "domain_name {domain} of hostclass {} has no hosted zone (sila-route53 list-zones): the load balancer's DNS name cannot be made; nothing changed",
+                            spec.hostclass
+                        )))
+                    }
+                    None => None,
+                },
+            };
+            zone_of.push(zone);
         }
-        let certificate = match &spec.certificate_name {
-            None => None,
-            Some(name) => {
-                let (acm, iam) = self.certificates().await?;
-                Some(certs::choose(&acm, &iam, name).ok_or_else(|| {
-                    CloudError::config(format!(
-                        "hostclass {}: no certificate for {name} in ACM (issued) or among IAM server certificates: the HTTPS/TLS listener cannot be made; nothing changed",
-                        spec.hostclass
-                    ))
-                })?)
-            }
-        };
-        Ok(Placement {
-            subnets,
-            security_groups: facts.groups.get(&meta).cloned().into_iter().collect(),
-            certificate,
-            vpc_id: facts.vpc_id.clone(),
-        })
+        let mut ids: Vec<String> = zone_of.iter().flatten().map(|z| z.id.clone()).collect();
+        ids.sort();
+        ids.dedup();
+        let records: BTreeMap<String, Vec<dns::Record>> = futures::future::try_join_all(
+            ids.iter().map(|id| async move { Ok::<_, CloudError>((id.clone(), self.records(id).await?)) }),
+        )
+        .await?
+        .into_iter()
+        .collect();
+        let live = specs
+            .iter()
+            .zip(balancers)
+            .zip(zone_of)
+            .map(|((spec, load_balancer), zone)| {
+                let prefix = target_group_prefix(env, spec);
+                let target_groups = groups
+                    .iter()
+                    .filter(|t| spec.target_groups.iter().any(|w| w.name == t.name) || t.name.starts_with(&prefix))
+                    .cloned()
+                    .collect();
+                let zone = zone.map(|z| {
+                    let held = records.get(&z.id).cloned().unwrap_or_default();
+                    (z, held)
+                });
+                ElbLive { load_balancer, target_groups, zone }
+            })
+            .collect();
+        Ok(ElbReads { live, certificates })
     }
 }

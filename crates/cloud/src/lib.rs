@@ -12,7 +12,7 @@ mod connect;
 pub mod ec2;
 pub mod elb;
 pub mod elb_apply;
-mod elb_state;
+pub mod elb_state;
 mod error;
 mod finders;
 pub mod hosts;

@@ -96,14 +96,16 @@ fn spec_of(settings: &Settings, ctx: &Context<'_>, target: &HostclassArgs) -> an
     })
 }
 
-/// Where the load balancer goes (its metanetwork's subnets and group, its certificate).
-async fn placement(ctx: &Context<'_>, spec: &LoadBalancerSpec) -> anyhow::Result<Placement> {
-    Ok(ctx.clients.elb_placement(spec, &ctx.facts).await?)
-}
-
-/// What exists: the load balancer, the target groups of its name, and its zone's records.
-async fn read(ctx: &Context<'_>, spec: &LoadBalancerSpec, configured: bool) -> anyhow::Result<ElbLive> {
-    Ok(ctx.clients.read_elb(spec, &ctx.env, &ctx.facts, configured).await?)
+/// What exists of the load balancer, and (when configured) where it goes.
+async fn read(ctx: &Context<'_>, spec: &LoadBalancerSpec, configured: bool) -> anyhow::Result<(Placement, ElbLive)> {
+    let mut reads = ctx.clients.read_elbs(std::slice::from_ref(spec), &ctx.env, configured).await?;
+    let live = reads.live.pop().unwrap_or_default();
+    if !configured {
+        return Ok((Placement::default(), live));
+    }
+    let (acm, iam) = &reads.certificates;
+    let place = sila_core::elb::plan::placement(spec, &ctx.facts, acm, iam).map_err(anyhow::Error::msg)?;
+    Ok((place, live))
 }
 
 /// A row of `list`.
@@ -162,7 +164,7 @@ struct Shown<'a> {
 pub async fn show(settings: &Settings, args: &HostclassArgs) -> anyhow::Result<()> {
     let ctx = context(settings, &args.hostclass).await?;
     let (spec, configured) = spec_of(settings, &ctx, args)?;
-    let live = read(&ctx, &spec, false).await?;
+    let (_, live) = read(&ctx, &spec, false).await?;
     let printer = settings.printer();
     let ours: Vec<_> =
         live.target_groups.iter().filter(|t| sila_core::elb::plan::owned(&t.tags, &spec.tags)).cloned().collect();
@@ -211,12 +213,7 @@ struct Report<'a> {
 pub async fn update(settings: &Settings, args: &UpdateArgs) -> anyhow::Result<()> {
     let ctx = context(settings, &args.target.hostclass).await?;
     let (spec, configured) = spec_of(settings, &ctx, &args.target)?;
-    let (place, live) = if configured {
-        let (place, live) = (placement(&ctx, &spec).await?, read(&ctx, &spec, true).await?);
-        (place, live)
-    } else {
-        (Placement::default(), read(&ctx, &spec, false).await?)
-    };
+    let (place, live) = read(&ctx, &spec, configured).await?;
     let plan = match configured {
         true => plan_update(&spec, &place, &live),
         false => plan_delete(&spec, &live),
@@ -238,7 +235,7 @@ pub async fn update(settings: &Settings, args: &UpdateArgs) -> anyhow::Result<()
 pub async fn delete(settings: &Settings, args: &DeleteArgs) -> anyhow::Result<()> {
     let ctx = context(settings, &args.target.hostclass).await?;
     let (spec, _) = spec_of(settings, &ctx, &args.target)?;
-    let live = read(&ctx, &spec, false).await?;
+    let (_, live) = read(&ctx, &spec, false).await?;
     let plan = plan_delete(&spec, &live).map_err(anyhow::Error::msg)?;
     if !args.dry_run && !args.yes && !plan.is_empty() {
         if !std::io::stdin().is_terminal() {

@@ -1,12 +1,13 @@
 //! The load balancers of a pipeline's hostclasses (`elb = true`): their specs from the settings,
-//! what exists read before planning (all hostclasses side by side), their plans, and taking them
-//! away on spindown. Spinup runs their steps in its own graph (see `apply`), so a sequence's load
+//! their plans from what was read beside the spinup's other reads, and taking them away on
+//! spindown. Spinup runs their steps in its own graph (see `apply`), so a sequence's load
 //! balancers are made beside its launch templates and groups.
 
 use super::read::Context;
 use sila_cli::{converge, Settings};
 use sila_cloud::elb_apply::ElbRun;
-use sila_core::elb::plan::{owned, plan_delete, plan_update, ElbLive, ElbStep, Placement};
+use sila_cloud::elb_state::ElbReads;
+use sila_core::elb::plan::{owned, placement, plan_delete, plan_update, ElbLive, ElbStep, Placement};
 use sila_core::elb::{ElbSettings, LoadBalancerSpec};
 use sila_core::pipeline::Pipeline;
 use sila_core::plan::Plan;
@@ -21,48 +22,51 @@ pub(crate) struct BalancerPlan {
     pub(crate) plan: Plan<ElbStep>,
 }
 
-/// The load balancer spec of each of `pipeline`'s hostclasses that has `elb = true` in `env`; a
-/// configuration error names its file and line.
+/// The load balancer spec of each of `pipeline`'s hostclasses that has `elb = true` in `env`, in
+/// pipeline order; a configuration error names its file and line.
 pub(crate) fn specs(
     settings: &Settings,
     env: &str,
     pipeline: &Pipeline,
     testing: bool,
-) -> anyhow::Result<BTreeMap<String, LoadBalancerSpec>> {
+) -> anyhow::Result<Vec<LoadBalancerSpec>> {
     let aws = settings.aws()?;
-    let mut specs = BTreeMap::new();
+    let mut specs: Vec<LoadBalancerSpec> = Vec::new();
     for row in &pipeline.rows {
-        if specs.contains_key(&row.hostclass) {
+        if specs.iter().any(|s| s.hostclass == row.hostclass) {
             continue;
         }
         if let Some(s) = ElbSettings::resolve(aws, &row.hostclass, env).map_err(anyhow::Error::msg)? {
             let spec =
                 LoadBalancerSpec::of(&s, env, testing).map_err(|e| anyhow::anyhow!("[{}] {e}", row.hostclass))?;
-            specs.insert(row.hostclass.clone(), spec);
+            specs.push(spec);
         }
     }
     Ok(specs)
 }
 
-/// Reads what exists of each load balancer (side by side) and plans it. With `spun_down`, plans
-/// as if the pipeline's spindown had taken them away (spindownandup).
-pub(crate) async fn plan(
+/// Plans each load balancer from what was read (`reads`, in the order of `specs`). With
+/// `spun_down`, plans as if the pipeline's spindown had taken them away (spindownandup).
+pub(crate) fn plan(
     ctx: &Context,
-    specs: &BTreeMap<String, LoadBalancerSpec>,
+    specs: &[LoadBalancerSpec],
+    reads: &ElbReads,
     spun_down: bool,
 ) -> anyhow::Result<Vec<BalancerPlan>> {
-    let reads = specs.iter().map(|(hostclass, spec)| async move {
-        let (place, mut live) = tokio::try_join!(
-            ctx.clients.elb_placement(spec, &ctx.facts),
-            ctx.clients.read_elb(spec, &ctx.env, &ctx.facts, true),
-        )?;
-        if spun_down {
-            forget(&mut live, spec);
-        }
-        let plan = plan_update(spec, &place, &live).map_err(anyhow::Error::msg)?;
-        Ok::<_, anyhow::Error>(BalancerPlan { hostclass: hostclass.clone(), spec: spec.clone(), place, live, plan })
-    });
-    futures::future::try_join_all(reads).await
+    let (acm, iam) = &reads.certificates;
+    specs
+        .iter()
+        .zip(&reads.live)
+        .map(|(spec, live)| {
+            let mut live = live.clone();
+            if spun_down {
+                forget(&mut live, spec);
+            }
+            let place = placement(spec, &ctx.facts, acm, iam).map_err(anyhow::Error::msg)?;
+            let plan = plan_update(spec, &place, &live).map_err(anyhow::Error::msg)?;
+            Ok(BalancerPlan { hostclass: spec.hostclass.clone(), spec: spec.clone(), place, live, plan })
+        })
+        .collect()
 }
 
 /// `live` as it will be once spindown took this hostclass's load balancer away.
@@ -86,7 +90,8 @@ pub(crate) fn render(plans: &[BalancerPlan]) -> String {
 }
 
 /// Takes away the load balancers (testing ones too) of `hostclasses` in the environment: their
-/// alias records, the load balancers, their target groups. Returns their names by hostclass.
+/// alias records (in whichever zone), the load balancers, their target groups. Returns their
+/// names by hostclass.
 pub(crate) async fn take_down(
     ctx: &Context,
     hostclasses: &[&str],
@@ -98,6 +103,7 @@ pub(crate) async fn take_down(
     for lb in &found {
         let Some(hostclass) = lb.tags.get("hostclass").filter(|h| hostclasses.contains(&h.as_str())) else { continue };
         let testing = lb.tags.get("is_testing").is_some_and(|t| t == "1");
+        // Only a load balancer named as Sila names this hostclass's is taken.
         let Ok(spec) = LoadBalancerSpec::identity(&ctx.env, hostclass, testing, None) else { continue };
         if spec.name != lb.name {
             continue;
@@ -105,32 +111,27 @@ pub(crate) async fn take_down(
         removed.entry(hostclass.clone()).or_default().push(lb.name.clone());
         work.push(spec);
     }
-    if dry_run {
+    if dry_run || work.is_empty() {
         return Ok(removed);
     }
-    let runs = work.iter().map(|spec| async move {
-        let mut live = ctx.clients.read_elb(spec, &ctx.env, &ctx.facts, false).await?;
-        // Its alias records, in whichever zone they are.
-        if let Some(lb) = &live.load_balancer {
-            let aliases = ctx.clients.aliases_of(std::slice::from_ref(&lb.dns_name)).await?;
-            live.zone = None;
-            let mut plan = plan_delete(spec, &live).map_err(anyhow::Error::msg)?;
-            let mut with_names = Plan::new();
-            let mut first = Vec::new();
-            for change in aliases {
-                first.push(with_names.add(ElbStep::Dns(change), []).destructive(true).id);
-            }
-            let offset = with_names.steps.len();
-            for s in plan.steps.drain(..) {
-                let after: Vec<usize> =
-                    if s.after.is_empty() { first.clone() } else { s.after.iter().map(|a| a + offset).collect() };
-                with_names.add(s.step, after).destructive(true);
-            }
-            let run = ElbRun::new(&ctx.clients, spec.kind, Placement::default(), &live);
-            converge::apply(&with_names, 8, ToString::to_string, |s| run.step(&s.step))
-                .await
-                .map_err(converge::StepsFailed::into_error)?;
+    let reads = ctx.clients.read_elbs(&work, &ctx.env, false).await?;
+    let runs = work.iter().zip(reads.live).map(|(spec, live)| async move {
+        let Some(lb) = &live.load_balancer else { return Ok(()) };
+        let aliases = ctx.clients.aliases_of(std::slice::from_ref(&lb.dns_name)).await?;
+        let mut plan = Plan::new();
+        let names: Vec<usize> =
+            aliases.into_iter().map(|change| plan.add(ElbStep::Dns(change), []).destructive(true).id).collect();
+        let rest = plan_delete(spec, &ElbLive { zone: None, ..live.clone() }).map_err(anyhow::Error::msg)?;
+        let offset = plan.steps.len();
+        for s in rest.steps {
+            let after: Vec<usize> =
+                if s.after.is_empty() { names.clone() } else { s.after.iter().map(|a| a + offset).collect() };
+            plan.add(s.step, after).destructive(true);
         }
+        let run = ElbRun::new(&ctx.clients, spec.kind, Placement::default(), &live);
+        converge::apply(&plan, 8, ToString::to_string, |s| run.step(&s.step))
+            .await
+            .map_err(converge::StepsFailed::into_error)?;
         Ok::<_, anyhow::Error>(())
     });
     futures::future::try_join_all(runs).await?;

@@ -104,20 +104,21 @@ fn load_pipeline(path: &std::path::Path) -> anyhow::Result<Pipeline> {
 }
 
 /// Plans a spinup from what was read: the stages, then the pure plan; its warnings are logged.
-async fn plan(
+fn plan(
     settings: &Settings,
     ctx: &Context,
     reads: &sila_core::spinup::SpinupReads,
     args: &RunArgs,
     pipeline: &Pipeline,
+    lbs: &read::BalancerReads,
     spun_down: bool,
 ) -> anyhow::Result<(ProvisionPlan, Vec<balancers::BalancerPlan>)> {
-    let input = read::plan_input(settings, ctx, args, pipeline)?;
+    let input = read::plan_input(settings, ctx, args, pipeline, &lbs.specs)?;
     let plan = plan_pipeline(&input, reads).map_err(anyhow::Error::msg)?;
     for warning in &plan.warnings {
         tracing::warn!("{warning}");
     }
-    let balancers = balancers::plan(ctx, &input.load_balancers, spun_down).await?;
+    let balancers = balancers::plan(ctx, &lbs.specs, &lbs.reads, spun_down)?;
     Ok((plan, balancers))
 }
 
@@ -178,9 +179,9 @@ pub(crate) async fn spindown_and_up(settings: &Settings, args: &SpindownArgs) ->
         deadline: Duration::from_secs(20 * 60),
         dry_run: args.dry_run,
     };
-    let (ctx, mut reads) = context_with_reads(settings, &pipeline).await?;
+    let (ctx, mut reads, lbs) = context_with_reads(settings, &pipeline, run.testing).await?;
     reads.spun_down(&ctx.env, &pipeline);
-    let (planned, balancers) = plan(settings, &ctx, &reads, &run, &pipeline, true).await?;
+    let (planned, balancers) = plan(settings, &ctx, &reads, &run, &pipeline, &lbs, true)?;
     let removed = take_down(&ctx, &pipeline, args.dry_run, &printer).await?;
     apply::apply(&ctx, &run, &pipeline, &planned, &balancers, &printer).await.with_context(|| {
         let groups: Vec<&str> = removed.iter().flat_map(|r| r.groups.iter().map(String::as_str)).collect();
@@ -200,8 +201,8 @@ pub(crate) async fn spindown_and_up(settings: &Settings, args: &SpindownArgs) ->
 /// Spins `pipeline` up: read, plan, apply; prints the plan as JSON when asked.
 async fn run_pipeline(settings: &Settings, args: &RunArgs, pipeline: &Pipeline) -> anyhow::Result<()> {
     let printer = settings.printer();
-    let (ctx, reads) = context_with_reads(settings, pipeline).await?;
-    let (planned, balancers) = plan(settings, &ctx, &reads, args, pipeline, false).await?;
+    let (ctx, reads, lbs) = context_with_reads(settings, pipeline, args.testing).await?;
+    let (planned, balancers) = plan(settings, &ctx, &reads, args, pipeline, &lbs, false)?;
     apply::apply(&ctx, args, pipeline, &planned, &balancers, &printer).await?;
     if printer.json() {
         printer.print_json(&planned.view())?;

@@ -42,20 +42,31 @@ pub(crate) async fn context(settings: &Settings) -> anyhow::Result<Context> {
     Ok(Context { env, facts, clients: clients.clone() })
 }
 
-/// The context of a spinup, and its plan's reads, read side by side.
+/// What a spinup reads besides its plan's reads: its hostclasses' load balancers (`elb = true`),
+/// what exists of them and the certificates they may present.
+pub(crate) struct BalancerReads {
+    pub(crate) specs: Vec<sila_core::elb::LoadBalancerSpec>,
+    pub(crate) reads: sila_cloud::elb_state::ElbReads,
+}
+
+/// The context of a spinup, its plan's reads and its load balancers' reads, read side by side
+/// (the load balancers' specs are checked first: a bad `elb_*` option changes nothing).
 pub(crate) async fn context_with_reads(
     settings: &Settings,
     pipeline: &Pipeline,
-) -> anyhow::Result<(Context, SpinupReads)> {
+    testing: bool,
+) -> anyhow::Result<(Context, SpinupReads, BalancerReads)> {
     let aws = settings.aws()?;
     let env = settings.environment()?;
+    let specs = super::balancers::specs(settings, &env, pipeline, testing)?;
     let clients = settings.clients().await?;
-    let (facts, mut reads) = tokio::try_join!(
+    let (facts, mut reads, balancers) = tokio::try_join!(
         async { clients.environment_facts(&env).await?.ok_or_else(|| no_environment(&env)) },
         read_for_plan(clients, aws, &env, pipeline),
+        async { Ok(clients.read_elbs(&specs, &env, true).await?) },
     )?;
     reads.facts = facts.clone();
-    Ok((Context { env, facts, clients: clients.clone() }, reads))
+    Ok((Context { env, facts, clients: clients.clone() }, reads, BalancerReads { specs, reads: balancers }))
 }
 
 async fn read_for_plan(
@@ -108,6 +119,7 @@ pub(crate) fn plan_input<'a>(
     ctx: &'a Context,
     args: &RunArgs,
     pipeline: &'a Pipeline,
+    balancers: &[sila_core::elb::LoadBalancerSpec],
 ) -> anyhow::Result<SpinupInput<'a>> {
     let aws = settings.aws()?;
     let ami_stage = match &ctx.facts.vpc_type {
@@ -136,6 +148,6 @@ pub(crate) fn plan_input<'a>(
         epoch: sila_core::epoch_seconds(),
         hostclasses,
         services,
-        load_balancers: super::balancers::specs(settings, &ctx.env, pipeline, args.testing)?,
+        load_balancers: balancers.iter().map(|b| (b.hostclass.clone(), b.clone())).collect(),
     })
 }

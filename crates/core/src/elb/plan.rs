@@ -96,6 +96,40 @@ pub struct Placement {
     pub vpc_id: String,
 }
 
+/// Where `spec`'s load balancer goes in the environment of `facts`: its metanetwork's subnets and
+/// security group, and the certificate its HTTPS or TLS listeners present (chosen among `acm` and
+/// `iam`); why not, when it cannot go anywhere or has no certificate.
+pub fn placement(
+    spec: &LoadBalancerSpec,
+    facts: &crate::spinup::EnvironmentFacts,
+    acm: &[crate::elb::certs::AcmCertificate],
+    iam: &[crate::elb::certs::ServerCertificate],
+) -> Result<Placement, String> {
+    let meta = spec.meta_network.clone().unwrap_or_else(|| "intranet".to_string());
+    let subnets = facts.subnets.get(&meta).cloned().unwrap_or_default();
+    if subnets.is_empty() {
+        return Err(format!(
+            "hostclass {}: metanetwork {meta} has no subnets in this environment: its load balancer has nowhere to go",
+            spec.hostclass
+        ));
+    }
+    let certificate = match &spec.certificate_name {
+        None => None,
+        Some(name) => Some(crate::elb::certs::choose(acm, iam, name).ok_or_else(|| {
+            format!(
+                "hostclass {}: no certificate for {name} in ACM (issued) or among IAM server certificates: the HTTPS/TLS listener cannot be made; nothing changed",
+                spec.hostclass
+            )
+        })?),
+    };
+    Ok(Placement {
+        subnets,
+        security_groups: facts.groups.get(&meta).cloned().into_iter().collect(),
+        certificate,
+        vpc_id: facts.vpc_id.clone(),
+    })
+}
+
 /// One change to a load balancer, its target groups or its DNS names.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
