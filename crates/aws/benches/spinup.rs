@@ -1,4 +1,5 @@
-//! Benchmark of `sila-aws spinup` for a 20-hostclass pipeline in 3 sequences (smoke tests off), in
+//! Benchmark of `sila-aws spinup` for a 20-hostclass pipeline in 3 sequences (smoke tests off), 5 of
+//! them behind load balancers (with their DNS names), in
 //! effective round trips (`sila_testkit::bench`): the same spinup at 0 ms and at 50 ms added per
 //! AWS call, `(t50 − t0) / 50 ms`, against the dependency minimum of the work. A figure, not a test:
 //!
@@ -7,7 +8,10 @@
 //! The minimum: the reads (the environment, images, groups, templates) in two round trips, then per
 //! sequence the launch template versions and then the groups (their policies and scheduled actions
 //! beside the next sequence's templates), and the last sequence's policies: 2 + 2 × 3 + 1 = 9.
-//! Target: ≤ 1.15 × the minimum.
+//! Load balancers add none: their reads go beside the others (the zone's records after the zone
+//! listing, inside the two read round trips), their target groups and the load balancer beside a
+//! sequence's templates, the group after its target groups, listeners and DNS names beside the
+//! group. Target: ≤ 1.15 × the minimum.
 
 use sila_testkit::bench::round_trips;
 use sila_testkit::fixtures::{environment, image};
@@ -21,12 +25,18 @@ const HOSTCLASSES: usize = 20;
 const SEQUENCES: u64 = 3;
 const MINIMUM: f64 = (2 + 2 * SEQUENCES + 1) as f64;
 const TARGET: f64 = 1.15;
+/// The hostclasses behind a load balancer: spread over the three sequences.
+const BALANCED: [usize; 5] = [0, 5, 9, 14, 19];
 
 fn config(dir: &Path) {
     std::fs::write(
         dir.join("aws.ini"),
-        "[disco_aws]\ndefault_environment=bench\nproject_name=acme\ndefault_meta_network=intranet\n\
-         default_ssh_key_name=None\n\n[mhc03]\nmeta_network=dmz\n[mhc07]\nmeta_network=dmz\n",
+        format!(
+            "[disco_aws]\ndefault_environment=bench\nproject_name=acme\ndefault_meta_network=intranet\n\
+             default_domain_name=bench.example.com\ndefault_ssh_key_name=None\n\n[mhc03]\nmeta_network=dmz\n\
+             [mhc07]\nmeta_network=dmz\n{}",
+            BALANCED.iter().map(|i| format!("[mhc{i:02}]\nelb=yes\nelb_health_check_url=/up\n")).collect::<String>()
+        ),
     )
     .unwrap();
     std::fs::write(dir.join("vpc.ini"), "[envtype:sandbox]\nami_stage=tested\n").unwrap();
@@ -71,6 +81,8 @@ fn main() {
     for i in 0..HOSTCLASSES {
         image(&ec2, &format!("mhc{i:02} 0000000100"), &[("stage", "tested")]);
     }
+    sila_testkit::block_on(s.route53().create_hosted_zone().name("bench.example.com").caller_reference("bench").send())
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     config(dir.path());
     // The emulator's first Auto Scaling calls build its backend; keep that out of the figures.
@@ -95,7 +107,19 @@ fn main() {
     for r in &requests.log {
         *by_action.entry(r.action.as_str()).or_default() += 1;
     }
-    println!("sila-aws spinup: {HOSTCLASSES} hostclasses in {SEQUENCES} sequences, smoke tests off");
+    let elb_calls = requests
+        .log
+        .iter()
+        .filter(|r| ["elasticloadbalancing", "route53", "acm"].contains(&r.service.as_str()))
+        .count();
+    println!(
+        "sila-aws spinup: {HOSTCLASSES} hostclasses in {SEQUENCES} sequences, {} behind load balancers, smoke tests off",
+        BALANCED.len()
+    );
+    println!(
+        "  load balancer calls {elb_calls} = {:.1} per load-balanced hostclass (reads, target group, load balancer, attributes, listener, DNS names)",
+        elb_calls as f64 / BALANCED.len() as f64
+    );
     println!(
         "  API calls (create) {} = {:.1} per hostclass; re-run {rerun_calls} ({:.0} ms, reads only: nothing to change)",
         requests.log.len(),

@@ -310,8 +310,8 @@ impl Clients {
         Ok((acm, iam))
     }
 
-    /// Creates target group `group` in `vpc_id` (instances as targets) with its health check,
-    /// tags and attributes; its ARN.
+    /// Creates target group `group` in `vpc_id` (instances as targets) with its health check and
+    /// tags (its attributes are a step of their own); its ARN.
     pub async fn create_target_group(
         &self,
         group: &TargetGroupSpec,
@@ -337,9 +337,7 @@ impl Clients {
             .send()
             .await
             .classify("CreateTargetGroup")?;
-        let arn = created("CreateTargetGroup", out.target_groups().first().and_then(|t| t.target_group_arn()))?;
-        self.set_target_group_attributes(&arn, &group.attributes).await?;
-        Ok(arn)
+        created("CreateTargetGroup", out.target_groups().first().and_then(|t| t.target_group_arn()))
     }
 
     /// Sets target group `arn`'s health check and attributes as `group` says.
@@ -360,7 +358,8 @@ impl Clients {
         self.set_target_group_attributes(arn, &group.attributes).await
     }
 
-    async fn set_target_group_attributes(
+    /// Sets target group `arn`'s attributes.
+    pub async fn set_target_group_attributes(
         &self,
         arn: &str,
         attributes: &BTreeMap<String, String>,

@@ -76,6 +76,9 @@ impl<'c> ElbRun<'c> {
                 let arn = clients.create_target_group(group, &place.vpc_id, tags).await?;
                 self.known().target_groups.insert(group.name.clone(), arn);
             }
+            ElbStep::SetTargetGroupAttributes { name, attributes } => {
+                clients.set_target_group_attributes(&self.target_group(name)?, attributes).await?;
+            }
             ElbStep::UpdateTargetGroup { group } => {
                 clients.update_target_group(&self.target_group(&group.name)?, group).await?;
             }

@@ -18,6 +18,9 @@ pub struct ElbReads {
     /// The issued ACM certificates and the IAM server certificates (read only when a listener
     /// needs one).
     pub certificates: (Vec<AcmCertificate>, Vec<ServerCertificate>),
+    /// What the operator should know: a `domain_name` with no hosted zone (those load balancers
+    /// get no DNS name).
+    pub warnings: Vec<String>,
 }
 
 /// The names of a load balancer's target groups start with this (`<env>-<hostclass>[-test]-`).
@@ -26,14 +29,9 @@ fn target_group_prefix(env: &str, spec: &LoadBalancerSpec) -> String {
 }
 
 impl Clients {
-    /// What exists of each of `specs` in environment `env`. With `configured`, a domain that has
-    /// no hosted zone is an error (its DNS names could not be made).
-    pub async fn read_elbs(
-        &self,
-        specs: &[LoadBalancerSpec],
-        env: &str,
-        configured: bool,
-    ) -> Result<ElbReads, CloudError> {
+    /// What exists of each of `specs` in environment `env`. A domain that has no hosted zone is a
+    /// warning (its DNS names cannot be made), said once per domain.
+    pub async fn read_elbs(&self, specs: &[LoadBalancerSpec], env: &str) -> Result<ElbReads, CloudError> {
         if specs.is_empty() {
             return Ok(ElbReads::default());
         }
@@ -60,19 +58,22 @@ impl Clients {
             },
         )?;
         let mut zone_of = Vec::new();
+        let mut warnings: Vec<String> = Vec::new();
         for spec in specs {
             let domain = spec.dns_names.first().and_then(|n| n.split_once('.')).map(|(_, d)| d.to_string());
             let zone = match domain {
                 None => None,
                 Some(domain) => match dns::zone_for(&zones, &domain, spec.internal) {
                     Some(zone) => Some(zone.clone()),
-                    None if configured => {
-                        return Err(CloudError::config(format!(
-                            "domain_name {domain} of hostclass {} has no hosted zone (sila-route53 list-zones): the load balancer's DNS name cannot be made; nothing changed",
-                            spec.hostclass
-                        )))
+                    None => {
+                        let warning = format!(
+                            "domain_name {domain} has no hosted zone (sila-route53 list-zones): load balancers in it get no DNS name"
+                        );
+                        if !warnings.contains(&warning) {
+                            warnings.push(warning);
+                        }
+                        None
                     }
-                    None => None,
                 },
             };
             zone_of.push(zone);
@@ -104,6 +105,6 @@ impl Clients {
                 ElbLive { load_balancer, target_groups, zone }
             })
             .collect();
-        Ok(ElbReads { live, certificates })
+        Ok(ElbReads { live, certificates, warnings })
     }
 }

@@ -98,7 +98,12 @@ fn spec_of(settings: &Settings, ctx: &Context<'_>, target: &HostclassArgs) -> an
 
 /// What exists of the load balancer, and (when configured) where it goes.
 async fn read(ctx: &Context<'_>, spec: &LoadBalancerSpec, configured: bool) -> anyhow::Result<(Placement, ElbLive)> {
-    let mut reads = ctx.clients.read_elbs(std::slice::from_ref(spec), &ctx.env, configured).await?;
+    let mut reads = ctx.clients.read_elbs(std::slice::from_ref(spec), &ctx.env).await?;
+    if configured {
+        for warning in &reads.warnings {
+            eprintln!("sila-elb: warning: {warning}");
+        }
+    }
     let live = reads.live.pop().unwrap_or_default();
     if !configured {
         return Ok((Placement::default(), live));

@@ -114,7 +114,7 @@ pub(crate) async fn take_down(
     if dry_run || work.is_empty() {
         return Ok(removed);
     }
-    let reads = ctx.clients.read_elbs(&work, &ctx.env, false).await?;
+    let reads = ctx.clients.read_elbs(&work, &ctx.env).await?;
     let runs = work.iter().zip(reads.live).map(|(spec, live)| async move {
         let Some(lb) = &live.load_balancer else { return Ok(()) };
         let aliases = ctx.clients.aliases_of(std::slice::from_ref(&lb.dns_name)).await?;

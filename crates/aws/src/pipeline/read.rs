@@ -63,9 +63,12 @@ pub(crate) async fn context_with_reads(
     let (facts, mut reads, balancers) = tokio::try_join!(
         async { clients.environment_facts(&env).await?.ok_or_else(|| no_environment(&env)) },
         read_for_plan(clients, aws, &env, pipeline),
-        async { Ok(clients.read_elbs(&specs, &env, true).await?) },
+        async { Ok(clients.read_elbs(&specs, &env).await?) },
     )?;
     reads.facts = facts.clone();
+    for warning in &balancers.warnings {
+        tracing::warn!("{warning}");
+    }
     Ok((Context { env, facts, clients: clients.clone() }, reads, BalancerReads { specs, reads: balancers }))
 }
 

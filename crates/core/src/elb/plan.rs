@@ -141,6 +141,14 @@ pub enum ElbStep {
         /// Its tags.
         tags: BTreeMap<String, String>,
     },
+    /// Set a new target group's attributes (a step of its own: a group registering with the
+    /// target group need not wait for them).
+    SetTargetGroupAttributes {
+        /// The target group.
+        name: String,
+        /// The attributes.
+        attributes: BTreeMap<String, String>,
+    },
     /// Set a target group's health check and attributes.
     UpdateTargetGroup {
         /// What it should be.
@@ -228,6 +236,10 @@ impl fmt::Display for ElbStep {
             ElbStep::CreateTargetGroup { group, .. } => {
                 write!(f, "create target group {} ({} {})", group.name, group.protocol, group.port)
             }
+            ElbStep::SetTargetGroupAttributes { name, attributes } => {
+                let set: Vec<String> = attributes.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                write!(f, "set {} on target group {name}", set.join(", "))
+            }
             ElbStep::UpdateTargetGroup { group } => {
                 write!(f, "update target group {} (health check, attributes)", group.name)
             }
@@ -288,6 +300,13 @@ pub fn plan_update(spec: &LoadBalancerSpec, place: &Placement, live: &ElbLive) -
         match live.target_groups.iter().find(|t| t.name == want.name) {
             None => {
                 let id = plan.add(ElbStep::CreateTargetGroup { group: want.clone(), tags: spec.tags.clone() }, []).id;
+                if !want.attributes.is_empty() {
+                    let attributes = ElbStep::SetTargetGroupAttributes {
+                        name: want.name.clone(),
+                        attributes: want.attributes.clone(),
+                    };
+                    plan.add(attributes, [id]);
+                }
                 groups.insert(want.name.clone(), id);
             }
             Some(t) if !owned(&t.tags, &spec.tags) => {

@@ -81,6 +81,7 @@ fn from_nothing_the_groups_and_load_balancer_come_first_then_listener_and_name()
         shown(&plan),
         [
             "create target group ci-web-80 (HTTP 80)",
+            "set deregistration_delay.timeout_seconds=300, stickiness.enabled=false on target group ci-web-80",
             "create application load balancer ci-web (internal)",
             "set idle_timeout.timeout_seconds=300 on load balancer ci-web",
             "create listener HTTP 80 → ci-web-80",
@@ -88,6 +89,8 @@ fn from_nothing_the_groups_and_load_balancer_come_first_then_listener_and_name()
         ]
     );
     assert_eq!(plan.depth(), 2, "groups and load balancer together, then what needs them");
+    let attributes = &plan.steps[1];
+    assert_eq!(attributes.after, [0], "a target group's attributes wait only for it");
     assert!(plan.destructive().is_empty());
 }
 
