@@ -216,13 +216,16 @@ impl Clients {
             }
             let permission =
                 aws_sdk_ec2::types::IpPermission::builder().ip_protocol("-1").set_ip_ranges(Some(ranges)).build();
-            self.ec2
-                .revoke_security_group_ingress()
-                .group_id(g.group_id().unwrap_or_default())
-                .ip_permissions(permission)
-                .send()
-                .await
-                .classify("RevokeSecurityGroupIngress")?;
+            // A rule (or group) already gone counts as revoked.
+            gone(
+                self.ec2
+                    .revoke_security_group_ingress()
+                    .group_id(g.group_id().unwrap_or_default())
+                    .ip_permissions(permission)
+                    .send()
+                    .await
+                    .classify("RevokeSecurityGroupIngress"),
+            )?;
         }
         Ok(())
     }

@@ -281,7 +281,9 @@ pub enum Scope {
 ///   gateway;
 /// - leftover interfaces after the instances, NAT gateways, endpoints and load balancers that left
 ///   them;
-/// - a security group after every group's rules are revoked and after everything that used it;
+/// - a security group's rules revoked after the peerings (which revoke the rules that admitted
+///   the other side), the group after every group's rules are revoked and after everything that
+///   used it;
 /// - a subnet after what lives in it and its route-table association; a route table after its
 ///   associations, subnets, peering routes and endpoints; the VPC after everything.
 pub fn destroy_plan(c: &VpcContents, scope: Scope) -> Plan<DestroyStep> {
@@ -349,10 +351,13 @@ pub fn destroy_plan(c: &VpcContents, scope: Scope) -> Plan<DestroyStep> {
         vec![add(&mut plan, step, &occupants)]
     };
     let users: Vec<usize> = [occupants.as_slice(), &interfaces].concat();
+    // Deleting a peering revokes the rules that admitted the other side: the groups' own revokes
+    // and deletions wait for it, so the two never race over one rule.
+    let revoke_waits = [instances.as_slice(), &peerings].concat();
     let revokes: Vec<usize> = c
         .security_groups
         .iter()
-        .map(|sg| add(&mut plan, DestroyStep::RevokeGroupRules { group: sg.clone() }, &instances))
+        .map(|sg| add(&mut plan, DestroyStep::RevokeGroupRules { group: sg.clone() }, &revoke_waits))
         .collect();
     let after_revokes = [revokes.as_slice(), &users].concat();
     for sg in &c.security_groups {

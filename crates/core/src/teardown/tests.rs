@@ -72,6 +72,12 @@ fn each_deletion_waits_for_what_aws_needs_gone_first() {
     for first in [instances, id("delete NAT gateway nat-a"), id("delete VPC endpoint(s) vpce-1")] {
         assert!(waits_for(&plan, interfaces, first));
     }
+    // A peering's deletion revokes rules too: the groups' revokes wait for it.
+    assert!(waits_for(
+        &plan,
+        id("revoke the rules of security group sg-1"),
+        id("delete peering pcx-1 (vpc-1 - vpc-2) and its routes")
+    ));
     // Every group is emptied before any is deleted (groups may reference each other).
     for group in ["sg-1", "sg-2"] {
         let delete = id(&format!("delete security group {group}"));
