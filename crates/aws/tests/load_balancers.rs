@@ -10,7 +10,9 @@ const BIN: &str = env!("CARGO_BIN_EXE_sila-aws");
 
 const CSV: &str = "sequence,hostclass,min_size,desired_size,max_size,instance_type,smoke_test\n\
 1,mhcapi,1,1,1,t3.small,no\n\
-2,mhcweb,1,1,2,t3.micro,no\n";
+1,mhcdb,1,1,1,t3.small,no\n\
+2,mhcweb,1,1,2,t3.micro,no\n\
+2,mhcsecure,1,1,1,t3.micro,no\n";
 
 fn config(dir: &Path, web_elb: bool) {
     let elb = if web_elb { "elb=yes\nelb_health_check_url=/up\n" } else { "" };
@@ -19,7 +21,9 @@ fn config(dir: &Path, web_elb: bool) {
         format!(
             "[disco_aws]\ndefault_environment=ci\nproject_name=acme\ndefault_meta_network=intranet\n\
              default_domain_name=ci.acme.internal\ndefault_ssh_key_name=None\n\n\
-             [mhcweb]\nmeta_network=intranet\n{elb}"
+             [mhcweb]\nmeta_network=intranet\n{elb}\n\
+             [mhcsecure]\nelb=yes\nelb_port=443\nelb_protocol=HTTPS\nelb_instance_port=8443\nelb_instance_protocol=HTTPS\n\n\
+             [mhcdb]\nelb=yes\nelb_port=5432\nelb_protocol=TCP\n"
         ),
     )
     .unwrap();
@@ -37,6 +41,9 @@ fn setup(s: &Session) -> String {
     fixtures::environment(&ec2, "ci", "sandbox", "10.81.0.0/16", &subnets);
     fixtures::image(&ec2, "mhcapi 0000000100", &[("stage", "tested")]);
     fixtures::image(&ec2, "mhcweb 0000000100", &[("stage", "tested")]);
+    fixtures::image(&ec2, "mhcsecure 0000000100", &[("stage", "tested")]);
+    fixtures::image(&ec2, "mhcdb 0000000100", &[("stage", "tested")]);
+    block_on(s.acm().request_certificate().domain_name("*.ci.acme.internal").send()).unwrap();
     let zone =
         block_on(s.route53().create_hosted_zone().name("ci.acme.internal").caller_reference("ci").send()).unwrap();
     zone.hosted_zone().unwrap().id().trim_start_matches("/hostedzone/").to_string()
@@ -59,6 +66,20 @@ fn target_group(s: &Session, name: &str) -> Option<String> {
         .find(|t| t.target_group_name() == Some(name))
         .and_then(|t| t.target_group_arn())
         .map(str::to_string)
+}
+
+/// (type, listener protocol, listener certificate) of load balancer `name`.
+fn load_balancer_kind(s: &Session, name: &str) -> (String, String, Option<String>) {
+    let out = block_on(s.elb().describe_load_balancers().names(name).send()).unwrap();
+    let lb = &out.load_balancers()[0];
+    let listeners =
+        block_on(s.elb().describe_listeners().load_balancer_arn(lb.load_balancer_arn().unwrap()).send()).unwrap();
+    let l = &listeners.listeners()[0];
+    (
+        lb.r#type().unwrap().as_str().to_string(),
+        l.protocol().unwrap().as_str().to_string(),
+        l.certificates().first().and_then(|c| c.certificate_arn()).map(str::to_string),
+    )
 }
 
 fn load_balancer_dns(s: &Session, name: &str) -> Option<String> {
@@ -100,6 +121,14 @@ fn spinup_puts_the_hostclass_behind_its_load_balancer_and_spindown_takes_it_away
     assert_eq!(registered(&s, "mhcweb"), std::slice::from_ref(&tg));
     assert!(registered(&s, "mhcapi").is_empty());
     assert_eq!(alias(&s, &zone, "mhcweb-ci.ci.acme.internal.").as_deref(), Some(dns.trim_end_matches('.')));
+    // HTTPS: its certificate found by the wildcard; TCP: a network load balancer.
+    let (kind, protocol, certificate) = load_balancer_kind(&s, "ci-mhcsecure");
+    assert_eq!((kind.as_str(), protocol.as_str()), ("application", "HTTPS"));
+    assert!(certificate.is_some_and(|c| c.contains(":certificate/")));
+    assert_eq!(registered(&s, "mhcsecure"), [target_group(&s, "ci-mhcsecure-8443").unwrap()]);
+    let (kind, protocol, _) = load_balancer_kind(&s, "ci-mhcdb");
+    assert_eq!((kind.as_str(), protocol.as_str()), ("network", "TCP"));
+    assert_eq!(registered(&s, "mhcdb"), [target_group(&s, "ci-mhcdb-5432").unwrap()]);
 
     s.forget_requests();
     let out = sila(&s, dir.path(), &["spinup", "--pipeline", &csv]);
@@ -113,8 +142,12 @@ fn spinup_puts_the_hostclass_behind_its_load_balancer_and_spindown_takes_it_away
         "{}",
         out.stdout
     );
-    assert!(load_balancer_dns(&s, "ci-mhcweb").is_none());
-    assert!(target_group(&s, "ci-mhcweb-80").is_none());
+    for (lb, tg) in
+        [("ci-mhcweb", "ci-mhcweb-80"), ("ci-mhcsecure", "ci-mhcsecure-8443"), ("ci-mhcdb", "ci-mhcdb-5432")]
+    {
+        assert!(load_balancer_dns(&s, lb).is_none(), "{lb}");
+        assert!(target_group(&s, tg).is_none(), "{tg}");
+    }
     assert_eq!(alias(&s, &zone, "mhcweb-ci.ci.acme.internal."), None);
 }
 

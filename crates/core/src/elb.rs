@@ -48,6 +48,12 @@ impl Kind {
 pub struct ElbSettings {
     /// The hostclass.
     pub hostclass: String,
+    /// Where its `elb` option is (`<file>:<line>: [<section>] elb`), for errors about the load
+    /// balancer as a whole.
+    pub origin: String,
+    /// Where the name its certificate is sought by comes from (`elb_cert_name`, else the listener
+    /// protocols), for a missing certificate.
+    pub certificate_origin: String,
     /// The forwardings (§4.13.1).
     pub mappings: Vec<Mapping>,
     /// Application or network.
@@ -121,8 +127,15 @@ impl ElbSettings {
             let r = get("elb_idle_timeout").expect("set when 0");
             return Err(format!("{}: an idle timeout is at least 1 second", origin(aws, &r)));
         }
+        let elb = get("elb").map(|r| origin(aws, &r)).unwrap_or_else(|| format!("[{hostclass}]"));
+        let certificate_origin = get("elb_cert_name")
+            .or_else(|| get("elb_protocol"))
+            .or_else(|| get("elb_port"))
+            .map_or_else(|| elb.clone(), |r| origin(aws, &r));
         Ok(Some(ElbSettings {
             hostclass: hostclass.to_string(),
+            origin: elb,
+            certificate_origin,
             mappings,
             kind,
             health_check_url: value("elb_health_check_url"),
@@ -224,11 +237,18 @@ pub struct LoadBalancerSpec {
     pub dns_names: Vec<String>,
     /// The name its certificate is sought by, when a listener is HTTPS or TLS.
     pub certificate_name: Option<String>,
+    /// Where that name comes from in the config, for a missing certificate.
+    #[serde(skip)]
+    pub certificate_origin: String,
 }
 
 impl LoadBalancerSpec {
     /// The load balancer `settings` describe for `env` (the testing one with `testing`).
     pub fn of(settings: &ElbSettings, env: &str, testing: bool) -> Result<Self, String> {
+        Self::described(settings, env, testing).map_err(|e| format!("{}: {e}", settings.origin))
+    }
+
+    fn described(settings: &ElbSettings, env: &str, testing: bool) -> Result<Self, String> {
         let s = settings;
         let name = names::load_balancer_name(env, &s.hostclass, testing)?;
         // The health check asks the first HTTP(S) instance port, else the first one (§4.13).
@@ -308,6 +328,7 @@ impl LoadBalancerSpec {
             tags,
             dns_names,
             certificate_name,
+            certificate_origin: s.certificate_origin.clone(),
         })
     }
 }
@@ -318,6 +339,8 @@ impl LoadBalancerSpec {
     pub fn identity(env: &str, hostclass: &str, testing: bool, domain: Option<&str>) -> Result<Self, String> {
         let settings = ElbSettings {
             hostclass: hostclass.to_string(),
+            origin: format!("[{hostclass}]"),
+            certificate_origin: format!("[{hostclass}]"),
             mappings: ports::mappings("", "", "", "")?,
             kind: Kind::Application,
             health_check_url: None,

@@ -78,7 +78,7 @@ async fn context<'s>(settings: &'s Settings, hostclass: &str) -> anyhow::Result<
 fn spec_of(settings: &Settings, ctx: &Context<'_>, target: &HostclassArgs) -> anyhow::Result<(LoadBalancerSpec, bool)> {
     let aws = settings.aws()?;
     let elb = ElbSettings::resolve(aws, &target.hostclass, &ctx.env).map_err(anyhow::Error::msg)?;
-    let at = |e: String| anyhow::anyhow!("[{}] {e}", target.hostclass);
+    let at = anyhow::Error::msg;
     Ok(match elb {
         Some(s) => (LoadBalancerSpec::of(&s, &ctx.env, target.testing).map_err(at)?, true),
         None => {

@@ -54,6 +54,14 @@ elb_cert_name=nothing.example.org
 [mhcverylonghostclassnameforanlb]
 meta_network=intranet
 elb=yes
+
+[mhcgopher]
+elb=yes
+elb_protocol=GOPHER
+
+[mhcnoport]
+elb=yes
+elb_protocol=TCP
 ";
 
 fn config(text: &str) -> tempfile::TempDir {
@@ -246,15 +254,17 @@ fn bad_input_is_one_line_and_changes_nothing() {
     zone(&s);
     let dir = config(AWS_INI);
     s.forget_requests();
-    let cases: [(&[&str], Option<i32>, &str); 5] = [
+    let cases: [(&[&str], Option<i32>, &str); 7] = [
         (
             &["update", "--hostclass", "mhcmixed"],
             Some(1),
             "disco_aws.ini:33: [mhcmixed] elb_protocol: HTTP(S) and TCP/TLS listeners cannot share",
         ),
-        (&["update", "--hostclass", "mhcnocert"], Some(1), "no certificate for nothing.example.org"),
+        (&["update", "--hostclass", "mhcnocert"], Some(1), "disco_aws.ini:39: [mhcnocert] elb_cert_name: no certificate for nothing.example.org"),
         (&["update", "--hostclass", "mhcnosuch"], Some(2), "--hostclass mhcnosuch:"),
-        (&["update", "--hostclass", "mhcverylonghostclassnameforanlb"], Some(1), "elbv2 allows 32"),
+        (&["update", "--hostclass", "mhcverylonghostclassnameforanlb"], Some(1), "disco_aws.ini:43: [mhcverylonghostclassnameforanlb] elb: the load balancer name ci-mhcverylonghostclassnameforanlb is 34 characters; elbv2 allows 32"),
+        (&["update", "--hostclass", "mhcgopher"], Some(1), "disco_aws.ini:47: [mhcgopher] elb_protocol: unknown protocol \"GOPHER\""),
+        (&["update", "--hostclass", "mhcnoport"], Some(1), "disco_aws.ini:51: [mhcnoport] elb_protocol: TCP needs a port: it has no default"),
         (&["--env", "nosuch", "update", "--hostclass", "mhcweb"], Some(2), "environment nosuch does not exist"),
     ];
     for (args, code, says) in cases {

@@ -37,8 +37,7 @@ pub(crate) fn specs(
             continue;
         }
         if let Some(s) = ElbSettings::resolve(aws, &row.hostclass, env).map_err(anyhow::Error::msg)? {
-            let spec =
-                LoadBalancerSpec::of(&s, env, testing).map_err(|e| anyhow::anyhow!("[{}] {e}", row.hostclass))?;
+            let spec = LoadBalancerSpec::of(&s, env, testing).map_err(anyhow::Error::msg)?;
             specs.push(spec);
         }
     }

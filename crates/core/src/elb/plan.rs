@@ -117,8 +117,8 @@ pub fn placement(
         None => None,
         Some(name) => Some(crate::elb::certs::choose(acm, iam, name).ok_or_else(|| {
             format!(
-                "hostclass {}: no certificate for {name} in ACM (issued) or among IAM server certificates: the HTTPS/TLS listener cannot be made; nothing changed",
-                spec.hostclass
+                "{}: no certificate for {name} in ACM (issued) or among IAM server certificates: the HTTPS/TLS listener cannot be made; nothing changed",
+                spec.certificate_origin
             )
         })?),
     };

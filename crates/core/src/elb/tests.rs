@@ -186,6 +186,10 @@ fn bad_configurations_name_their_file_and_line() {
         "{}",
         err("idle")
     );
+    let long = aws("[averyveryverylonghostclassname]\nelb=yes\n");
+    let s = ElbSettings::resolve(&long, "averyveryverylonghostclassname", "production").unwrap().unwrap();
+    let e = LoadBalancerSpec::of(&s, "production", false).unwrap_err();
+    assert!(e.starts_with("aws.ini:2: [averyveryverylonghostclassname] elb: the load balancer name"), "{e}");
     let nocert = ElbSettings::resolve(&a, "nocert", "ci").unwrap().unwrap();
     assert!(LoadBalancerSpec::of(&nocert, "ci", false).unwrap_err().contains("needs a certificate"));
 }
