@@ -135,6 +135,27 @@ fn spinup_puts_the_hostclass_behind_its_load_balancer_and_spindown_takes_it_away
     assert_eq!(out.code, Some(0), "{out:?}");
     assert!(s.requests().mutating().is_empty(), "a re-run sends nothing: {:?}", s.requests().mutating());
 
+    // Another environment's load balancer of the same hostclass, which spindown must leave.
+    let qa =
+        fixtures::environment(&s.ec2(), "qa", "sandbox", "10.82.0.0/16", &[("intranet", "10.82.0.0/24", "us-west-2a")]);
+    let filter = aws_sdk_ec2::types::Filter::builder().name("vpc-id").values(&qa).build();
+    let qa_subnet = block_on(s.ec2().describe_subnets().filters(filter).send()).unwrap().subnets()[0]
+        .subnet_id()
+        .unwrap()
+        .to_string();
+    let tag = |k: &str, v: &str| aws_sdk_elasticloadbalancingv2::types::Tag::builder().key(k).value(v).build();
+    block_on(
+        s.elb()
+            .create_load_balancer()
+            .name("qa-mhcweb")
+            .subnets(qa_subnet)
+            .tags(tag("hostclass", "mhcweb"))
+            .tags(tag("environment", "qa"))
+            .tags(tag("is_testing", "0"))
+            .send(),
+    )
+    .unwrap();
+
     let out = sila(&s, dir.path(), &["spindown", "--pipeline", &csv]);
     assert_eq!(out.code, Some(0), "{out:?}");
     assert!(
@@ -149,6 +170,7 @@ fn spinup_puts_the_hostclass_behind_its_load_balancer_and_spindown_takes_it_away
         assert!(target_group(&s, tg).is_none(), "{tg}");
     }
     assert_eq!(alias(&s, &zone, "mhcweb-ci.ci.acme.internal."), None);
+    assert!(load_balancer_dns(&s, "qa-mhcweb").is_some(), "another environment's load balancer stays");
 }
 
 #[test]

@@ -362,11 +362,14 @@ impl LoadBalancerSpec {
     }
 }
 
-/// Deregistration delay, stickiness (application load balancers: an app cookie, or the load
-/// balancer's own for `ELB`/`AWSELB`) and, for application load balancers, cross-zone.
+/// Deregistration delay, and for application load balancers cross-zone (on the target group: the
+/// load balancer's own is always on) and stickiness (an app cookie, or the load balancer's own for
+/// `ELB`/`AWSELB`).
 fn target_group_attributes(s: &ElbSettings) -> BTreeMap<String, String> {
     let mut a = BTreeMap::from([("deregistration_delay.timeout_seconds".to_string(), s.draining.to_string())]);
     if s.kind == Kind::Application {
+        // An application load balancer always balances across zones; a target group can opt out.
+        a.insert("load_balancing.cross_zone.enabled".into(), s.cross_zone.to_string());
         match s.sticky_cookie.as_deref() {
             None => {
                 a.insert("stickiness.enabled".into(), "false".into());

@@ -20,6 +20,7 @@ elb=yes
 elb_health_check_url=/health
 elb_sticky_app_cookie=JSESSIONID
 elb_connection_draining=30
+elb_cross_zone_load_balancing=false
 domain_name=example.com
 
 [mhcsecure]
@@ -157,6 +158,7 @@ fn http_https_and_tcp_hostclasses_get_their_load_balancers_and_names_and_a_rerun
     assert_eq!(attributes["stickiness.type"], "app_cookie");
     assert_eq!(attributes["stickiness.app_cookie.cookie_name"], "JSESSIONID");
     assert_eq!(attributes["deregistration_delay.timeout_seconds"], "30");
+    assert_eq!(attributes["load_balancing.cross_zone.enabled"], "false");
     let tags = block_on(s.elb().describe_tags().resource_arns(web_arn).send()).unwrap();
     let tags: BTreeMap<&str, &str> =
         tags.tag_descriptions()[0].tags().iter().filter_map(|t| Some((t.key()?, t.value()?))).collect();
@@ -258,13 +260,13 @@ fn bad_input_is_one_line_and_changes_nothing() {
         (
             &["update", "--hostclass", "mhcmixed"],
             Some(1),
-            "disco_aws.ini:33: [mhcmixed] elb_protocol: HTTP(S) and TCP/TLS listeners cannot share",
+            "disco_aws.ini:34: [mhcmixed] elb_protocol: HTTP(S) and TCP/TLS listeners cannot share",
         ),
-        (&["update", "--hostclass", "mhcnocert"], Some(1), "disco_aws.ini:39: [mhcnocert] elb_cert_name: no certificate for nothing.example.org"),
+        (&["update", "--hostclass", "mhcnocert"], Some(1), "disco_aws.ini:40: [mhcnocert] elb_cert_name: no certificate for nothing.example.org"),
         (&["update", "--hostclass", "mhcnosuch"], Some(2), "--hostclass mhcnosuch:"),
-        (&["update", "--hostclass", "mhcverylonghostclassnameforanlb"], Some(1), "disco_aws.ini:43: [mhcverylonghostclassnameforanlb] elb: the load balancer name ci-mhcverylonghostclassnameforanlb is 34 characters; elbv2 allows 32"),
-        (&["update", "--hostclass", "mhcgopher"], Some(1), "disco_aws.ini:47: [mhcgopher] elb_protocol: unknown protocol \"GOPHER\""),
-        (&["update", "--hostclass", "mhcnoport"], Some(1), "disco_aws.ini:51: [mhcnoport] elb_protocol: TCP needs a port: it has no default"),
+        (&["update", "--hostclass", "mhcverylonghostclassnameforanlb"], Some(1), "disco_aws.ini:44: [mhcverylonghostclassnameforanlb] elb: the load balancer name ci-mhcverylonghostclassnameforanlb is 34 characters; elbv2 allows 32"),
+        (&["update", "--hostclass", "mhcgopher"], Some(1), "disco_aws.ini:48: [mhcgopher] elb_protocol: unknown protocol \"GOPHER\""),
+        (&["update", "--hostclass", "mhcnoport"], Some(1), "disco_aws.ini:52: [mhcnoport] elb_protocol: TCP needs a port: it has no default"),
         (&["--env", "nosuch", "update", "--hostclass", "mhcweb"], Some(2), "environment nosuch does not exist"),
     ];
     for (args, code, says) in cases {

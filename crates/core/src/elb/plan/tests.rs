@@ -81,7 +81,7 @@ fn from_nothing_the_groups_and_load_balancer_come_first_then_listener_and_name()
         shown(&plan),
         [
             "create target group ci-web-80 (HTTP 80)",
-            "set deregistration_delay.timeout_seconds=300, stickiness.enabled=false on target group ci-web-80",
+            "set deregistration_delay.timeout_seconds=300, load_balancing.cross_zone.enabled=true, stickiness.enabled=false on target group ci-web-80",
             "create application load balancer ci-web (internal)",
             "set idle_timeout.timeout_seconds=300 on load balancer ci-web",
             "create listener HTTP 80 → ci-web-80",
