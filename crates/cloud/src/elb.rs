@@ -7,8 +7,8 @@ use crate::error::{created, CloudError};
 use crate::finders::gone;
 use crate::Clients;
 use aws_sdk_elasticloadbalancingv2::types::{
-    Action, ActionTypeEnum, Certificate, LoadBalancerAttribute, LoadBalancerSchemeEnum, LoadBalancerTypeEnum,
-    ProtocolEnum, Tag, TargetGroupAttribute, TargetTypeEnum,
+    Action, ActionTypeEnum, Certificate, LoadBalancer, LoadBalancerAttribute, LoadBalancerSchemeEnum,
+    LoadBalancerTypeEnum, ProtocolEnum, Tag, TargetGroup, TargetGroupAttribute, TargetTypeEnum,
 };
 use sila_core::elb::certs::{AcmCertificate, ServerCertificate};
 use sila_core::elb::plan::{LiveListener, LiveLoadBalancer, LiveTargetGroup};
@@ -38,6 +38,34 @@ fn tags_of(tags: &BTreeMap<String, String>) -> Vec<Tag> {
 fn protocol(p: &str) -> ProtocolEnum {
     ProtocolEnum::from(p)
 }
+
+/// The health check of `group` on a create or modify request (their builders differ only in type).
+trait HealthCheckSettings: Sized {
+    fn health(self, group: &TargetGroupSpec) -> Self;
+}
+
+macro_rules! health_check_settings {
+    ($builder:ty) => {
+        impl HealthCheckSettings for $builder {
+            fn health(self, group: &TargetGroupSpec) -> Self {
+                self.health_check_protocol(protocol(group.health.protocol.as_str()))
+                    .health_check_port(group.health.port.to_string())
+                    .set_health_check_path(group.health.path.clone())
+                    .health_check_interval_seconds(HEALTH_INTERVAL)
+                    .health_check_timeout_seconds(HEALTH_TIMEOUT)
+                    .healthy_threshold_count(HEALTH_THRESHOLD)
+                    .unhealthy_threshold_count(HEALTH_THRESHOLD)
+            }
+        }
+    };
+}
+
+health_check_settings!(
+    aws_sdk_elasticloadbalancingv2::operation::create_target_group::builders::CreateTargetGroupFluentBuilder
+);
+health_check_settings!(
+    aws_sdk_elasticloadbalancingv2::operation::modify_target_group::builders::ModifyTargetGroupFluentBuilder
+);
 
 fn forward(target_group: &str) -> Action {
     Action::builder().r#type(ActionTypeEnum::Forward).target_group_arn(target_group).build()
@@ -126,9 +154,8 @@ impl Clients {
         }))
     }
 
-    /// Every load balancer tagged `environment=<env>` (name, kind, scheme, DNS name, subnets,
-    /// tags; not their listeners or attributes).
-    pub async fn environment_load_balancers(&self, env: &str) -> Result<Vec<LiveLoadBalancer>, CloudError> {
+    /// Every load balancer of the account (every page).
+    async fn all_load_balancers(&self) -> Result<Vec<LoadBalancer>, CloudError> {
         let mut all = Vec::new();
         let mut marker = None;
         loop {
@@ -137,9 +164,30 @@ impl Clients {
             all.extend(out.load_balancers().iter().cloned());
             marker = out.next_marker().map(str::to_string);
             if marker.is_none() {
-                break;
+                return Ok(all);
             }
         }
+    }
+
+    /// Every target group of the account (every page).
+    async fn all_target_groups(&self) -> Result<Vec<TargetGroup>, CloudError> {
+        let mut all = Vec::new();
+        let mut marker = None;
+        loop {
+            let out =
+                self.elb.describe_target_groups().set_marker(marker).send().await.classify("DescribeTargetGroups")?;
+            all.extend(out.target_groups().iter().cloned());
+            marker = out.next_marker().map(str::to_string);
+            if marker.is_none() {
+                return Ok(all);
+            }
+        }
+    }
+
+    /// Every load balancer tagged `environment=<env>` (name, kind, scheme, DNS name, subnets,
+    /// tags; not their listeners or attributes).
+    pub async fn environment_load_balancers(&self, env: &str) -> Result<Vec<LiveLoadBalancer>, CloudError> {
+        let all = self.all_load_balancers().await?;
         let arns: Vec<String> = all.iter().filter_map(|l| l.load_balancer_arn().map(str::to_string)).collect();
         let tags = self.elb_tags(&arns).await?;
         Ok(all
@@ -166,53 +214,26 @@ impl Clients {
     /// The load balancers in VPC `vpc_id` (whoever made them: the VPC cannot go while they are in
     /// it), with their DNS names; and its target groups.
     pub async fn vpc_load_balancing(&self, vpc_id: &str) -> Result<(Vec<(ElbRef, String)>, Vec<ElbRef>), CloudError> {
-        let (balancers, groups) = tokio::try_join!(
-            async {
-                let mut all = Vec::new();
-                let mut marker = None;
-                loop {
-                    let out = self
-                        .elb
-                        .describe_load_balancers()
-                        .set_marker(marker)
-                        .send()
-                        .await
-                        .classify("DescribeLoadBalancers")?;
-                    all.extend(out.load_balancers().iter().filter(|l| l.vpc_id() == Some(vpc_id)).map(|l| {
-                        let r = ElbRef {
-                            arn: l.load_balancer_arn().unwrap_or_default().to_string(),
-                            name: l.load_balancer_name().unwrap_or_default().to_string(),
-                        };
-                        (r, l.dns_name().unwrap_or_default().to_string())
-                    }));
-                    marker = out.next_marker().map(str::to_string);
-                    if marker.is_none() {
-                        return Ok::<_, CloudError>(all);
-                    }
-                }
-            },
-            async {
-                let mut all = Vec::new();
-                let mut marker = None;
-                loop {
-                    let out = self
-                        .elb
-                        .describe_target_groups()
-                        .set_marker(marker)
-                        .send()
-                        .await
-                        .classify("DescribeTargetGroups")?;
-                    all.extend(out.target_groups().iter().filter(|t| t.vpc_id() == Some(vpc_id)).map(|t| ElbRef {
-                        arn: t.target_group_arn().unwrap_or_default().to_string(),
-                        name: t.target_group_name().unwrap_or_default().to_string(),
-                    }));
-                    marker = out.next_marker().map(str::to_string);
-                    if marker.is_none() {
-                        return Ok::<_, CloudError>(all);
-                    }
-                }
-            },
-        )?;
+        let (balancers, groups) = tokio::try_join!(self.all_load_balancers(), self.all_target_groups())?;
+        let balancers = balancers
+            .iter()
+            .filter(|l| l.vpc_id() == Some(vpc_id))
+            .map(|l| {
+                let r = ElbRef {
+                    arn: l.load_balancer_arn().unwrap_or_default().to_string(),
+                    name: l.load_balancer_name().unwrap_or_default().to_string(),
+                };
+                (r, l.dns_name().unwrap_or_default().to_string())
+            })
+            .collect();
+        let groups = groups
+            .iter()
+            .filter(|t| t.vpc_id() == Some(vpc_id))
+            .map(|t| ElbRef {
+                arn: t.target_group_arn().unwrap_or_default().to_string(),
+                name: t.target_group_name().unwrap_or_default().to_string(),
+            })
+            .collect();
         Ok((balancers, groups))
     }
 
@@ -224,18 +245,9 @@ impl Clients {
         names: &[String],
         prefixes: &[String],
     ) -> Result<Vec<LiveTargetGroup>, CloudError> {
-        let mut all = Vec::new();
-        let mut marker = None;
-        loop {
-            let out =
-                self.elb.describe_target_groups().set_marker(marker).send().await.classify("DescribeTargetGroups")?;
-            all.extend(out.target_groups().iter().cloned());
-            marker = out.next_marker().map(str::to_string);
-            if marker.is_none() {
-                break;
-            }
-        }
-        let chosen: Vec<_> = all
+        let chosen: Vec<_> = self
+            .all_target_groups()
+            .await?
             .into_iter()
             .filter(|t| {
                 t.target_group_name()
@@ -326,13 +338,7 @@ impl Clients {
             .port(i32::from(group.port))
             .vpc_id(vpc_id)
             .target_type(TargetTypeEnum::Instance)
-            .health_check_protocol(protocol(group.health.protocol.as_str()))
-            .health_check_port(group.health.port.to_string())
-            .set_health_check_path(group.health.path.clone())
-            .health_check_interval_seconds(HEALTH_INTERVAL)
-            .health_check_timeout_seconds(HEALTH_TIMEOUT)
-            .healthy_threshold_count(HEALTH_THRESHOLD)
-            .unhealthy_threshold_count(HEALTH_THRESHOLD)
+            .health(group)
             .set_tags(Some(tags_of(tags)))
             .send()
             .await
@@ -345,13 +351,7 @@ impl Clients {
         self.elb
             .modify_target_group()
             .target_group_arn(arn)
-            .health_check_protocol(protocol(group.health.protocol.as_str()))
-            .health_check_port(group.health.port.to_string())
-            .set_health_check_path(group.health.path.clone())
-            .health_check_interval_seconds(HEALTH_INTERVAL)
-            .health_check_timeout_seconds(HEALTH_TIMEOUT)
-            .healthy_threshold_count(HEALTH_THRESHOLD)
-            .unhealthy_threshold_count(HEALTH_THRESHOLD)
+            .health(group)
             .send()
             .await
             .classify("ModifyTargetGroup")?;

@@ -8,6 +8,22 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+/// A client of SDK crate `$sdk` pointed at the emulator at `$endpoint`, with dummy credentials
+/// (and `$extra` applied to its config builder).
+macro_rules! emulator_client {
+    ($sdk:ident, $endpoint:expr) => {
+        emulator_client!($sdk, $endpoint, |b| b)
+    };
+    ($sdk:ident, $endpoint:expr, $extra:expr) => {{
+        let builder = $sdk::Config::builder()
+            .behavior_version($sdk::config::BehaviorVersion::v2026_01_12())
+            .region($sdk::config::Region::new(crate::REGION))
+            .endpoint_url($endpoint)
+            .credentials_provider($sdk::config::Credentials::new("test", "test", None, None, "sila-testkit"));
+        $sdk::Client::from_conf(($extra)(builder).build())
+    }};
+}
+
 /// A running emulator.
 pub struct Emulator {
     /// `http://127.0.0.1:PORT`.
@@ -203,92 +219,37 @@ impl Emulator {
 
     /// An Auto Scaling client pointed at the emulator.
     pub fn autoscaling(&self) -> aws_sdk_autoscaling::Client {
-        let config = aws_sdk_autoscaling::Config::builder()
-            .behavior_version(aws_sdk_autoscaling::config::BehaviorVersion::v2026_01_12())
-            .region(aws_sdk_autoscaling::config::Region::new(crate::REGION))
-            .endpoint_url(&self.endpoint)
-            .credentials_provider(aws_sdk_autoscaling::config::Credentials::new(
-                "test",
-                "test",
-                None,
-                None,
-                "sila-testkit",
-            ))
-            .build();
-        aws_sdk_autoscaling::Client::from_conf(config)
+        emulator_client!(aws_sdk_autoscaling, &self.endpoint)
     }
 
     /// An IAM client pointed at the emulator.
     pub fn iam(&self) -> aws_sdk_iam::Client {
-        let config = aws_sdk_iam::Config::builder()
-            .behavior_version(aws_sdk_iam::config::BehaviorVersion::v2026_01_12())
-            .region(aws_sdk_iam::config::Region::new(crate::REGION))
-            .endpoint_url(&self.endpoint)
-            .credentials_provider(aws_sdk_iam::config::Credentials::new("test", "test", None, None, "sila-testkit"))
-            .build();
-        aws_sdk_iam::Client::from_conf(config)
+        emulator_client!(aws_sdk_iam, &self.endpoint)
     }
 
     /// An S3 client pointed at the emulator (path-style, as the emulator needs).
     pub fn s3(&self) -> aws_sdk_s3::Client {
-        let config = aws_sdk_s3::Config::builder()
-            .behavior_version(aws_sdk_s3::config::BehaviorVersion::v2026_01_12())
-            .region(aws_sdk_s3::config::Region::new(crate::REGION))
-            .endpoint_url(&self.endpoint)
-            .force_path_style(true)
-            .credentials_provider(aws_sdk_s3::config::Credentials::new("test", "test", None, None, "sila-testkit"))
-            .build();
-        aws_sdk_s3::Client::from_conf(config)
+        emulator_client!(aws_sdk_s3, &self.endpoint, |b: aws_sdk_s3::config::Builder| b.force_path_style(true))
     }
 
     /// An elbv2 (load balancer) client pointed at the emulator.
     pub fn elb(&self) -> aws_sdk_elasticloadbalancingv2::Client {
-        let config = aws_sdk_elasticloadbalancingv2::Config::builder()
-            .behavior_version(aws_sdk_elasticloadbalancingv2::config::BehaviorVersion::v2026_01_12())
-            .region(aws_sdk_elasticloadbalancingv2::config::Region::new(crate::REGION))
-            .endpoint_url(&self.endpoint)
-            .credentials_provider(aws_sdk_elasticloadbalancingv2::config::Credentials::new(
-                "test",
-                "test",
-                None,
-                None,
-                "sila-testkit",
-            ))
-            .build();
-        aws_sdk_elasticloadbalancingv2::Client::from_conf(config)
+        emulator_client!(aws_sdk_elasticloadbalancingv2, &self.endpoint)
     }
 
     /// An ACM client pointed at the emulator.
     pub fn acm(&self) -> aws_sdk_acm::Client {
-        let config = aws_sdk_acm::Config::builder()
-            .behavior_version(aws_sdk_acm::config::BehaviorVersion::v2026_01_12())
-            .region(aws_sdk_acm::config::Region::new(crate::REGION))
-            .endpoint_url(&self.endpoint)
-            .credentials_provider(aws_sdk_acm::config::Credentials::new("test", "test", None, None, "sila-testkit"))
-            .build();
-        aws_sdk_acm::Client::from_conf(config)
+        emulator_client!(aws_sdk_acm, &self.endpoint)
     }
 
     /// A Route 53 client pointed at the emulator.
     pub fn route53(&self) -> aws_sdk_route53::Client {
-        let config = aws_sdk_route53::Config::builder()
-            .behavior_version(aws_sdk_route53::config::BehaviorVersion::v2026_01_12())
-            .region(aws_sdk_route53::config::Region::new(crate::REGION))
-            .endpoint_url(&self.endpoint)
-            .credentials_provider(aws_sdk_route53::config::Credentials::new("test", "test", None, None, "sila-testkit"))
-            .build();
-        aws_sdk_route53::Client::from_conf(config)
+        emulator_client!(aws_sdk_route53, &self.endpoint)
     }
 
     /// An SSM client pointed at the emulator.
     pub fn ssm(&self) -> aws_sdk_ssm::Client {
-        let config = aws_sdk_ssm::Config::builder()
-            .behavior_version(aws_sdk_ssm::config::BehaviorVersion::v2026_01_12())
-            .region(aws_sdk_ssm::config::Region::new(crate::REGION))
-            .endpoint_url(&self.endpoint)
-            .credentials_provider(aws_sdk_ssm::config::Credentials::new("test", "test", None, None, "sila-testkit"))
-            .build();
-        aws_sdk_ssm::Client::from_conf(config)
+        emulator_client!(aws_sdk_ssm, &self.endpoint)
     }
 
     /// An EC2 client pointed at the emulator.
@@ -299,11 +260,5 @@ impl Emulator {
 
 /// An EC2 client pointed at the emulator at `endpoint`, with dummy credentials.
 pub fn ec2_client(endpoint: &str) -> aws_sdk_ec2::Client {
-    let config = aws_sdk_ec2::Config::builder()
-        .behavior_version(aws_sdk_ec2::config::BehaviorVersion::v2026_01_12())
-        .region(aws_sdk_ec2::config::Region::new(crate::REGION))
-        .endpoint_url(endpoint)
-        .credentials_provider(aws_sdk_ec2::config::Credentials::new("test", "test", None, None, "sila-testkit"))
-        .build();
-    aws_sdk_ec2::Client::from_conf(config)
+    emulator_client!(aws_sdk_ec2, endpoint)
 }
