@@ -424,10 +424,11 @@ pub fn plan_update(spec: &LoadBalancerSpec, place: &Placement, live: &ElbLive) -
             removed_listeners.push(id);
         }
     }
-    // Target groups of this load balancer the config no longer names go after their listeners.
+    // Target groups of this load balancer the config no longer names go after their listeners
+    // (deleted, changed, or gone with a replaced load balancer).
     for t in &live.target_groups {
         if owned(&t.tags, &spec.tags) && !spec.target_groups.iter().any(|w| w.name == t.name) {
-            let mut waits = removed_listeners.clone();
+            let mut waits = [removed_listeners.as_slice(), &after_delete].concat();
             waits.extend(plan.steps.iter().filter(|s| matches!(s.step, ElbStep::ModifyListener { .. })).map(|s| s.id));
             plan.add(ElbStep::DeleteTargetGroup { name: t.name.clone(), arn: t.arn.clone() }, waits).destructive(true);
         }

@@ -174,3 +174,14 @@ fn deleting_takes_the_names_then_the_load_balancer_then_its_groups() {
     assert_eq!(plan.depth(), 3);
     assert!(plan_delete(&s, &ElbLive::default()).unwrap().is_empty());
 }
+
+#[test]
+fn a_replaced_load_balancers_old_target_groups_go_after_it() {
+    let before = spec(WEB);
+    let after = spec("[web]\nelb=yes\nelb_public=yes\nelb_instance_port=8080\nelb_instance_protocol=HTTP\nelb_port=80\nelb_protocol=HTTP\ndomain_name=example.com\n");
+    let plan = plan_update(&after, &place(), &applied(&before)).unwrap();
+    let delete_lb = plan.steps.iter().find(|s| matches!(s.step, ElbStep::DeleteLoadBalancer { .. })).unwrap().id;
+    let old_group = plan.steps.iter().find(|s| s.step.to_string() == "delete target group ci-web-80").unwrap();
+    assert!(old_group.after.contains(&delete_lb), "{:?}", old_group.after);
+    assert!(shown(&plan).contains(&"create target group ci-web-8080 (HTTP 8080)".to_string()));
+}
