@@ -8,6 +8,7 @@ pub fn epoch_seconds() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
 }
 
+pub mod alarms;
 pub mod ami;
 pub mod bake;
 pub mod check;
