@@ -78,9 +78,8 @@ async fn context<'s>(settings: &'s Settings, hostclass: &str) -> anyhow::Result<
 fn spec_of(settings: &Settings, ctx: &Context<'_>, target: &HostclassArgs) -> anyhow::Result<(LoadBalancerSpec, bool)> {
     let aws = settings.aws()?;
     let elb = ElbSettings::resolve(aws, &target.hostclass, &ctx.env).map_err(anyhow::Error::msg)?;
-    let at = anyhow::Error::msg;
     Ok(match elb {
-        Some(s) => (LoadBalancerSpec::of(&s, &ctx.env, target.testing).map_err(at)?, true),
+        Some(s) => (LoadBalancerSpec::of(&s, &ctx.env, target.testing).map_err(anyhow::Error::msg)?, true),
         None => {
             let domain = aws
                 .hostclass_option(&target.hostclass, "domain_name", Some(&ctx.env))
@@ -91,7 +90,7 @@ fn spec_of(settings: &Settings, ctx: &Context<'_>, target: &HostclassArgs) -> an
                 target.testing,
                 domain.as_deref().filter(|d| !d.is_empty()),
             );
-            (spec.map_err(at)?, false)
+            (spec.map_err(anyhow::Error::msg)?, false)
         }
     })
 }

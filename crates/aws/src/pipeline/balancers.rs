@@ -7,7 +7,7 @@ use super::read::Context;
 use sila_cli::{converge, Settings};
 use sila_cloud::elb_apply::ElbRun;
 use sila_cloud::elb_state::ElbReads;
-use sila_core::elb::plan::{owned, placement, plan_delete, plan_update, ElbLive, ElbStep, Placement};
+use sila_core::elb::plan::{owned, placement, plan_delete_among, plan_update, ElbLive, ElbStep, Placement};
 use sila_core::elb::{ElbSettings, LoadBalancerSpec};
 use sila_core::pipeline::Pipeline;
 use sila_core::plan::Plan;
@@ -114,24 +114,23 @@ pub(crate) async fn take_down(
         return Ok(removed);
     }
     let reads = ctx.clients.read_elbs(&work, &ctx.env).await?;
-    let runs = work.iter().zip(reads.live).map(|(spec, live)| async move {
-        let Some(lb) = &live.load_balancer else { return Ok(()) };
-        let aliases = ctx.clients.aliases_of(std::slice::from_ref(&lb.dns_name)).await?;
-        let mut plan = Plan::new();
-        let names: Vec<usize> =
-            aliases.into_iter().map(|change| plan.add(ElbStep::Dns(change), []).destructive(true).id).collect();
-        let rest = plan_delete(spec, &ElbLive { zone: None, ..live.clone() }).map_err(anyhow::Error::msg)?;
-        let offset = plan.steps.len();
-        for s in rest.steps {
-            let after: Vec<usize> =
-                if s.after.is_empty() { names.clone() } else { s.after.iter().map(|a| a + offset).collect() };
-            plan.add(s.step, after).destructive(true);
+    // Their alias records, in whichever zone: every zone read once for all of them.
+    let dns_names: Vec<String> =
+        reads.live.iter().filter_map(|l| l.load_balancer.as_ref().map(|lb| lb.dns_name.clone())).collect();
+    let aliases = ctx.clients.aliases_of(&dns_names).await?;
+    let runs = work.iter().zip(reads.live).map(|(spec, live)| {
+        let aliases = &aliases;
+        async move {
+            if live.load_balancer.is_none() {
+                return Ok(());
+            }
+            let plan = plan_delete_among(spec, &live, aliases).map_err(anyhow::Error::msg)?;
+            let run = ElbRun::new(&ctx.clients, spec.kind, Placement::default(), &live);
+            converge::apply(&plan, 8, ToString::to_string, |s| run.step(&s.step))
+                .await
+                .map_err(converge::StepsFailed::into_error)?;
+            Ok::<_, anyhow::Error>(())
         }
-        let run = ElbRun::new(&ctx.clients, spec.kind, Placement::default(), &live);
-        converge::apply(&plan, 8, ToString::to_string, |s| run.step(&s.step))
-            .await
-            .map_err(converge::StepsFailed::into_error)?;
-        Ok::<_, anyhow::Error>(())
     });
     futures::future::try_join_all(runs).await?;
     Ok(removed)

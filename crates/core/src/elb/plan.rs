@@ -494,6 +494,27 @@ fn points_at_us(r: &Record, lb: Option<&LiveLoadBalancer>) -> bool {
 /// no other), the load balancer, then its target groups. Nothing of another hostclass or
 /// environment is touched.
 pub fn plan_delete(spec: &LoadBalancerSpec, live: &ElbLive) -> Result<Plan<ElbStep>, String> {
+    let delete = |r: &Record| RecordChange { action: ChangeAction::Delete, record: r.clone(), replaces: None };
+    let candidates: Vec<ZoneChange> = live
+        .zone
+        .iter()
+        .map(|(zone, records)| ZoneChange {
+            zone_id: zone.id.clone(),
+            zone_name: zone.name.clone(),
+            changes: records.iter().map(delete).collect(),
+        })
+        .collect();
+    plan_delete_among(spec, live, &candidates)
+}
+
+/// [`plan_delete`], with the alias records looked for among `candidates` (record deletions in any
+/// zones, e.g. those of several load balancers going at once): only the ones that point at this
+/// load balancer are taken.
+pub fn plan_delete_among(
+    spec: &LoadBalancerSpec,
+    live: &ElbLive,
+    candidates: &[ZoneChange],
+) -> Result<Plan<ElbStep>, String> {
     let mut plan = Plan::new();
     let lb = live.load_balancer.as_ref().filter(|l| owned(&l.tags, &spec.tags));
     if let (Some(l), None) = (&live.load_balancer, lb) {
@@ -503,14 +524,10 @@ pub fn plan_delete(spec: &LoadBalancerSpec, live: &ElbLive) -> Result<Plan<ElbSt
         ));
     }
     let mut first = Vec::new();
-    if let (Some(l), Some((zone, records))) = (lb, &live.zone) {
-        let ours: Vec<RecordChange> = records
-            .iter()
-            .filter(|r| points_at_us(r, Some(l)))
-            .map(|r| RecordChange { action: ChangeAction::Delete, record: r.clone(), replaces: None })
-            .collect();
+    for zone in candidates.iter().filter(|_| lb.is_some()) {
+        let ours: Vec<RecordChange> = zone.changes.iter().filter(|c| points_at_us(&c.record, lb)).cloned().collect();
         if !ours.is_empty() {
-            let change = ZoneChange { zone_id: zone.id.clone(), zone_name: zone.name.clone(), changes: ours };
+            let change = ZoneChange { changes: ours, ..zone.clone() };
             first.push(plan.add(ElbStep::Dns(change), []).destructive(true).id);
         }
     }
